@@ -1,0 +1,135 @@
+//! What each role may do. This is the one place role checks are decided; the
+//! API asks `permits(role, action)` before every read of protected data and
+//! every write, and the role-matrix test walks every cell.
+
+use serde::Serialize;
+
+use crate::enums::Role;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    /// See conversations, messages, contacts, labels, teams, users and channels.
+    ReadInbox,
+    /// Read the audit log of changes and publications.
+    ReadAuditLog,
+    /// Change status, priority, snooze and custom attributes of a conversation.
+    UpdateConversation,
+    /// Assign a conversation to an agent or a team.
+    AssignConversation,
+    /// Add or remove labels on a conversation.
+    LabelConversation,
+    /// Write an internal note.
+    WriteNote,
+    /// Write a public or private reply (a trainee's waits for approval).
+    Reply,
+    /// Approve or reject a reply waiting for approval.
+    ApproveReply,
+    /// Edit a contact's profile and identities.
+    EditContact,
+    /// Merge two contacts into one.
+    MergeContacts,
+    /// Invite users, change roles, deactivate.
+    ManageUsers,
+    ManageTeams,
+    ManageLabels,
+    /// Connect channels and change their credentials.
+    ManageChannels,
+    ManageWorkspace,
+    /// Create and revoke one's own API tokens.
+    ManageOwnTokens,
+}
+
+impl Action {
+    pub const ALL: &'static [Action] = &[
+        Action::ReadInbox,
+        Action::ReadAuditLog,
+        Action::UpdateConversation,
+        Action::AssignConversation,
+        Action::LabelConversation,
+        Action::WriteNote,
+        Action::Reply,
+        Action::ApproveReply,
+        Action::EditContact,
+        Action::MergeContacts,
+        Action::ManageUsers,
+        Action::ManageTeams,
+        Action::ManageLabels,
+        Action::ManageChannels,
+        Action::ManageWorkspace,
+        Action::ManageOwnTokens,
+    ];
+}
+
+/// Whether a person with `role` may perform `action`.
+pub fn permits(role: Role, action: Action) -> bool {
+    use Action::*;
+    match role {
+        Role::Owner | Role::Admin => true,
+        Role::Supervisor => !matches!(action, ManageUsers | ManageTeams | ManageChannels | ManageWorkspace),
+        Role::Agent => matches!(
+            action,
+            ReadInbox
+                | UpdateConversation
+                | AssignConversation
+                | LabelConversation
+                | WriteNote
+                | Reply
+                | EditContact
+                | MergeContacts
+                | ManageOwnTokens
+        ),
+        Role::Trainee => {
+            matches!(action, ReadInbox | LabelConversation | WriteNote | Reply | EditContact | ManageOwnTokens)
+        }
+    }
+}
+
+/// Whether a reply written by `role` must wait for a supervisor before it is published.
+pub fn reply_needs_approval(role: Role) -> bool {
+    role == Role::Trainee
+}
+
+/// Whether `actor` may give `target` the role `new_role`. Nobody grants a role
+/// above their own, and only an owner may touch an owner.
+pub fn may_grant_role(actor: Role, target_current: Option<Role>, new_role: Role) -> bool {
+    if !permits(actor, Action::ManageUsers) {
+        return false;
+    }
+    if (new_role == Role::Owner || target_current == Some(Role::Owner)) && actor != Role::Owner {
+        return false;
+    }
+    actor.outranks_or_equals(new_role)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_owners_touch_owners() {
+        assert!(may_grant_role(Role::Owner, Some(Role::Agent), Role::Owner));
+        assert!(!may_grant_role(Role::Admin, Some(Role::Agent), Role::Owner));
+        assert!(!may_grant_role(Role::Admin, Some(Role::Owner), Role::Agent));
+        assert!(may_grant_role(Role::Admin, None, Role::Admin));
+        assert!(!may_grant_role(Role::Supervisor, None, Role::Agent));
+    }
+
+    #[test]
+    fn lower_roles_have_a_subset_of_higher_roles_permissions() {
+        for pair in Role::ALL.windows(2) {
+            let (higher, lower) = (pair[0], pair[1]);
+            for action in Action::ALL {
+                if permits(lower, *action) {
+                    assert!(permits(higher, *action), "{lower} may {action:?} but {higher} may not");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn only_trainees_wait_for_approval() {
+        let waiting: Vec<Role> = Role::ALL.iter().copied().filter(|r| reply_needs_approval(*r)).collect();
+        assert_eq!(waiting, vec![Role::Trainee]);
+    }
+}

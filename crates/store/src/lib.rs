@@ -1,0 +1,116 @@
+//! Where Hark keeps its state. One set of repository traits, implemented
+//! twice: [`sqlite::SqliteStore`] (the embedded default) and
+//! [`postgres::PgStore`] (several app nodes on one database).
+//!
+//! Reads go through the repository traits. Every change goes through
+//! [`UnitOfWork::commit`] as a list of [`Write`]s applied in one transaction,
+//! so a state change, its audit entry, its event and its outbox rows are
+//! durable together or not at all. Deciding *what* to write is the `app`
+//! crate's job; this crate only persists it.
+
+mod error;
+mod filters;
+mod records;
+mod rows;
+mod shared;
+mod time;
+
+pub mod postgres;
+pub mod sqlite;
+#[cfg(feature = "testing")]
+pub mod testing;
+
+pub use error::{StoreError, StoreResult};
+pub use filters::{AssigneeFilter, ConversationFilter, Cursor, Page};
+pub use records::*;
+
+use async_trait::async_trait;
+use hark_domain::*;
+use tokio::sync::watch;
+
+/// Users, teams, labels and workspaces.
+#[async_trait]
+pub trait Directory: Send + Sync {
+    async fn workspaces(&self) -> StoreResult<Vec<Workspace>>;
+    async fn workspace(&self, id: &str) -> StoreResult<Option<Workspace>>;
+    async fn user(&self, id: &str) -> StoreResult<Option<User>>;
+    /// Looks a user up by email (case-insensitive), with the password hash for login.
+    async fn user_login(&self, email: &str) -> StoreResult<Option<UserLogin>>;
+    async fn users(&self, workspace_id: &str) -> StoreResult<Vec<User>>;
+    async fn team(&self, id: &str) -> StoreResult<Option<Team>>;
+    async fn teams(&self, workspace_id: &str) -> StoreResult<Vec<Team>>;
+    async fn label(&self, id: &str) -> StoreResult<Option<Label>>;
+    async fn labels(&self, workspace_id: &str) -> StoreResult<Vec<Label>>;
+}
+
+/// Sessions and API tokens.
+#[async_trait]
+pub trait Access: Send + Sync {
+    async fn session(&self, id: &str) -> StoreResult<Option<SessionRecord>>;
+    async fn api_token_by_hash(&self, token_hash: &str) -> StoreResult<Option<ApiTokenRecord>>;
+    async fn api_tokens(&self, user_id: &str) -> StoreResult<Vec<ApiTokenRecord>>;
+}
+
+/// Connected accounts on the networks.
+#[async_trait]
+pub trait Channels: Send + Sync {
+    async fn channel(&self, id: &str) -> StoreResult<Option<Channel>>;
+    async fn channels(&self, workspace_id: &str) -> StoreResult<Vec<Channel>>;
+    /// The sealed (encrypted) credentials of a channel, if it has any.
+    async fn channel_credentials(&self, id: &str) -> StoreResult<Option<Vec<u8>>>;
+}
+
+/// Customers and their accounts on the networks.
+#[async_trait]
+pub trait Contacts: Send + Sync {
+    async fn contact(&self, id: &str) -> StoreResult<Option<Contact>>;
+    /// Contacts not merged into another, newest first; `query` matches name, email,
+    /// phone or any identity's handle.
+    async fn contacts(&self, workspace_id: &str, query: Option<&str>, page: &Page)
+    -> StoreResult<Vec<Contact>>;
+    async fn identity(&self, workspace_id: &str, network: Network, platform_user_id: &str)
+    -> StoreResult<Option<Identity>>;
+}
+
+/// Conversations and their messages.
+#[async_trait]
+pub trait Conversations: Send + Sync {
+    async fn conversation(&self, id: &str) -> StoreResult<Option<Conversation>>;
+    /// Most recently active first; the page cursor is a [`Cursor`].
+    async fn conversations(&self, filter: &ConversationFilter, page: &Page)
+    -> StoreResult<Vec<Conversation>>;
+    /// Oldest first; the page cursor is a [`Cursor`].
+    async fn messages(&self, conversation_id: &str, page: &Page) -> StoreResult<Vec<Message>>;
+    async fn message(&self, id: &str) -> StoreResult<Option<Message>>;
+    async fn message_by_platform_id(&self, channel_id: &str, platform_message_id: &str)
+    -> StoreResult<Option<Message>>;
+}
+
+/// The audit log and the event stream.
+#[async_trait]
+pub trait Journal: Send + Sync {
+    /// Newest first; the page cursor is an audit id.
+    async fn audit_log(&self, workspace_id: &str, page: &Page) -> StoreResult<Vec<AuditEntry>>;
+    /// Events with an id above `after`, oldest first.
+    async fn events_after(&self, workspace_id: &str, after: i64, limit: u32) -> StoreResult<Vec<Event>>;
+    async fn last_event_id(&self) -> StoreResult<i64>;
+    /// The highest event id this node knows is committed. It moves when this node
+    /// commits events and, on PostgreSQL, when any node does (LISTEN/NOTIFY wakes it,
+    /// and a periodic read catches anything a lost notification missed).
+    fn event_head(&self) -> watch::Receiver<i64>;
+}
+
+/// Atomic writes.
+#[async_trait]
+pub trait UnitOfWork: Send + Sync {
+    /// Applies every write in one transaction. On any error nothing is written.
+    async fn commit(&self, writes: Vec<Write>) -> StoreResult<Committed>;
+    /// Whether the database answers (for `/healthz`).
+    async fn ping(&self) -> StoreResult<()>;
+}
+
+/// Everything Hark needs from its database.
+pub trait Store: Directory + Access + Channels + Contacts + Conversations + Journal + UnitOfWork {
+    /// `sqlite` or `postgres`, for logs and `/healthz`.
+    fn backend(&self) -> &'static str;
+}

@@ -1,0 +1,123 @@
+//! What the store reads and writes besides the domain records themselves.
+
+use hark_domain::*;
+use jiff::Timestamp;
+
+/// A user with the password hash, for login only.
+#[derive(Debug, Clone)]
+pub struct UserLogin {
+    pub user: User,
+    pub password_hash: String,
+}
+
+/// A browser session. `id` is the SHA-256 of the cookie's token, so a leaked
+/// database does not leak live sessions.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SessionRecord {
+    pub id: String,
+    pub user_id: String,
+    /// Sent by the browser in `X-CSRF-Token` on every write.
+    pub csrf_token: String,
+    pub user_agent: String,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+}
+
+/// An API token. Only its SHA-256 is stored; the token is shown once.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiTokenRecord {
+    pub id: String,
+    pub user_id: String,
+    pub name: String,
+    pub token_hash: String,
+    pub created_at: Timestamp,
+    pub last_used_at: Option<Timestamp>,
+    pub revoked_at: Option<Timestamp>,
+}
+
+/// A new line of the audit log.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewAuditEntry {
+    pub workspace_id: String,
+    pub at: Timestamp,
+    pub actor_kind: String,
+    pub actor_id: Option<String>,
+    pub action: String,
+    pub subject_type: String,
+    pub subject_id: String,
+    pub detail: serde_json::Value,
+}
+
+/// A new event for live subscribers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewEvent {
+    pub workspace_id: String,
+    pub at: Timestamp,
+    pub kind: String,
+    pub subject_id: String,
+    pub payload: serde_json::Value,
+}
+
+/// A side effect to perform after commit (publish a reply, call a webhook…).
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewOutboxItem {
+    pub workspace_id: String,
+    pub kind: String,
+    pub subject_id: String,
+    pub payload: serde_json::Value,
+    pub due_at: Timestamp,
+}
+
+/// One change, applied inside [`crate::UnitOfWork::commit`]'s transaction.
+#[derive(Debug, Clone)]
+pub enum Write {
+    InsertWorkspace(Workspace),
+    InsertUser { user: User, password_hash: String },
+    /// Updates profile, role, locale and active flag.
+    UpdateUser(User),
+    SetPassword { user_id: String, password_hash: String },
+    InsertTeam(Team),
+    /// Updates name, description and the member list.
+    UpdateTeam(Team),
+    DeleteTeam { id: String },
+    InsertLabel(Label),
+    UpdateLabel(Label),
+    DeleteLabel { id: String },
+    /// `credentials` are already sealed by the caller.
+    InsertChannel { channel: Channel, credentials: Option<Vec<u8>> },
+    /// Leaves the credentials as they are unless `credentials` is `Some`.
+    UpdateChannel { channel: Channel, credentials: Option<Vec<u8>> },
+    /// Inserts the contact and its identities.
+    InsertContact(Contact),
+    /// Updates the profile fields (not identities).
+    UpdateContact(Contact),
+    InsertIdentity(Identity),
+    /// Moves identities and conversations of `from_id` to `into_id` and marks
+    /// `from_id` as merged.
+    MergeContacts { into_id: String, from_id: String, at: Timestamp },
+    /// Inserts the conversation and its labels (by name).
+    InsertConversation(Conversation),
+    /// Writes every field of the conversation, if its stored version is
+    /// `expected_version`; the stored version becomes `conversation.version`.
+    UpdateConversation { conversation: Conversation, expected_version: i64 },
+    SetConversationLabels { conversation_id: String, label_ids: Vec<String> },
+    /// Fails with `Duplicate` if the channel already has this platform message id.
+    InsertMessage(Message),
+    UpdateMessageDelivery { message_id: String, status: DeliveryStatus, error: Option<String> },
+    InsertSession(SessionRecord),
+    DeleteSession { id: String },
+    DeleteExpiredSessions { now: Timestamp },
+    InsertApiToken(ApiTokenRecord),
+    RevokeApiToken { id: String, user_id: String, at: Timestamp },
+    TouchApiToken { id: String, at: Timestamp },
+    Audit(NewAuditEntry),
+    Event(NewEvent),
+    Outbox(NewOutboxItem),
+}
+
+/// What a commit produced.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Committed {
+    /// Ids given to the events written, in order.
+    pub event_ids: Vec<i64>,
+}

@@ -1,0 +1,762 @@
+//! The repository implementations shared by both backends.
+//!
+//! sqlx accepts `$1` placeholders on SQLite as well as PostgreSQL, and the two
+//! schemas are kept identical, so nearly every statement reads the same on
+//! both. Rather than write each twice, or fight sqlx's generic bounds, this
+//! macro is expanded once per backend with its concrete store and database
+//! types. What differs (transaction start, event ordering, wake-ups) each
+//! backend supplies as inherent methods the macro calls:
+//!
+//! - `self.reader()` / `self.writer()`: the pools to read from and write to;
+//! - `self.begin_write()`: a transaction ready for writes;
+//! - `Self::before_events(&mut tx)`: run once before the first event row;
+//! - `self.before_commit(&mut tx, &committed)` and `self.after_commit(&committed)`.
+
+macro_rules! impl_repositories {
+    ($Store:ty, $Db:ty) => {
+        use async_trait::async_trait;
+        use hark_domain::*;
+        use sqlx::{QueryBuilder, Row};
+
+
+        use crate::rows::*;
+        use crate::time::{opt_to_ms, to_ms};
+        use crate::*;
+
+        type Tx = sqlx::Transaction<'static, $Db>;
+
+        const CONVERSATION_COLUMNS: &str = "c.id, c.workspace_id, c.channel_id, c.contact_id, c.kind, \
+            c.status, c.priority, c.assignee_id, c.team_id, c.custom_attributes, c.platform_thread_id, \
+            c.subject, c.last_message_preview, c.language, c.sentiment, c.intent, c.snoozed_until, \
+            c.first_inbound_at, c.last_inbound_at, c.last_outbound_at, c.first_reply_at, \
+            c.awaiting_reply_since, c.resolved_at, c.reopened_at, c.paused_since, c.paused_ms, \
+            c.human_replies, c.last_activity_at, c.created_at, c.updated_at, c.version";
+
+        const CHANNEL_SELECT: &str = "SELECT id, workspace_id, network, name, handle, external_id, \
+            credentials IS NOT NULL AS has_credentials, health, health_detail, enabled, settings, \
+            created_at, updated_at FROM channels";
+
+        fn json_text(value: &impl serde::Serialize) -> String {
+            // Serialising maps and values of plain JSON cannot fail.
+            serde_json::to_string(value).unwrap_or_else(|_| "null".to_owned())
+        }
+
+        /// Escapes LIKE wildcards in user text and wraps it for a substring match.
+        fn like_pattern(text: &str) -> String {
+            let escaped = text.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+            format!("%{escaped}%")
+        }
+
+        impl $Store {
+            async fn labels_of(&self, conversation_ids: &[String]) -> StoreResult<std::collections::HashMap<String, Vec<String>>> {
+                let mut out: std::collections::HashMap<String, Vec<String>> = Default::default();
+                if conversation_ids.is_empty() {
+                    return Ok(out);
+                }
+                let mut q = QueryBuilder::<$Db>::new(
+                    "SELECT cl.conversation_id, l.name FROM conversation_labels cl \
+                     JOIN labels l ON l.id = cl.label_id WHERE cl.conversation_id IN (",
+                );
+                let mut list = q.separated(", ");
+                for id in conversation_ids {
+                    list.push_bind(id.clone());
+                }
+                q.push(") ORDER BY l.name");
+                for row in q.build().fetch_all(self.reader()).await? {
+                    let conversation_id: String = row.try_get(0)?;
+                    let name: String = row.try_get(1)?;
+                    out.entry(conversation_id).or_default().push(name);
+                }
+                Ok(out)
+            }
+
+            async fn conversations_from_rows(&self, rows: Vec<ConversationRow>) -> StoreResult<Vec<Conversation>> {
+                let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+                let mut labels = self.labels_of(&ids).await?;
+                rows.into_iter()
+                    .map(|row| {
+                        let l = labels.remove(&row.id).unwrap_or_default();
+                        row.into_domain(l)
+                    })
+                    .collect()
+            }
+
+            async fn identities_of(&self, contact_ids: &[String]) -> StoreResult<std::collections::HashMap<String, Vec<Identity>>> {
+                let mut out: std::collections::HashMap<String, Vec<Identity>> = Default::default();
+                if contact_ids.is_empty() {
+                    return Ok(out);
+                }
+                let mut q = QueryBuilder::<$Db>::new(
+                    "SELECT id, contact_id, network, platform_user_id, handle, display_name \
+                     FROM identities WHERE contact_id IN (",
+                );
+                let mut list = q.separated(", ");
+                for id in contact_ids {
+                    list.push_bind(id.clone());
+                }
+                q.push(") ORDER BY network, handle");
+                for row in q.build_query_as::<IdentityRow>().fetch_all(self.reader()).await? {
+                    out.entry(row.contact_id.clone()).or_default().push(row.into_domain()?);
+                }
+                Ok(out)
+            }
+
+            async fn contacts_from_rows(&self, rows: Vec<ContactRow>) -> StoreResult<Vec<Contact>> {
+                let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+                let mut identities = self.identities_of(&ids).await?;
+                rows.into_iter()
+                    .map(|row| {
+                        let i = identities.remove(&row.id).unwrap_or_default();
+                        row.into_domain(i)
+                    })
+                    .collect()
+            }
+
+            async fn team_members(&self, team_id: &str) -> StoreResult<Vec<String>> {
+                let rows = sqlx::query("SELECT user_id FROM team_members WHERE team_id = $1 ORDER BY user_id")
+                    .bind(team_id.to_owned())
+                    .fetch_all(self.reader())
+                    .await?;
+                rows.iter().map(|r| r.try_get::<String, _>(0).map_err(Into::into)).collect()
+            }
+
+            async fn apply(tx: &mut Tx, write: Write, committed: &mut Committed) -> StoreResult<()> {
+                match write {
+                    Write::InsertWorkspace(w) => {
+                        sqlx::query("INSERT INTO workspaces (id, name, time_zone, created_at) VALUES ($1, $2, $3, $4)")
+                            .bind(w.id).bind(w.name).bind(w.time_zone).bind(to_ms(w.created_at))
+                            .execute(&mut **tx).await?;
+                    }
+                    Write::InsertUser { user: u, password_hash } => {
+                        sqlx::query(
+                            "INSERT INTO users (id, workspace_id, email, name, role, locale, password_hash, active, \
+                             created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                        )
+                        .bind(u.id).bind(u.workspace_id).bind(u.email.to_lowercase()).bind(u.name)
+                        .bind(u.role.as_str()).bind(u.locale).bind(password_hash).bind(u.active)
+                        .bind(to_ms(u.created_at)).bind(to_ms(u.updated_at))
+                        .execute(&mut **tx).await?;
+                    }
+                    Write::UpdateUser(u) => {
+                        let done = sqlx::query(
+                            "UPDATE users SET email = $2, name = $3, role = $4, locale = $5, active = $6, updated_at = $7 \
+                             WHERE id = $1",
+                        )
+                        .bind(u.id).bind(u.email.to_lowercase()).bind(u.name).bind(u.role.as_str())
+                        .bind(u.locale).bind(u.active).bind(to_ms(u.updated_at))
+                        .execute(&mut **tx).await?;
+                        expect_one(done.rows_affected(), "user")?;
+                    }
+                    Write::SetPassword { user_id, password_hash } => {
+                        let done = sqlx::query("UPDATE users SET password_hash = $2 WHERE id = $1")
+                            .bind(user_id).bind(password_hash).execute(&mut **tx).await?;
+                        expect_one(done.rows_affected(), "user")?;
+                    }
+                    Write::InsertTeam(t) => {
+                        sqlx::query("INSERT INTO teams (id, workspace_id, name, description, created_at) VALUES ($1, $2, $3, $4, $5)")
+                            .bind(t.id.clone()).bind(t.workspace_id).bind(t.name).bind(t.description)
+                            .bind(to_ms(t.created_at))
+                            .execute(&mut **tx).await?;
+                        Self::replace_team_members(tx, &t.id, &t.member_ids).await?;
+                    }
+                    Write::UpdateTeam(t) => {
+                        let done = sqlx::query("UPDATE teams SET name = $2, description = $3 WHERE id = $1")
+                            .bind(t.id.clone()).bind(t.name).bind(t.description)
+                            .execute(&mut **tx).await?;
+                        expect_one(done.rows_affected(), "team")?;
+                        Self::replace_team_members(tx, &t.id, &t.member_ids).await?;
+                    }
+                    Write::DeleteTeam { id } => {
+                        sqlx::query("UPDATE conversations SET team_id = NULL WHERE team_id = $1")
+                            .bind(id.clone()).execute(&mut **tx).await?;
+                        sqlx::query("DELETE FROM team_members WHERE team_id = $1").bind(id.clone()).execute(&mut **tx).await?;
+                        let done = sqlx::query("DELETE FROM teams WHERE id = $1").bind(id).execute(&mut **tx).await?;
+                        expect_one(done.rows_affected(), "team")?;
+                    }
+                    Write::InsertLabel(l) => {
+                        sqlx::query("INSERT INTO labels (id, workspace_id, name, color, description) VALUES ($1, $2, $3, $4, $5)")
+                            .bind(l.id).bind(l.workspace_id).bind(l.name).bind(l.color).bind(l.description)
+                            .execute(&mut **tx).await?;
+                    }
+                    Write::UpdateLabel(l) => {
+                        let done = sqlx::query("UPDATE labels SET name = $2, color = $3, description = $4 WHERE id = $1")
+                            .bind(l.id).bind(l.name).bind(l.color).bind(l.description)
+                            .execute(&mut **tx).await?;
+                        expect_one(done.rows_affected(), "label")?;
+                    }
+                    Write::DeleteLabel { id } => {
+                        sqlx::query("DELETE FROM conversation_labels WHERE label_id = $1").bind(id.clone()).execute(&mut **tx).await?;
+                        let done = sqlx::query("DELETE FROM labels WHERE id = $1").bind(id).execute(&mut **tx).await?;
+                        expect_one(done.rows_affected(), "label")?;
+                    }
+                    Write::InsertChannel { channel: c, credentials } => {
+                        sqlx::query(
+                            "INSERT INTO channels (id, workspace_id, network, name, handle, external_id, credentials, \
+                             health, health_detail, enabled, settings, created_at, updated_at) \
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+                        )
+                        .bind(c.id).bind(c.workspace_id).bind(c.network.as_str()).bind(c.name).bind(c.handle)
+                        .bind(c.external_id).bind(credentials).bind(c.health.as_str()).bind(c.health_detail)
+                        .bind(c.enabled).bind(json_text(&c.settings)).bind(to_ms(c.created_at)).bind(to_ms(c.updated_at))
+                        .execute(&mut **tx).await?;
+                    }
+                    Write::UpdateChannel { channel: c, credentials } => {
+                        let done = sqlx::query(
+                            "UPDATE channels SET name = $2, handle = $3, external_id = $4, \
+                             credentials = COALESCE($5, credentials), health = $6, health_detail = $7, enabled = $8, \
+                             settings = $9, updated_at = $10 WHERE id = $1",
+                        )
+                        .bind(c.id).bind(c.name).bind(c.handle).bind(c.external_id).bind(credentials)
+                        .bind(c.health.as_str()).bind(c.health_detail).bind(c.enabled).bind(json_text(&c.settings))
+                        .bind(to_ms(c.updated_at))
+                        .execute(&mut **tx).await?;
+                        expect_one(done.rows_affected(), "channel")?;
+                    }
+                    Write::InsertContact(c) => {
+                        sqlx::query(
+                            "INSERT INTO contacts (id, workspace_id, display_name, email, phone, notes, custom_attributes, \
+                             merged_into_id, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                        )
+                        .bind(c.id).bind(c.workspace_id.clone()).bind(c.display_name).bind(c.email).bind(c.phone)
+                        .bind(c.notes).bind(json_text(&c.custom_attributes)).bind(c.merged_into_id)
+                        .bind(to_ms(c.created_at)).bind(to_ms(c.updated_at))
+                        .execute(&mut **tx).await?;
+                        for identity in c.identities {
+                            Self::insert_identity(tx, &c.workspace_id, identity).await?;
+                        }
+                    }
+                    Write::UpdateContact(c) => {
+                        let done = sqlx::query(
+                            "UPDATE contacts SET display_name = $2, email = $3, phone = $4, notes = $5, \
+                             custom_attributes = $6, updated_at = $7 WHERE id = $1",
+                        )
+                        .bind(c.id).bind(c.display_name).bind(c.email).bind(c.phone).bind(c.notes)
+                        .bind(json_text(&c.custom_attributes)).bind(to_ms(c.updated_at))
+                        .execute(&mut **tx).await?;
+                        expect_one(done.rows_affected(), "contact")?;
+                    }
+                    Write::InsertIdentity(i) => {
+                        let row = sqlx::query("SELECT workspace_id FROM contacts WHERE id = $1")
+                            .bind(i.contact_id.clone()).fetch_optional(&mut **tx).await?
+                            .ok_or(StoreError::NotFound("contact"))?;
+                        let workspace_id: String = row.try_get(0)?;
+                        Self::insert_identity(tx, &workspace_id, i).await?;
+                    }
+                    Write::MergeContacts { into_id, from_id, at } => {
+                        for sql in [
+                            "UPDATE identities SET contact_id = $1 WHERE contact_id = $2",
+                            "UPDATE conversations SET contact_id = $1 WHERE contact_id = $2",
+                            "UPDATE messages SET author_contact_id = $1 WHERE author_contact_id = $2",
+                            "UPDATE contacts SET merged_into_id = $1 WHERE merged_into_id = $2",
+                        ] {
+                            sqlx::query(sql).bind(into_id.clone()).bind(from_id.clone()).execute(&mut **tx).await?;
+                        }
+                        let done = sqlx::query("UPDATE contacts SET merged_into_id = $1, updated_at = $3 WHERE id = $2")
+                            .bind(into_id.clone()).bind(from_id).bind(to_ms(at)).execute(&mut **tx).await?;
+                        expect_one(done.rows_affected(), "contact")?;
+                        sqlx::query("UPDATE contacts SET updated_at = $2 WHERE id = $1")
+                            .bind(into_id).bind(to_ms(at)).execute(&mut **tx).await?;
+                    }
+                    Write::InsertConversation(c) => {
+                        let (id, workspace_id, labels) = (c.id.clone(), c.workspace_id.clone(), c.labels.clone());
+                        Self::write_conversation(tx, c, None).await?;
+                        for name in labels {
+                            sqlx::query(
+                                "INSERT INTO conversation_labels (conversation_id, label_id) \
+                                 SELECT $1, id FROM labels WHERE workspace_id = $2 AND name = $3",
+                            )
+                            .bind(id.clone()).bind(workspace_id.clone()).bind(name)
+                            .execute(&mut **tx).await?;
+                        }
+                    }
+                    Write::UpdateConversation { conversation, expected_version } => {
+                        Self::write_conversation(tx, conversation, Some(expected_version)).await?;
+                    }
+                    Write::SetConversationLabels { conversation_id, label_ids } => {
+                        sqlx::query("DELETE FROM conversation_labels WHERE conversation_id = $1")
+                            .bind(conversation_id.clone()).execute(&mut **tx).await?;
+                        for label_id in label_ids {
+                            sqlx::query("INSERT INTO conversation_labels (conversation_id, label_id) VALUES ($1, $2)")
+                                .bind(conversation_id.clone()).bind(label_id).execute(&mut **tx).await?;
+                        }
+                    }
+                    Write::InsertMessage(m) => {
+                        sqlx::query(
+                            "INSERT INTO messages (id, workspace_id, conversation_id, channel_id, direction, visibility, \
+                             author_kind, author_user_id, author_contact_id, text, attachments, platform_message_id, \
+                             platform_parent_id, delivery_status, delivery_error, language, sentiment, intent, \
+                             created_at, recorded_at) \
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)",
+                        )
+                        .bind(m.id).bind(m.workspace_id).bind(m.conversation_id).bind(m.channel_id)
+                        .bind(m.direction.as_str()).bind(m.visibility.as_str()).bind(m.author_kind.as_str())
+                        .bind(m.author_user_id).bind(m.author_contact_id).bind(m.text).bind(json_text(&m.attachments))
+                        .bind(m.platform_message_id).bind(m.platform_parent_id).bind(m.delivery_status.as_str())
+                        .bind(m.delivery_error).bind(m.language).bind(m.sentiment.map(|s| s.as_str()))
+                        .bind(m.intent).bind(to_ms(m.created_at)).bind(to_ms(m.recorded_at))
+                        .execute(&mut **tx).await?;
+                    }
+                    Write::UpdateMessageDelivery { message_id, status, error } => {
+                        let done = sqlx::query("UPDATE messages SET delivery_status = $2, delivery_error = $3 WHERE id = $1")
+                            .bind(message_id).bind(status.as_str()).bind(error).execute(&mut **tx).await?;
+                        expect_one(done.rows_affected(), "message")?;
+                    }
+                    Write::InsertSession(s) => {
+                        sqlx::query(
+                            "INSERT INTO sessions (id, user_id, csrf_token, user_agent, created_at, expires_at) \
+                             VALUES ($1, $2, $3, $4, $5, $6)",
+                        )
+                        .bind(s.id).bind(s.user_id).bind(s.csrf_token).bind(s.user_agent)
+                        .bind(to_ms(s.created_at)).bind(to_ms(s.expires_at))
+                        .execute(&mut **tx).await?;
+                    }
+                    Write::DeleteSession { id } => {
+                        sqlx::query("DELETE FROM sessions WHERE id = $1").bind(id).execute(&mut **tx).await?;
+                    }
+                    Write::DeleteExpiredSessions { now } => {
+                        sqlx::query("DELETE FROM sessions WHERE expires_at <= $1").bind(to_ms(now)).execute(&mut **tx).await?;
+                    }
+                    Write::InsertApiToken(t) => {
+                        sqlx::query(
+                            "INSERT INTO api_tokens (id, user_id, name, token_hash, created_at, last_used_at, revoked_at) \
+                             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                        )
+                        .bind(t.id).bind(t.user_id).bind(t.name).bind(t.token_hash).bind(to_ms(t.created_at))
+                        .bind(opt_to_ms(t.last_used_at)).bind(opt_to_ms(t.revoked_at))
+                        .execute(&mut **tx).await?;
+                    }
+                    Write::RevokeApiToken { id, user_id, at } => {
+                        let done = sqlx::query(
+                            "UPDATE api_tokens SET revoked_at = COALESCE(revoked_at, $3) WHERE id = $1 AND user_id = $2",
+                        )
+                        .bind(id).bind(user_id).bind(to_ms(at)).execute(&mut **tx).await?;
+                        expect_one(done.rows_affected(), "api token")?;
+                    }
+                    Write::TouchApiToken { id, at } => {
+                        sqlx::query("UPDATE api_tokens SET last_used_at = $2 WHERE id = $1")
+                            .bind(id).bind(to_ms(at)).execute(&mut **tx).await?;
+                    }
+                    Write::Audit(a) => {
+                        sqlx::query(
+                            "INSERT INTO audit_log (workspace_id, at, actor_kind, actor_id, action, subject_type, \
+                             subject_id, detail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                        )
+                        .bind(a.workspace_id).bind(to_ms(a.at)).bind(a.actor_kind).bind(a.actor_id).bind(a.action)
+                        .bind(a.subject_type).bind(a.subject_id).bind(json_text(&a.detail))
+                        .execute(&mut **tx).await?;
+                    }
+                    Write::Event(e) => {
+                        if committed.event_ids.is_empty() {
+                            Self::before_events(tx).await?;
+                        }
+                        let row = sqlx::query(
+                            "INSERT INTO events (workspace_id, at, kind, subject_id, payload) \
+                             VALUES ($1, $2, $3, $4, $5) RETURNING id",
+                        )
+                        .bind(e.workspace_id).bind(to_ms(e.at)).bind(e.kind).bind(e.subject_id)
+                        .bind(json_text(&e.payload))
+                        .fetch_one(&mut **tx).await?;
+                        committed.event_ids.push(row.try_get(0)?);
+                    }
+                    Write::Outbox(o) => {
+                        sqlx::query(
+                            "INSERT INTO outbox (workspace_id, kind, subject_id, payload, created_at, due_at, attempts) \
+                             VALUES ($1, $2, $3, $4, $5, $5, 0)",
+                        )
+                        .bind(o.workspace_id).bind(o.kind).bind(o.subject_id).bind(json_text(&o.payload))
+                        .bind(to_ms(o.due_at))
+                        .execute(&mut **tx).await?;
+                    }
+                }
+                Ok(())
+            }
+
+            async fn replace_team_members(tx: &mut Tx, team_id: &str, member_ids: &[String]) -> StoreResult<()> {
+                sqlx::query("DELETE FROM team_members WHERE team_id = $1")
+                    .bind(team_id.to_owned()).execute(&mut **tx).await?;
+                for user_id in member_ids {
+                    sqlx::query("INSERT INTO team_members (team_id, user_id) VALUES ($1, $2)")
+                        .bind(team_id.to_owned()).bind(user_id.clone()).execute(&mut **tx).await?;
+                }
+                Ok(())
+            }
+
+            async fn insert_identity(tx: &mut Tx, workspace_id: &str, i: Identity) -> StoreResult<()> {
+                sqlx::query(
+                    "INSERT INTO identities (id, workspace_id, contact_id, network, platform_user_id, handle, display_name) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                )
+                .bind(i.id).bind(workspace_id.to_owned()).bind(i.contact_id).bind(i.network.as_str())
+                .bind(i.platform_user_id).bind(i.handle).bind(i.display_name)
+                .execute(&mut **tx).await?;
+                Ok(())
+            }
+
+            /// Inserts (no `expected_version`) or updates a conversation row.
+            async fn write_conversation(tx: &mut Tx, c: Conversation, expected_version: Option<i64>) -> StoreResult<()> {
+                let sql = if expected_version.is_some() {
+                    "UPDATE conversations SET workspace_id = $2, channel_id = $3, contact_id = $4, kind = $5, status = $6, \
+                     priority = $7, assignee_id = $8, team_id = $9, custom_attributes = $10, platform_thread_id = $11, \
+                     subject = $12, last_message_preview = $13, language = $14, sentiment = $15, intent = $16, \
+                     snoozed_until = $17, first_inbound_at = $18, last_inbound_at = $19, last_outbound_at = $20, \
+                     first_reply_at = $21, awaiting_reply_since = $22, resolved_at = $23, reopened_at = $24, \
+                     paused_since = $25, paused_ms = $26, human_replies = $27, last_activity_at = $28, \
+                     created_at = $29, updated_at = $30, version = $31 WHERE id = $1 AND version = $32"
+                } else {
+                    "INSERT INTO conversations (id, workspace_id, channel_id, contact_id, kind, status, priority, \
+                     assignee_id, team_id, custom_attributes, platform_thread_id, subject, last_message_preview, \
+                     language, sentiment, intent, snoozed_until, first_inbound_at, last_inbound_at, last_outbound_at, \
+                     first_reply_at, awaiting_reply_since, resolved_at, reopened_at, paused_since, paused_ms, \
+                     human_replies, last_activity_at, created_at, updated_at, version) VALUES ($1, $2, $3, $4, $5, $6, \
+                     $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, \
+                     $27, $28, $29, $30, $31)"
+                };
+                let t = &c.timeline;
+                let mut q = sqlx::query(sql)
+                    .bind(c.id.clone()).bind(c.workspace_id.clone()).bind(c.channel_id.clone())
+                    .bind(c.contact_id.clone()).bind(c.kind.as_str()).bind(c.status.as_str())
+                    .bind(c.priority.as_str()).bind(c.assignee_id.clone()).bind(c.team_id.clone())
+                    .bind(json_text(&c.custom_attributes)).bind(c.platform_thread_id.clone()).bind(c.subject.clone())
+                    .bind(c.last_message_preview.clone()).bind(c.language.clone())
+                    .bind(c.sentiment.map(|s| s.as_str())).bind(c.intent.clone()).bind(opt_to_ms(c.snoozed_until))
+                    .bind(opt_to_ms(t.first_inbound_at)).bind(opt_to_ms(t.last_inbound_at))
+                    .bind(opt_to_ms(t.last_outbound_at)).bind(opt_to_ms(t.first_reply_at))
+                    .bind(opt_to_ms(t.awaiting_reply_since)).bind(opt_to_ms(t.resolved_at))
+                    .bind(opt_to_ms(t.reopened_at)).bind(opt_to_ms(t.paused_since)).bind(t.paused_ms)
+                    .bind(t.human_replies).bind(to_ms(t.last_activity_at)).bind(to_ms(c.created_at))
+                    .bind(to_ms(c.updated_at)).bind(c.version);
+                if let Some(expected) = expected_version {
+                    q = q.bind(expected);
+                }
+                let done = q.execute(&mut **tx).await?;
+                if expected_version.is_some() && done.rows_affected() == 0 {
+                    let exists = sqlx::query("SELECT 1 FROM conversations WHERE id = $1")
+                        .bind(c.id).fetch_optional(&mut **tx).await?;
+                    return Err(match exists {
+                        Some(_) => StoreError::Conflict("conversation"),
+                        None => StoreError::NotFound("conversation"),
+                    });
+                }
+                Ok(())
+            }
+        }
+
+        fn expect_one(rows: u64, what: &'static str) -> StoreResult<()> {
+            if rows == 0 { Err(StoreError::NotFound(what)) } else { Ok(()) }
+        }
+
+        #[async_trait]
+        impl Directory for $Store {
+            async fn workspaces(&self) -> StoreResult<Vec<Workspace>> {
+                sqlx::query_as::<_, WorkspaceRow>("SELECT id, name, time_zone, created_at FROM workspaces ORDER BY created_at, id")
+                    .fetch_all(self.reader()).await?
+                    .into_iter().map(WorkspaceRow::into_domain).collect()
+            }
+
+            async fn workspace(&self, id: &str) -> StoreResult<Option<Workspace>> {
+                sqlx::query_as::<_, WorkspaceRow>("SELECT id, name, time_zone, created_at FROM workspaces WHERE id = $1")
+                    .bind(id.to_owned()).fetch_optional(self.reader()).await?
+                    .map(WorkspaceRow::into_domain).transpose()
+            }
+
+            async fn user(&self, id: &str) -> StoreResult<Option<User>> {
+                sqlx::query_as::<_, UserRow>("SELECT * FROM users WHERE id = $1")
+                    .bind(id.to_owned()).fetch_optional(self.reader()).await?
+                    .map(UserRow::into_domain).transpose()
+            }
+
+            async fn user_login(&self, email: &str) -> StoreResult<Option<UserLogin>> {
+                let Some(row) = sqlx::query_as::<_, UserRow>("SELECT * FROM users WHERE email = $1")
+                    .bind(email.trim().to_lowercase()).fetch_optional(self.reader()).await?
+                else {
+                    return Ok(None);
+                };
+                let password_hash = row.password_hash.clone();
+                Ok(Some(UserLogin { user: row.into_domain()?, password_hash }))
+            }
+
+            async fn users(&self, workspace_id: &str) -> StoreResult<Vec<User>> {
+                sqlx::query_as::<_, UserRow>("SELECT * FROM users WHERE workspace_id = $1 ORDER BY name, id")
+                    .bind(workspace_id.to_owned()).fetch_all(self.reader()).await?
+                    .into_iter().map(UserRow::into_domain).collect()
+            }
+
+            async fn team(&self, id: &str) -> StoreResult<Option<Team>> {
+                let Some(row) = sqlx::query_as::<_, TeamRow>("SELECT * FROM teams WHERE id = $1")
+                    .bind(id.to_owned()).fetch_optional(self.reader()).await?
+                else {
+                    return Ok(None);
+                };
+                let members = self.team_members(&row.id).await?;
+                Ok(Some(row.into_domain(members)?))
+            }
+
+            async fn teams(&self, workspace_id: &str) -> StoreResult<Vec<Team>> {
+                let rows = sqlx::query_as::<_, TeamRow>("SELECT * FROM teams WHERE workspace_id = $1 ORDER BY name")
+                    .bind(workspace_id.to_owned()).fetch_all(self.reader()).await?;
+                let mut teams = Vec::with_capacity(rows.len());
+                for row in rows {
+                    let members = self.team_members(&row.id).await?;
+                    teams.push(row.into_domain(members)?);
+                }
+                Ok(teams)
+            }
+
+            async fn label(&self, id: &str) -> StoreResult<Option<Label>> {
+                Ok(sqlx::query_as::<_, LabelRow>("SELECT * FROM labels WHERE id = $1")
+                    .bind(id.to_owned()).fetch_optional(self.reader()).await?
+                    .map(LabelRow::into_domain))
+            }
+
+            async fn labels(&self, workspace_id: &str) -> StoreResult<Vec<Label>> {
+                Ok(sqlx::query_as::<_, LabelRow>("SELECT * FROM labels WHERE workspace_id = $1 ORDER BY name")
+                    .bind(workspace_id.to_owned()).fetch_all(self.reader()).await?
+                    .into_iter().map(LabelRow::into_domain).collect())
+            }
+        }
+
+        #[async_trait]
+        impl Access for $Store {
+            async fn session(&self, id: &str) -> StoreResult<Option<SessionRecord>> {
+                sqlx::query_as::<_, SessionRow>("SELECT * FROM sessions WHERE id = $1")
+                    .bind(id.to_owned()).fetch_optional(self.reader()).await?
+                    .map(SessionRow::into_record).transpose()
+            }
+
+            async fn api_token_by_hash(&self, token_hash: &str) -> StoreResult<Option<ApiTokenRecord>> {
+                sqlx::query_as::<_, ApiTokenRow>("SELECT * FROM api_tokens WHERE token_hash = $1")
+                    .bind(token_hash.to_owned()).fetch_optional(self.reader()).await?
+                    .map(ApiTokenRow::into_record).transpose()
+            }
+
+            async fn api_tokens(&self, user_id: &str) -> StoreResult<Vec<ApiTokenRecord>> {
+                sqlx::query_as::<_, ApiTokenRow>("SELECT * FROM api_tokens WHERE user_id = $1 ORDER BY created_at DESC, id")
+                    .bind(user_id.to_owned()).fetch_all(self.reader()).await?
+                    .into_iter().map(ApiTokenRow::into_record).collect()
+            }
+        }
+
+        #[async_trait]
+        impl Channels for $Store {
+            async fn channel(&self, id: &str) -> StoreResult<Option<Channel>> {
+                let mut q = QueryBuilder::<$Db>::new(CHANNEL_SELECT);
+                q.push(" WHERE id = ").push_bind(id.to_owned());
+                q.build_query_as::<ChannelRow>().fetch_optional(self.reader()).await?
+                    .map(ChannelRow::into_domain).transpose()
+            }
+
+            async fn channels(&self, workspace_id: &str) -> StoreResult<Vec<Channel>> {
+                let mut q = QueryBuilder::<$Db>::new(CHANNEL_SELECT);
+                q.push(" WHERE workspace_id = ").push_bind(workspace_id.to_owned()).push(" ORDER BY network, name");
+                q.build_query_as::<ChannelRow>().fetch_all(self.reader()).await?
+                    .into_iter().map(ChannelRow::into_domain).collect()
+            }
+
+            async fn channel_credentials(&self, id: &str) -> StoreResult<Option<Vec<u8>>> {
+                let row = sqlx::query("SELECT credentials FROM channels WHERE id = $1")
+                    .bind(id.to_owned()).fetch_optional(self.reader()).await?;
+                match row {
+                    Some(row) => Ok(row.try_get::<Option<Vec<u8>>, _>(0)?),
+                    None => Err(StoreError::NotFound("channel")),
+                }
+            }
+        }
+
+        #[async_trait]
+        impl Contacts for $Store {
+            async fn contact(&self, id: &str) -> StoreResult<Option<Contact>> {
+                let rows = sqlx::query_as::<_, ContactRow>("SELECT * FROM contacts WHERE id = $1")
+                    .bind(id.to_owned()).fetch_all(self.reader()).await?;
+                Ok(self.contacts_from_rows(rows).await?.pop())
+            }
+
+            async fn contacts(&self, workspace_id: &str, query: Option<&str>, page: &Page) -> StoreResult<Vec<Contact>> {
+                let mut q = QueryBuilder::<$Db>::new("SELECT * FROM contacts WHERE merged_into_id IS NULL AND workspace_id = ");
+                q.push_bind(workspace_id.to_owned());
+                if let Some(text) = query.map(str::trim).filter(|t| !t.is_empty()) {
+                    let pattern = like_pattern(text);
+                    q.push(" AND (lower(display_name) LIKE ").push_bind(pattern.clone()).push(" ESCAPE '\\'");
+                    q.push(" OR lower(COALESCE(email, '')) LIKE ").push_bind(pattern.clone()).push(" ESCAPE '\\'");
+                    q.push(" OR COALESCE(phone, '') LIKE ").push_bind(pattern.clone()).push(" ESCAPE '\\'");
+                    q.push(" OR EXISTS (SELECT 1 FROM identities i WHERE i.contact_id = contacts.id AND lower(i.handle) LIKE ")
+                        .push_bind(pattern).push(" ESCAPE '\\'))");
+                }
+                if let Some(after) = &page.after {
+                    q.push(" AND id < ").push_bind(after.clone());
+                }
+                q.push(" ORDER BY id DESC LIMIT ").push_bind(page.fetch_limit());
+                let rows = q.build_query_as::<ContactRow>().fetch_all(self.reader()).await?;
+                self.contacts_from_rows(rows).await
+            }
+
+            async fn identity(&self, workspace_id: &str, network: Network, platform_user_id: &str) -> StoreResult<Option<Identity>> {
+                sqlx::query_as::<_, IdentityRow>(
+                    "SELECT id, contact_id, network, platform_user_id, handle, display_name FROM identities \
+                     WHERE workspace_id = $1 AND network = $2 AND platform_user_id = $3",
+                )
+                .bind(workspace_id.to_owned()).bind(network.as_str()).bind(platform_user_id.to_owned())
+                .fetch_optional(self.reader()).await?
+                .map(IdentityRow::into_domain).transpose()
+            }
+        }
+
+        #[async_trait]
+        impl Conversations for $Store {
+            async fn conversation(&self, id: &str) -> StoreResult<Option<Conversation>> {
+                let mut q = QueryBuilder::<$Db>::new("SELECT ");
+                q.push(CONVERSATION_COLUMNS).push(" FROM conversations c WHERE c.id = ").push_bind(id.to_owned());
+                let rows = q.build_query_as::<ConversationRow>().fetch_all(self.reader()).await?;
+                Ok(self.conversations_from_rows(rows).await?.pop())
+            }
+
+            async fn conversations(&self, f: &ConversationFilter, page: &Page) -> StoreResult<Vec<Conversation>> {
+                let mut q = QueryBuilder::<$Db>::new("SELECT ");
+                q.push(CONVERSATION_COLUMNS).push(" FROM conversations c WHERE c.workspace_id = ");
+                q.push_bind(f.workspace_id.clone());
+                if !f.statuses.is_empty() {
+                    q.push(" AND c.status IN (");
+                    let mut list = q.separated(", ");
+                    for s in &f.statuses {
+                        list.push_bind(s.as_str());
+                    }
+                    q.push(")");
+                }
+                if let Some(kind) = f.kind {
+                    q.push(" AND c.kind = ").push_bind(kind.as_str());
+                }
+                if let Some(channel_id) = &f.channel_id {
+                    q.push(" AND c.channel_id = ").push_bind(channel_id.clone());
+                }
+                if let Some(network) = f.network {
+                    q.push(" AND c.channel_id IN (SELECT id FROM channels WHERE network = ")
+                        .push_bind(network.as_str()).push(")");
+                }
+                match &f.assignee {
+                    Some(AssigneeFilter::Nobody) => {
+                        q.push(" AND c.assignee_id IS NULL");
+                    }
+                    Some(AssigneeFilter::User(id)) => {
+                        q.push(" AND c.assignee_id = ").push_bind(id.clone());
+                    }
+                    None => {}
+                }
+                if let Some(team_id) = &f.team_id {
+                    q.push(" AND c.team_id = ").push_bind(team_id.clone());
+                }
+                if let Some(label) = &f.label {
+                    q.push(" AND EXISTS (SELECT 1 FROM conversation_labels cl JOIN labels l ON l.id = cl.label_id \
+                            WHERE cl.conversation_id = c.id AND l.name = ").push_bind(label.clone()).push(")");
+                }
+                if let Some(contact_id) = &f.contact_id {
+                    q.push(" AND c.contact_id = ").push_bind(contact_id.clone());
+                }
+                if let Some(language) = &f.language {
+                    q.push(" AND c.language = ").push_bind(language.clone());
+                }
+                if let Some(sentiment) = f.sentiment {
+                    q.push(" AND c.sentiment = ").push_bind(sentiment.as_str());
+                }
+                if let Some(intent) = &f.intent {
+                    q.push(" AND c.intent = ").push_bind(intent.clone());
+                }
+                if let Some(priority) = f.priority {
+                    q.push(" AND c.priority = ").push_bind(priority.as_str());
+                }
+                if f.needs_reply {
+                    q.push(" AND c.awaiting_reply_since IS NOT NULL");
+                }
+                if let Some(after) = &page.after {
+                    let cursor = Cursor::decode(after)?;
+                    q.push(" AND (c.last_activity_at < ").push_bind(cursor.ms)
+                        .push(" OR (c.last_activity_at = ").push_bind(cursor.ms)
+                        .push(" AND c.id < ").push_bind(cursor.id).push("))");
+                }
+                q.push(" ORDER BY c.last_activity_at DESC, c.id DESC LIMIT ").push_bind(page.fetch_limit());
+                let rows = q.build_query_as::<ConversationRow>().fetch_all(self.reader()).await?;
+                self.conversations_from_rows(rows).await
+            }
+
+            async fn messages(&self, conversation_id: &str, page: &Page) -> StoreResult<Vec<Message>> {
+                let mut q = QueryBuilder::<$Db>::new("SELECT * FROM messages WHERE conversation_id = ");
+                q.push_bind(conversation_id.to_owned());
+                if let Some(after) = &page.after {
+                    let cursor = Cursor::decode(after)?;
+                    q.push(" AND (created_at > ").push_bind(cursor.ms)
+                        .push(" OR (created_at = ").push_bind(cursor.ms)
+                        .push(" AND id > ").push_bind(cursor.id).push("))");
+                }
+                q.push(" ORDER BY created_at, id LIMIT ").push_bind(page.fetch_limit());
+                q.build_query_as::<MessageRow>().fetch_all(self.reader()).await?
+                    .into_iter().map(MessageRow::into_domain).collect()
+            }
+
+            async fn message(&self, id: &str) -> StoreResult<Option<Message>> {
+                sqlx::query_as::<_, MessageRow>("SELECT * FROM messages WHERE id = $1")
+                    .bind(id.to_owned()).fetch_optional(self.reader()).await?
+                    .map(MessageRow::into_domain).transpose()
+            }
+
+            async fn message_by_platform_id(&self, channel_id: &str, platform_message_id: &str) -> StoreResult<Option<Message>> {
+                sqlx::query_as::<_, MessageRow>("SELECT * FROM messages WHERE channel_id = $1 AND platform_message_id = $2")
+                    .bind(channel_id.to_owned()).bind(platform_message_id.to_owned())
+                    .fetch_optional(self.reader()).await?
+                    .map(MessageRow::into_domain).transpose()
+            }
+        }
+
+        #[async_trait]
+        impl Journal for $Store {
+            async fn audit_log(&self, workspace_id: &str, page: &Page) -> StoreResult<Vec<AuditEntry>> {
+                let mut q = QueryBuilder::<$Db>::new("SELECT * FROM audit_log WHERE workspace_id = ");
+                q.push_bind(workspace_id.to_owned());
+                if let Some(after) = &page.after {
+                    let id: i64 = after.parse().map_err(|_| StoreError::BadCursor(after.clone()))?;
+                    q.push(" AND id < ").push_bind(id);
+                }
+                q.push(" ORDER BY id DESC LIMIT ").push_bind(page.fetch_limit());
+                q.build_query_as::<AuditRow>().fetch_all(self.reader()).await?
+                    .into_iter().map(AuditRow::into_domain).collect()
+            }
+
+            async fn events_after(&self, workspace_id: &str, after: i64, limit: u32) -> StoreResult<Vec<Event>> {
+                sqlx::query_as::<_, EventRow>(
+                    "SELECT * FROM events WHERE workspace_id = $1 AND id > $2 ORDER BY id LIMIT $3",
+                )
+                .bind(workspace_id.to_owned()).bind(after).bind(i64::from(limit.clamp(1, 1000)))
+                .fetch_all(self.reader()).await?
+                .into_iter().map(EventRow::into_domain).collect()
+            }
+
+            async fn last_event_id(&self) -> StoreResult<i64> {
+                let row = sqlx::query("SELECT COALESCE(MAX(id), 0) FROM events").fetch_one(self.reader()).await?;
+                Ok(row.try_get::<i64, _>(0)?)
+            }
+
+            fn event_head(&self) -> tokio::sync::watch::Receiver<i64> {
+                self.event_head.subscribe()
+            }
+        }
+
+        #[async_trait]
+        impl UnitOfWork for $Store {
+            async fn commit(&self, writes: Vec<Write>) -> StoreResult<Committed> {
+                let mut tx = self.begin_write().await?;
+                let mut committed = Committed::default();
+                for write in writes {
+                    Self::apply(&mut tx, write, &mut committed).await?;
+                }
+                self.before_commit(&mut tx, &committed).await?;
+                tx.commit().await?;
+                self.after_commit(&committed);
+                Ok(committed)
+            }
+
+            async fn ping(&self) -> StoreResult<()> {
+                sqlx::query("SELECT 1").execute(self.reader()).await?;
+                Ok(())
+            }
+        }
+    };
+}
+
+pub(crate) use impl_repositories;
