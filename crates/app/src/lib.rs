@@ -1,1 +1,53 @@
+//! Hark's use cases. Each public method checks what the actor may do (through
+//! `hark_domain::permits`, the one place roles are decided), decides the
+//! change with the domain's rules, and commits the change together with its
+//! audit entry and its event in one transaction.
 
+mod actor;
+mod change;
+mod error;
+mod ids;
+mod serde_util;
+pub mod auth;
+pub mod secrets;
+
+mod channels;
+mod contacts;
+mod conversations;
+mod directory;
+mod ingest;
+mod journal;
+mod tokens;
+
+use std::sync::Arc;
+
+pub use actor::{Actor, ActorVia};
+pub use channels::{ChannelCreate, ChannelUpdate};
+pub use contacts::ContactUpdate;
+pub use conversations::{ConversationUpdate, NewMessage};
+pub use directory::{LabelInput, TeamInput, UserCreate, UserUpdate};
+pub use error::{AppError, AppResult};
+pub use ids::new_id;
+pub use ingest::{InboundAuthor, InboundItem, IngestOutcome};
+pub use secrets::CredentialSealer;
+pub use tokens::{CreatedToken, TokenInfo};
+
+use hark_store::Store;
+
+/// The application: the store plus what the use cases need beside it.
+#[derive(Clone)]
+pub struct App {
+    pub store: Arc<dyn Store>,
+    sealer: Arc<CredentialSealer>,
+}
+
+impl App {
+    pub fn new(store: Arc<dyn Store>, sealer: CredentialSealer) -> Self {
+        App { store, sealer: Arc::new(sealer) }
+    }
+}
+
+/// The current instant. One function so every use case reads the clock the same way.
+pub(crate) fn now() -> jiff::Timestamp {
+    jiff::Timestamp::now()
+}

@@ -44,6 +44,8 @@ pub struct ConversationFilter {
     /// A label name.
     pub label: Option<String>,
     pub contact_id: Option<String>,
+    /// The platform id of the thread root.
+    pub platform_thread_id: Option<String>,
     pub language: Option<String>,
     pub sentiment: Option<Sentiment>,
     pub intent: Option<String>,

@@ -650,6 +650,9 @@ macro_rules! impl_repositories {
                 if let Some(contact_id) = &f.contact_id {
                     q.push(" AND c.contact_id = ").push_bind(contact_id.clone());
                 }
+                if let Some(thread) = &f.platform_thread_id {
+                    q.push(" AND c.platform_thread_id = ").push_bind(thread.clone());
+                }
                 if let Some(language) = &f.language {
                     q.push(" AND c.language = ").push_bind(language.clone());
                 }
