@@ -1,1 +1,202 @@
-fn main() {}
+//! `hark`: the one binary. Subcommands run the server, the demo, migrations
+//! and administration; everything else lives in the library crates.
+
+mod config;
+mod demo;
+mod serve;
+mod storage;
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+use hark_domain::Role;
+
+use crate::config::{Config, FlagOverrides};
+
+#[derive(Parser)]
+#[command(name = "hark", version, about = "Hark: social customer care, self-hosted")]
+struct Cli {
+    /// A TOML configuration file (default: hark.toml in the data directory, if present).
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server: web UI, API, webhooks and workers.
+    Serve(ServerFlags),
+    /// Run the server with a demo workspace full of conversations, on embedded SQLite.
+    Demo(DemoFlags),
+    /// Apply pending database migrations and exit.
+    Migrate(StoreFlags),
+    /// Administration.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+    /// API tokens.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+    /// Print the configuration file with every key, its default and what it means.
+    DefaultConfig,
+}
+
+#[derive(Args, Clone, Default)]
+struct StoreFlags {
+    /// Directory for the SQLite database and the credentials key [env: HARK_DATA_DIR].
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// postgres://… to use PostgreSQL instead of SQLite [env: HARK_DATABASE_URL].
+    #[arg(long, value_name = "URL")]
+    database_url: Option<String>,
+}
+
+#[derive(Args, Clone)]
+struct ServerFlags {
+    /// Address to serve on, e.g. 127.0.0.1:8080 [env: HARK_LISTEN].
+    #[arg(long, value_name = "ADDR")]
+    listen: Option<String>,
+    /// Address for Prometheus metrics; "" disables them [env: HARK_METRICS_LISTEN].
+    #[arg(long, value_name = "ADDR")]
+    metrics_listen: Option<String>,
+    #[command(flatten)]
+    store: StoreFlags,
+}
+
+#[derive(Args, Clone)]
+struct DemoFlags {
+    #[command(flatten)]
+    server: ServerFlags,
+    /// How many demo conversations to create on first run.
+    #[arg(long, default_value_t = 300)]
+    conversations: usize,
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Create a user (and the workspace, if there is none yet).
+    Create {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+        /// owner, admin, supervisor, agent or trainee.
+        #[arg(long, default_value = "owner")]
+        role: Role,
+        /// The password; read from HARK_ADMIN_PASSWORD when omitted, or generated and printed.
+        #[arg(long)]
+        password: Option<String>,
+        /// Name of the workspace to create when none exists.
+        #[arg(long, default_value = "My workspace")]
+        workspace: String,
+        /// IANA time zone of a new workspace.
+        #[arg(long, default_value = "UTC")]
+        time_zone: String,
+        #[command(flatten)]
+        store: StoreFlags,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Create an API token acting as the user with this email; prints the token.
+    Create {
+        #[arg(long)]
+        email: String,
+        /// What the token is for.
+        #[arg(long, default_value = "command line")]
+        name: String,
+        #[command(flatten)]
+        store: StoreFlags,
+    },
+}
+
+fn overrides(server: Option<&ServerFlags>, store: &StoreFlags) -> FlagOverrides {
+    FlagOverrides {
+        listen: server.and_then(|s| s.listen.clone()),
+        metrics_listen: server.and_then(|s| s.metrics_listen.clone()),
+        data_dir: store.data_dir.clone(),
+        database_url: store.database_url.clone(),
+    }
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(err) => {
+            eprintln!("error: cannot start the async runtime: {err}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let config_file = cli.config.as_deref();
+    match cli.command {
+        Command::DefaultConfig => {
+            print!("{}", config::DEFAULT_CONFIG);
+            Ok(())
+        }
+        Command::Serve(flags) => {
+            let config = Config::load(config_file, overrides(Some(&flags), &flags.store))?;
+            serve::init_logging(&config);
+            let app = storage::open_app(&config).await?;
+            serve::run(&config, app).await
+        }
+        Command::Demo(flags) => {
+            let config = Config::load(config_file, overrides(Some(&flags.server), &flags.server.store))?;
+            serve::init_logging(&config);
+            let app = storage::open_app(&config).await?;
+            let login = demo::prepare(&app, flags.conversations).await?;
+            println!();
+            println!("  Hark demo is running at http://{}", config.listen);
+            println!("  Sign in as {} with password {}", login.email, login.password);
+            println!("  API token: hark token create --data-dir {} --email {}", config.data_dir.display(), login.email);
+            println!("  API reference: http://{}/api/openapi.json", config.listen);
+            println!();
+            serve::run(&config, app).await
+        }
+        Command::Migrate(store) => {
+            let config = Config::load(config_file, overrides(None, &store))?;
+            serve::init_logging(&config);
+            let applied = storage::migrate(&config).await?;
+            println!("database is up to date ({applied} migrations)");
+            Ok(())
+        }
+        Command::Admin { command: AdminCommand::Create { email, name, role, password, workspace, time_zone, store } } => {
+            let config = Config::load(config_file, overrides(None, &store))?;
+            serve::init_logging(&config);
+            let app = storage::open_app(&config).await?;
+            let (password, generated) = match password.or_else(|| std::env::var("HARK_ADMIN_PASSWORD").ok()) {
+                Some(p) => (p, false),
+                None => (hark_app::auth::random_token()?[..20].to_owned(), true),
+            };
+            let user = storage::create_user(&app, &workspace, &time_zone, &email, &name, role, &password).await?;
+            println!("created {} {} ({})", user.role, user.email, user.id);
+            if generated {
+                println!("password: {password}");
+            }
+            Ok(())
+        }
+        Command::Token { command: TokenCommand::Create { email, name, store } } => {
+            let config = Config::load(config_file, overrides(None, &store))?;
+            serve::init_logging(&config);
+            let app = storage::open_app(&config).await?;
+            let token = app.create_token_for_email(&email, &name).await?;
+            println!("{}", token.token);
+            Ok(())
+        }
+    }
+}

@@ -1,1 +1,81 @@
+//! Hark's HTTP surface: the JSON API under `/api/v1`, authentication,
+//! CSRF protection, live events over SSE, the OpenAPI document and `/healthz`.
+//!
+//! Handlers are thin: they parse the request, call one use case on
+//! [`hark_app::App`] with the authenticated [`hark_app::Actor`], and shape the
+//! answer. Role checks happen inside the use cases.
 
+mod api;
+mod auth;
+mod error;
+mod extract;
+mod openapi;
+mod security;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::get;
+use hark_app::App;
+use tokio_util::sync::CancellationToken;
+use tower_http::trace::TraceLayer;
+
+pub use error::{ApiError, ErrorBody};
+pub use openapi::openapi_json;
+
+/// Settings of the HTTP layer.
+#[derive(Debug, Clone)]
+pub struct WebConfig {
+    /// Mark cookies `Secure` (set when Hark is served over HTTPS).
+    pub secure_cookies: bool,
+    /// Largest accepted request body.
+    pub max_body_bytes: usize,
+    /// Login attempts allowed per client address per minute.
+    pub login_attempts_per_minute: u32,
+}
+
+impl Default for WebConfig {
+    fn default() -> Self {
+        WebConfig { secure_cookies: false, max_body_bytes: 1024 * 1024, login_attempts_per_minute: 10 }
+    }
+}
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct WebState {
+    pub app: App,
+    pub config: Arc<WebConfig>,
+    login_limiter: Arc<auth::LoginLimiter>,
+    /// Cancelled at shutdown so that long-lived event streams end and the
+    /// server can drain.
+    shutdown: CancellationToken,
+}
+
+impl WebState {
+    pub fn new(app: App, config: WebConfig, shutdown: CancellationToken) -> Self {
+        let login_limiter = Arc::new(auth::LoginLimiter::new(config.login_attempts_per_minute));
+        WebState { app, config: Arc::new(config), login_limiter, shutdown }
+    }
+}
+
+/// The whole HTTP application.
+pub fn router(state: WebState) -> Router {
+    let max_body = state.config.max_body_bytes;
+    let routes = Router::new()
+        .route("/healthz", get(api::health::healthz))
+        .route("/api/openapi.json", get(openapi::serve))
+        .nest("/api/v1", api::routes())
+        .fallback(api::not_found)
+        .method_not_allowed_fallback(api::method_not_allowed)
+        .with_state(state)
+        .layer(DefaultBodyLimit::max(max_body));
+    security::protect(routes)
+        .layer(axum::middleware::from_fn(security::record_metrics))
+        .layer(TraceLayer::new_for_http())
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            Duration::from_secs(60),
+        ))
+}

@@ -1,0 +1,93 @@
+//! Running the server: logging, the metrics listener, the HTTP listener and
+//! a graceful shutdown on Ctrl-C or SIGTERM.
+
+use std::net::SocketAddr;
+
+use anyhow::Context;
+use axum::routing::get;
+use hark_app::App;
+use hark_web::{WebConfig, WebState};
+use metrics_exporter_prometheus::PrometheusBuilder;
+use tokio_util::sync::CancellationToken;
+use tracing_subscriber::EnvFilter;
+
+use crate::config::Config;
+
+/// Logs go to stderr, so commands like `hark token create` print only their result.
+pub fn init_logging(config: &Config) {
+    let filter = std::env::var("RUST_LOG")
+        .ok()
+        .and_then(|f| EnvFilter::try_new(f).ok())
+        .unwrap_or_else(|| EnvFilter::new(&config.log_level));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let _ = if config.log_format == "json" { builder.json().try_init() } else { builder.try_init() };
+}
+
+pub async fn run(config: &Config, app: App) -> anyhow::Result<()> {
+    let shutdown = CancellationToken::new();
+    tokio::spawn(cancel_on_signal(shutdown.clone()));
+
+    if let Some(address) = config.metrics_address()? {
+        serve_metrics(address, shutdown.clone()).await?;
+    }
+
+    let web_config = WebConfig {
+        secure_cookies: config.secure_cookies,
+        max_body_bytes: config.max_body_bytes,
+        login_attempts_per_minute: config.login_attempts_per_minute,
+    };
+    let router = hark_web::router(WebState::new(app, web_config, shutdown.clone()));
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    tracing::info!(address = %config.listen, "serving http://{}", config.listen);
+    axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown.clone().cancelled_owned())
+        .await
+        .context("the HTTP server failed")?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Serves `/metrics` in Prometheus text format on its own address.
+async fn serve_metrics(address: SocketAddr, shutdown: CancellationToken) -> anyhow::Result<()> {
+    let handle = PrometheusBuilder::new().install_recorder().context("cannot install the metrics recorder")?;
+    let listener = tokio::net::TcpListener::bind(address)
+        .await
+        .with_context(|| format!("cannot listen for metrics on {address}"))?;
+    let router = axum::Router::new().route("/metrics", get(move || std::future::ready(handle.render())));
+    tracing::info!(%address, "metrics on http://{address}/metrics");
+    tokio::spawn(async move {
+        let served = axum::serve(listener, router).with_graceful_shutdown(shutdown.cancelled_owned()).await;
+        if let Err(err) = served {
+            tracing::error!(%err, "metrics listener failed");
+        }
+    });
+    Ok(())
+}
+
+async fn cancel_on_signal(shutdown: CancellationToken) {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(err) => {
+                tracing::warn!(%err, "cannot watch SIGTERM; Ctrl-C still stops the server");
+                let _ = ctrl_c.await;
+                shutdown.cancel();
+                return;
+            }
+        };
+        tokio::select! {
+            _ = ctrl_c => {},
+            _ = term.recv() => {},
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+    shutdown.cancel();
+}

@@ -1,0 +1,159 @@
+use axum::Json as JsonOut;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use hark_app::{ConversationUpdate, NewMessage};
+use hark_domain::*;
+use hark_store::{AssigneeFilter, ConversationFilter, Cursor};
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use super::{List, page};
+use crate::WebState;
+use crate::auth::Authenticated;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{Json, Query};
+
+/// Filters of the conversation list. Empty parameters do not filter.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ConversationQuery {
+    /// Comma-separated statuses, e.g. `open,pending`.
+    pub status: Option<String>,
+    pub kind: Option<ConversationKind>,
+    pub channel_id: Option<String>,
+    pub network: Option<Network>,
+    /// A user id, `me`, or `none` for unassigned.
+    pub assignee: Option<String>,
+    pub team_id: Option<String>,
+    /// A label name.
+    pub label: Option<String>,
+    pub contact_id: Option<String>,
+    pub language: Option<String>,
+    pub sentiment: Option<Sentiment>,
+    pub intent: Option<String>,
+    pub priority: Option<Priority>,
+    /// Only conversations whose last customer message is unanswered.
+    pub needs_reply: Option<bool>,
+    pub cursor: Option<String>,
+    /// 1 to 200; default 50.
+    pub limit: Option<u32>,
+}
+
+fn non_empty(v: Option<String>) -> Option<String> {
+    v.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty())
+}
+
+impl ConversationQuery {
+    fn filter(self, me: &str) -> ApiResult<ConversationFilter> {
+        let statuses = match non_empty(self.status) {
+            Some(list) => list
+                .split(',')
+                .map(|s| s.trim().parse::<ConversationStatus>())
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| ApiError::invalid("status", e.message))?,
+            None => vec![],
+        };
+        let assignee = non_empty(self.assignee).map(|a| match a.as_str() {
+            "none" => AssigneeFilter::Nobody,
+            "me" => AssigneeFilter::User(me.to_owned()),
+            _ => AssigneeFilter::User(a),
+        });
+        Ok(ConversationFilter {
+            workspace_id: String::new(),
+            statuses,
+            kind: self.kind,
+            channel_id: non_empty(self.channel_id),
+            network: self.network,
+            assignee,
+            team_id: non_empty(self.team_id),
+            label: non_empty(self.label),
+            contact_id: non_empty(self.contact_id),
+            platform_thread_id: None,
+            language: non_empty(self.language),
+            sentiment: self.sentiment,
+            intent: non_empty(self.intent),
+            priority: self.priority,
+            needs_reply: self.needs_reply.unwrap_or(false),
+        })
+    }
+}
+
+/// Conversations, most recently active first.
+#[utoipa::path(get, path = "/api/v1/conversations", tag = "conversations", params(ConversationQuery),
+    responses((status = 200, body = List<Conversation>), (status = 400, body = crate::ErrorBody), (status = 401, body = crate::ErrorBody)))]
+pub async fn list(State(state): State<WebState>, auth: Authenticated, Query(q): Query<ConversationQuery>) -> ApiResult<JsonOut<List<Conversation>>> {
+    let page = page(q.cursor.clone(), q.limit)?;
+    let filter = q.filter(&auth.actor.user.id)?;
+    let rows = state.app.conversations(&auth.actor, filter, &page).await?;
+    Ok(JsonOut(List::page(rows, page.limit, |c| Cursor::of_conversation(c).encode())))
+}
+
+#[utoipa::path(get, path = "/api/v1/conversations/{id}", tag = "conversations", params(("id" = String, Path)),
+    responses((status = 200, body = Conversation), (status = 404, body = crate::ErrorBody)))]
+pub async fn get(State(state): State<WebState>, auth: Authenticated, Path(id): Path<String>) -> ApiResult<JsonOut<Conversation>> {
+    Ok(JsonOut(state.app.conversation(&auth.actor, &id).await?))
+}
+
+/// Changes status, priority, snooze, assignment, labels or custom attributes.
+#[utoipa::path(patch, path = "/api/v1/conversations/{id}", tag = "conversations", params(("id" = String, Path)),
+    request_body = ConversationUpdate,
+    responses((status = 200, body = Conversation), (status = 400, body = crate::ErrorBody), (status = 403, body = crate::ErrorBody),
+        (status = 409, body = crate::ErrorBody)))]
+pub async fn update(
+    State(state): State<WebState>,
+    auth: Authenticated,
+    Path(id): Path<String>,
+    Json(body): Json<ConversationUpdate>,
+) -> ApiResult<JsonOut<Conversation>> {
+    Ok(JsonOut(state.app.update_conversation(&auth.actor, &id, body).await?))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct MessagePageQuery {
+    pub cursor: Option<String>,
+    pub limit: Option<u32>,
+}
+
+/// Messages of a conversation, oldest first, internal notes included.
+#[utoipa::path(get, path = "/api/v1/conversations/{id}/messages", tag = "conversations",
+    params(("id" = String, Path), MessagePageQuery),
+    responses((status = 200, body = List<Message>), (status = 404, body = crate::ErrorBody)))]
+pub async fn messages(
+    State(state): State<WebState>,
+    auth: Authenticated,
+    Path(id): Path<String>,
+    Query(q): Query<MessagePageQuery>,
+) -> ApiResult<JsonOut<List<Message>>> {
+    let page = page(q.cursor, q.limit)?;
+    let rows = state.app.messages(&auth.actor, &id, &page).await?;
+    Ok(JsonOut(List::page(rows, page.limit, |m| Cursor::of_message(m).encode())))
+}
+
+/// Writes a public or private reply (queued for publication, or for approval
+/// when written by a trainee) or an internal note.
+#[utoipa::path(post, path = "/api/v1/conversations/{id}/messages", tag = "conversations", params(("id" = String, Path)),
+    request_body = NewMessage,
+    responses((status = 201, body = Message), (status = 400, body = crate::ErrorBody), (status = 403, body = crate::ErrorBody)))]
+pub async fn post_message(
+    State(state): State<WebState>,
+    auth: Authenticated,
+    Path(id): Path<String>,
+    Json(body): Json<NewMessage>,
+) -> ApiResult<(StatusCode, JsonOut<Message>)> {
+    Ok((StatusCode::CREATED, JsonOut(state.app.post_message(&auth.actor, &id, body).await?)))
+}
+
+/// Approves a reply waiting for approval; it is queued for publication.
+#[utoipa::path(post, path = "/api/v1/messages/{id}/approve", tag = "conversations", params(("id" = String, Path)),
+    responses((status = 200, body = Message), (status = 403, body = crate::ErrorBody), (status = 409, body = crate::ErrorBody)))]
+pub async fn approve(State(state): State<WebState>, auth: Authenticated, Path(id): Path<String>) -> ApiResult<JsonOut<Message>> {
+    Ok(JsonOut(state.app.review_message(&auth.actor, &id, true).await?))
+}
+
+/// Rejects a reply waiting for approval; it is never published.
+#[utoipa::path(post, path = "/api/v1/messages/{id}/reject", tag = "conversations", params(("id" = String, Path)),
+    responses((status = 200, body = Message), (status = 403, body = crate::ErrorBody), (status = 409, body = crate::ErrorBody)))]
+pub async fn reject(State(state): State<WebState>, auth: Authenticated, Path(id): Path<String>) -> ApiResult<JsonOut<Message>> {
+    Ok(JsonOut(state.app.review_message(&auth.actor, &id, false).await?))
+}

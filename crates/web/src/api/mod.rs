@@ -1,0 +1,100 @@
+//! The JSON API under `/api/v1`. One module per resource; each handler
+//! parses, calls one use case, and shapes the answer.
+
+pub mod auth;
+pub mod channels;
+pub mod contacts;
+pub mod conversations;
+pub mod directory;
+pub mod events;
+pub mod health;
+pub mod journal;
+pub mod tokens;
+
+use axum::Router;
+use axum::http::StatusCode;
+use axum::routing::{get, patch, post};
+use hark_store::Page;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::WebState;
+use crate::error::ApiError;
+
+pub fn routes() -> Router<WebState> {
+    Router::new()
+        .route("/auth/login", post(auth::login))
+        .route("/auth/logout", post(auth::logout))
+        .route("/me", get(auth::me))
+        .route("/conversations", get(conversations::list))
+        .route("/conversations/{id}", get(conversations::get).patch(conversations::update))
+        .route("/conversations/{id}/messages", get(conversations::messages).post(conversations::post_message))
+        .route("/messages/{id}/approve", post(conversations::approve))
+        .route("/messages/{id}/reject", post(conversations::reject))
+        .route("/contacts", get(contacts::list))
+        .route("/contacts/{id}", get(contacts::get).patch(contacts::update))
+        .route("/contacts/{id}/merge", post(contacts::merge))
+        .route("/users", get(directory::list_users).post(directory::create_user))
+        .route("/users/{id}", patch(directory::update_user))
+        .route("/teams", get(directory::list_teams).post(directory::create_team))
+        .route("/teams/{id}", patch(directory::update_team).delete(directory::delete_team))
+        .route("/labels", get(directory::list_labels).post(directory::create_label))
+        .route("/labels/{id}", patch(directory::update_label).delete(directory::delete_label))
+        .route("/channels", get(channels::list).post(channels::create))
+        .route("/channels/{id}", get(channels::get).patch(channels::update))
+        .route("/audit", get(journal::audit_log))
+        .route("/tokens", get(tokens::list).post(tokens::create))
+        .route("/tokens/{id}", axum::routing::delete(tokens::revoke))
+        .route("/events", get(events::stream))
+}
+
+pub async fn not_found() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint; see /api/openapi.json")
+}
+
+pub async fn method_not_allowed() -> ApiError {
+    ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "this endpoint does not take this method")
+}
+
+/// One page of a list. Pass `next_cursor` back as `cursor` for the next page;
+/// it is absent on the last page.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct List<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
+}
+
+impl<T> List<T> {
+    /// Builds a page from `limit + 1` fetched rows.
+    pub fn page(mut rows: Vec<T>, limit: u32, cursor_of: impl Fn(&T) -> String) -> Self {
+        let limit = limit as usize;
+        let next_cursor = if rows.len() > limit {
+            rows.truncate(limit);
+            rows.last().map(cursor_of)
+        } else {
+            None
+        };
+        List { items: rows, next_cursor }
+    }
+
+    pub fn all(items: Vec<T>) -> Self {
+        List { items, next_cursor: None }
+    }
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct PageQuery {
+    /// From the previous page's `next_cursor`.
+    pub cursor: Option<String>,
+    /// 1 to 200; default 50.
+    pub limit: Option<u32>,
+}
+
+pub fn page(cursor: Option<String>, limit: Option<u32>) -> Result<Page, ApiError> {
+    let limit = limit.unwrap_or(50);
+    if !(1..=Page::MAX_LIMIT).contains(&limit) {
+        return Err(ApiError::invalid("limit", format!("must be between 1 and {}", Page::MAX_LIMIT)));
+    }
+    Ok(Page { after: cursor.filter(|c| !c.is_empty()), limit })
+}

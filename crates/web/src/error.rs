@@ -1,0 +1,93 @@
+//! One error shape for every failure:
+//! `{"error": {"code": "...", "message": "...", "field": "..."}}`, with a
+//! stable `code` that clients and the UI can rely on.
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use hark_app::AppError;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorDetail {
+    /// Stable machine-readable code: `unauthenticated`, `forbidden`, `csrf`,
+    /// `not_found`, `invalid_input`, `invalid_json`, `payload_too_large`,
+    /// `unsupported_media_type`, `conflict`, `duplicate`, `bad_credentials`,
+    /// `rate_limited`, `method_not_allowed`, `internal`.
+    pub code: &'static str,
+    /// A sentence for people.
+    pub message: String,
+    /// The request field at fault, when there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+}
+
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+    pub field: Option<String>,
+    pub retry_after_secs: Option<u64>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        ApiError { status, code, message: message.into(), field: None, retry_after_secs: None }
+    }
+
+    pub fn invalid(field: &str, message: impl Into<String>) -> Self {
+        ApiError { field: Some(field.to_owned()), ..Self::new(StatusCode::BAD_REQUEST, "invalid_input", message) }
+    }
+
+    pub fn unauthenticated() -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "unauthenticated", "sign in or send an API token")
+    }
+}
+
+impl From<AppError> for ApiError {
+    fn from(err: AppError) -> Self {
+        let status = match &err {
+            AppError::Unauthenticated | AppError::BadCredentials => StatusCode::UNAUTHORIZED,
+            AppError::Forbidden => StatusCode::FORBIDDEN,
+            AppError::NotFound(_) => StatusCode::NOT_FOUND,
+            AppError::Invalid(_) => StatusCode::BAD_REQUEST,
+            AppError::Conflict(_) | AppError::Duplicate(_) => StatusCode::CONFLICT,
+            AppError::Internal(_) | AppError::Crypto(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        if status == StatusCode::INTERNAL_SERVER_ERROR {
+            // The details stay in the log; the client learns only that it failed.
+            tracing::error!(error = ?err, "request failed");
+        }
+        let field = match &err {
+            AppError::Invalid(v) => Some(v.field.to_owned()),
+            _ => None,
+        };
+        let message = match &err {
+            AppError::Invalid(v) => v.message.clone(),
+            other => other.to_string(),
+        };
+        ApiError { status, code: err.code(), message, field, retry_after_secs: None }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = ErrorBody { error: ErrorDetail { code: self.code, message: self.message, field: self.field } };
+        let mut response = (self.status, Json(body)).into_response();
+        if let Some(secs) = self.retry_after_secs {
+            if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
+                response.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+        }
+        response
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;
