@@ -135,14 +135,15 @@ impl App {
             }
             after.version = before.version + 1;
             after.updated_at = at;
-            let action = audit_action(&changes);
             let mut change = Change::new(actor, at);
+            for (action, group) in audit_groups(changes) {
+                change = change.audit(action, "conversation", id, json!({ "changes": group }));
+            }
             if let Some(ids) = &label_ids {
                 change.push(Write::SetConversationLabels { conversation_id: id.to_owned(), label_ids: ids.clone() });
             }
             let result = change
                 .write(Write::UpdateConversation { conversation: after.clone(), expected_version: before.version })
-                .audit(action, "conversation", id, json!({ "changes": changes }))
                 .event("conversation.updated", id, &after)
                 .commit(self)
                 .await;
@@ -330,18 +331,29 @@ fn note_change(changes: &mut serde_json::Map<String, Value>, field: &str, before
     }
 }
 
-/// The most specific audit action for a set of changed fields.
-fn audit_action(changes: &serde_json::Map<String, Value>) -> &'static str {
-    let only = |fields: &[&str]| changes.keys().all(|k| fields.contains(&k.as_str()));
-    if only(&["assignee_id", "team_id"]) {
-        "conversation.assign"
-    } else if only(&["labels"]) {
-        "conversation.label"
-    } else if only(&["status", "snoozed_until"]) {
-        "conversation.status"
-    } else {
-        "conversation.update"
+/// Splits changed fields into one audit entry per kind of change, so the log
+/// can be searched for every assignment or every status change.
+fn audit_groups(changes: serde_json::Map<String, Value>) -> Vec<(&'static str, serde_json::Map<String, Value>)> {
+    let mut groups: Vec<(&'static str, serde_json::Map<String, Value>)> = vec![];
+    for (field, change) in changes {
+        let action = match field.as_str() {
+            "assignee_id" | "team_id" => "conversation.assign",
+            "labels" => "conversation.label",
+            "status" | "snoozed_until" => "conversation.status",
+            _ => "conversation.update",
+        };
+        match groups.iter_mut().find(|(a, _)| *a == action) {
+            Some((_, group)) => {
+                group.insert(field, change);
+            }
+            None => {
+                let mut group = serde_json::Map::new();
+                group.insert(field, change);
+                groups.push((action, group));
+            }
+        }
     }
+    groups
 }
 
 #[cfg(test)]

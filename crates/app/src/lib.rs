@@ -47,7 +47,10 @@ impl App {
     }
 }
 
-/// The current instant. One function so every use case reads the clock the same way.
+/// The current instant, to the millisecond (the precision stored), so a
+/// record reads back exactly as it was returned. One function so every use
+/// case reads the clock the same way.
 pub(crate) fn now() -> jiff::Timestamp {
-    jiff::Timestamp::now()
+    let ms = jiff::Timestamp::now().as_millisecond();
+    jiff::Timestamp::from_millisecond(ms).unwrap_or(jiff::Timestamp::UNIX_EPOCH)
 }

@@ -1,0 +1,308 @@
+//! The role matrix: every API write (and the protected reads) tried by every
+//! role. Allowed calls must succeed; refused ones must get 403 with the error
+//! shape and no data. A second test proves the matrix covers every write the
+//! OpenAPI document lists, so a new endpoint cannot slip past it.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use common::*;
+use hark_app::{ContactUpdate, NewMessage};
+use hark_domain::*;
+use reqwest::Method;
+use serde_json::{Value, json};
+
+#[derive(Debug, Clone, Copy)]
+enum Case {
+    ConversationStatus,
+    ConversationAssign,
+    ConversationLabels,
+    Note,
+    Reply,
+    Approve,
+    Reject,
+    ContactEdit,
+    ContactMerge,
+    UserCreate,
+    UserUpdate,
+    TeamCreate,
+    TeamUpdate,
+    TeamDelete,
+    LabelCreate,
+    LabelUpdate,
+    LabelDelete,
+    ChannelCreate,
+    ChannelUpdate,
+    TokenCreate,
+    TokenRevoke,
+    AuditRead,
+}
+
+const CASES: &[Case] = &[
+    Case::ConversationStatus, Case::ConversationAssign, Case::ConversationLabels, Case::Note, Case::Reply,
+    Case::Approve, Case::Reject, Case::ContactEdit, Case::ContactMerge, Case::UserCreate, Case::UserUpdate,
+    Case::TeamCreate, Case::TeamUpdate, Case::TeamDelete, Case::LabelCreate, Case::LabelUpdate, Case::LabelDelete,
+    Case::ChannelCreate, Case::ChannelUpdate, Case::TokenCreate, Case::TokenRevoke, Case::AuditRead,
+];
+
+static COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+fn unique(prefix: &str) -> String {
+    format!("{prefix}{}", COUNTER.fetch_add(1, Ordering::Relaxed))
+}
+
+impl Case {
+    fn action(self) -> Action {
+        match self {
+            Case::ConversationStatus => Action::UpdateConversation,
+            Case::ConversationAssign => Action::AssignConversation,
+            Case::ConversationLabels => Action::LabelConversation,
+            Case::Note => Action::WriteNote,
+            Case::Reply => Action::Reply,
+            Case::Approve | Case::Reject => Action::ApproveReply,
+            Case::ContactEdit => Action::EditContact,
+            Case::ContactMerge => Action::MergeContacts,
+            Case::UserCreate | Case::UserUpdate => Action::ManageUsers,
+            Case::TeamCreate | Case::TeamUpdate | Case::TeamDelete => Action::ManageTeams,
+            Case::LabelCreate | Case::LabelUpdate | Case::LabelDelete => Action::ManageLabels,
+            Case::ChannelCreate | Case::ChannelUpdate => Action::ManageChannels,
+            Case::TokenCreate | Case::TokenRevoke => Action::ManageOwnTokens,
+            Case::AuditRead => Action::ReadAuditLog,
+        }
+    }
+
+    /// The documented route this case exercises.
+    fn route(self) -> (&'static str, &'static str) {
+        match self {
+            Case::ConversationStatus | Case::ConversationAssign | Case::ConversationLabels => ("patch", "/api/v1/conversations/{id}"),
+            Case::Note | Case::Reply => ("post", "/api/v1/conversations/{id}/messages"),
+            Case::Approve => ("post", "/api/v1/messages/{id}/approve"),
+            Case::Reject => ("post", "/api/v1/messages/{id}/reject"),
+            Case::ContactEdit => ("patch", "/api/v1/contacts/{id}"),
+            Case::ContactMerge => ("post", "/api/v1/contacts/{id}/merge"),
+            Case::UserCreate => ("post", "/api/v1/users"),
+            Case::UserUpdate => ("patch", "/api/v1/users/{id}"),
+            Case::TeamCreate => ("post", "/api/v1/teams"),
+            Case::TeamUpdate => ("patch", "/api/v1/teams/{id}"),
+            Case::TeamDelete => ("delete", "/api/v1/teams/{id}"),
+            Case::LabelCreate => ("post", "/api/v1/labels"),
+            Case::LabelUpdate => ("patch", "/api/v1/labels/{id}"),
+            Case::LabelDelete => ("delete", "/api/v1/labels/{id}"),
+            Case::ChannelCreate => ("post", "/api/v1/channels"),
+            Case::ChannelUpdate => ("patch", "/api/v1/channels/{id}"),
+            Case::TokenCreate => ("post", "/api/v1/tokens"),
+            Case::TokenRevoke => ("delete", "/api/v1/tokens/{id}"),
+            Case::AuditRead => ("get", "/api/v1/audit"),
+        }
+    }
+
+    /// Creates what the call needs (as Hark itself) and returns the request.
+    async fn prepare(self, t: &TestApp, role: Role) -> (Method, String, Option<Value>) {
+        let system = t.system();
+        let app = &t.app;
+        match self {
+            Case::ConversationStatus => {
+                let id = t.inbound(&unique("p"), &unique("u"), "help").await;
+                (Method::PATCH, format!("/api/v1/conversations/{id}"), Some(json!({ "status": "resolved" })))
+            }
+            Case::ConversationAssign => {
+                let id = t.inbound(&unique("p"), &unique("u"), "help").await;
+                let agent = &t.users[&Role::Agent].id;
+                (Method::PATCH, format!("/api/v1/conversations/{id}"), Some(json!({ "assignee_id": agent })))
+            }
+            Case::ConversationLabels => {
+                let id = t.inbound(&unique("p"), &unique("u"), "help").await;
+                ensure_label(t, "vip").await;
+                (Method::PATCH, format!("/api/v1/conversations/{id}"), Some(json!({ "labels": ["vip"] })))
+            }
+            Case::Note => {
+                let id = t.inbound(&unique("p"), &unique("u"), "help").await;
+                (Method::POST, format!("/api/v1/conversations/{id}/messages"), Some(json!({ "visibility": "note", "text": "checking" })))
+            }
+            Case::Reply => {
+                let id = t.inbound(&unique("p"), &unique("u"), "help").await;
+                (Method::POST, format!("/api/v1/conversations/{id}/messages"), Some(json!({ "visibility": "public", "text": "On it!" })))
+            }
+            Case::Approve | Case::Reject => {
+                let id = t.inbound(&unique("p"), &unique("u"), "help").await;
+                let trainee = hark_app::Actor { user: t.users[&Role::Trainee].clone(), via: hark_app::ActorVia::Session };
+                let m = app
+                    .post_message(&trainee, &id, NewMessage { visibility: Visibility::Public, text: "Sorry!".into() })
+                    .await
+                    .unwrap_or_else(|e| panic!("{e}"));
+                assert_eq!(m.delivery_status, DeliveryStatus::AwaitingApproval);
+                let verb = if matches!(self, Case::Approve) { "approve" } else { "reject" };
+                (Method::POST, format!("/api/v1/messages/{}/{verb}", m.id), None)
+            }
+            Case::ContactEdit => {
+                let conv = t.inbound(&unique("p"), &unique("u"), "help").await;
+                let contact = app.conversation(&system, &conv).await.unwrap_or_else(|e| panic!("{e}")).contact_id;
+                (Method::PATCH, format!("/api/v1/contacts/{contact}"), Some(json!({ "notes": "prefers DMs" })))
+            }
+            Case::ContactMerge => {
+                let a = t.inbound(&unique("p"), &unique("u"), "help").await;
+                let b = t.inbound(&unique("p"), &unique("u"), "help").await;
+                let a = app.conversation(&system, &a).await.unwrap_or_else(|e| panic!("{e}")).contact_id;
+                let b = app.conversation(&system, &b).await.unwrap_or_else(|e| panic!("{e}")).contact_id;
+                (Method::POST, format!("/api/v1/contacts/{a}/merge"), Some(json!({ "from_contact_id": b })))
+            }
+            Case::UserCreate => (
+                Method::POST,
+                "/api/v1/users".into(),
+                Some(json!({ "email": format!("{}@acme.test", unique("new")), "name": "New", "role": "agent", "password": PASSWORD })),
+            ),
+            Case::UserUpdate => {
+                let input = hark_app::UserCreate { email: format!("{}@acme.test", unique("target")), name: "T".into(), role: Role::Agent, password: PASSWORD.into(), locale: "en".into() };
+                let user = app.create_user(&system, input).await.unwrap_or_else(|e| panic!("{e}"));
+                (Method::PATCH, format!("/api/v1/users/{}", user.id), Some(json!({ "name": "Renamed" })))
+            }
+            Case::TeamCreate => (Method::POST, "/api/v1/teams".into(), Some(json!({ "name": unique("team") }))),
+            Case::TeamUpdate | Case::TeamDelete => {
+                let team = app
+                    .create_team(&system, hark_app::TeamInput { name: unique("team"), description: String::new(), member_ids: vec![] })
+                    .await
+                    .unwrap_or_else(|e| panic!("{e}"));
+                if matches!(self, Case::TeamDelete) {
+                    (Method::DELETE, format!("/api/v1/teams/{}", team.id), None)
+                } else {
+                    (Method::PATCH, format!("/api/v1/teams/{}", team.id), Some(json!({ "name": unique("team") })))
+                }
+            }
+            Case::LabelCreate => (Method::POST, "/api/v1/labels".into(), Some(json!({ "name": unique("label") }))),
+            Case::LabelUpdate | Case::LabelDelete => {
+                let label = app
+                    .create_label(&system, hark_app::LabelInput { name: unique("label"), color: "#112233".into(), description: String::new() })
+                    .await
+                    .unwrap_or_else(|e| panic!("{e}"));
+                if matches!(self, Case::LabelDelete) {
+                    (Method::DELETE, format!("/api/v1/labels/{}", label.id), None)
+                } else {
+                    (Method::PATCH, format!("/api/v1/labels/{}", label.id), Some(json!({ "name": unique("label"), "color": "#445566" })))
+                }
+            }
+            Case::ChannelCreate => (
+                Method::POST,
+                "/api/v1/channels".into(),
+                Some(json!({ "network": "telegram", "name": "Bot", "handle": "@acme_bot", "external_id": unique("bot"), "credentials": { "bot_token": "123:abc" } })),
+            ),
+            Case::ChannelUpdate => (Method::PATCH, format!("/api/v1/channels/{}", t.channel_id), Some(json!({ "name": unique("Acme ") }))),
+            Case::TokenCreate => (Method::POST, "/api/v1/tokens".into(), Some(json!({ "name": "integration" }))),
+            Case::TokenRevoke => {
+                let token = app.create_token_for_email(&t.users[&role].email, "to revoke").await.unwrap_or_else(|e| panic!("{e}"));
+                (Method::DELETE, format!("/api/v1/tokens/{}", token.id), None)
+            }
+            Case::AuditRead => (Method::GET, "/api/v1/audit".into(), None),
+        }
+    }
+}
+
+async fn ensure_label(t: &TestApp, name: &str) {
+    let labels = t.app.labels(&t.system()).await.unwrap_or_default();
+    if !labels.iter().any(|l| l.name == name) {
+        let input = hark_app::LabelInput { name: name.into(), color: "#000000".into(), description: String::new() };
+        t.app.create_label(&t.system(), input).await.unwrap_or_else(|e| panic!("{e}"));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_role_gets_exactly_what_the_matrix_allows() {
+    let t = spawn(hark_store::testing::sqlite().await).await;
+    let mut checked = 0;
+    for case in CASES {
+        for role in Role::ALL {
+            let (method, path, body) = case.prepare(&t, *role).await;
+            let (status, response) = t.call(*role, method.clone(), &path, body).await;
+            let allowed = permits(*role, case.action());
+            if allowed {
+                assert!(status.is_success(), "{role} {method} {path} ({case:?}) should succeed, got {status}: {response}");
+            } else {
+                assert_eq!(status, 403, "{role} {method} {path} ({case:?}) should be refused, got {status}: {response}");
+                assert_eq!(error_code(&response), "forbidden");
+                assert_eq!(response.as_object().map(|o| o.len()), Some(1), "a refusal carries no data: {response}");
+            }
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, CASES.len() * Role::ALL.len());
+    // Hark's own rule on top of the matrix: nobody grants a role above their own.
+    let (status, body) = t
+        .call(Role::Admin, Method::POST, "/api/v1/users", Some(json!({ "email": "o2@acme.test", "name": "O", "role": "owner", "password": PASSWORD })))
+        .await;
+    assert_eq!((status.as_u16(), error_code(&body)), (403, "forbidden".to_owned()));
+}
+
+#[tokio::test]
+async fn the_matrix_covers_every_documented_write() {
+    let doc = hark_web::openapi_json();
+    let mut documented = BTreeSet::new();
+    for (path, item) in doc["paths"].as_object().unwrap_or_else(|| panic!("no paths")) {
+        for method in ["post", "put", "patch", "delete"] {
+            if item.get(method).is_some() {
+                documented.insert((method.to_owned(), path.clone()));
+            }
+        }
+    }
+    // Signing in and out is open to everyone by design.
+    documented.remove(&("post".to_owned(), "/api/v1/auth/login".to_owned()));
+    documented.remove(&("post".to_owned(), "/api/v1/auth/logout".to_owned()));
+    let covered: BTreeSet<(String, String)> = CASES
+        .iter()
+        .map(|c| c.route())
+        .filter(|(m, _)| *m != "get")
+        .map(|(m, p)| (m.to_owned(), p.to_owned()))
+        .collect();
+    assert_eq!(documented, covered, "every write endpoint needs a row in the role matrix");
+}
+
+#[tokio::test]
+async fn without_credentials_every_endpoint_answers_401_and_no_data() {
+    let t = spawn(hark_store::testing::sqlite().await).await;
+    let doc = hark_web::openapi_json();
+    let mut tried = 0;
+    for (path, item) in doc["paths"].as_object().unwrap_or_else(|| panic!("no paths")) {
+        for method in ["get", "post", "patch", "delete"] {
+            if item.get(method).is_none() || path == "/healthz" || path == "/api/v1/auth/login" {
+                continue;
+            }
+            let concrete = path.replace("{id}", "anything");
+            let m = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap_or(Method::GET);
+            for auth in [None, Some("Bearer hark_not_a_real_token"), Some("Basic dXNlcjpwYXNz")] {
+                let mut req = t.client.request(m.clone(), t.url(&concrete)).json(&json!({}));
+                if let Some(a) = auth {
+                    req = req.header("authorization", a);
+                }
+                let (status, body) = read(req.send().await.unwrap_or_else(|e| panic!("{e}"))).await;
+                assert_eq!(status, 401, "{method} {concrete} with {auth:?}: {body}");
+                assert_eq!(error_code(&body), "unauthenticated");
+                tried += 1;
+            }
+        }
+    }
+    assert!(tried > 60, "only {tried} requests tried");
+}
+
+#[tokio::test]
+async fn a_revoked_token_or_deactivated_user_is_locked_out() {
+    let t = spawn(hark_store::testing::sqlite().await).await;
+    let (status, _) = t.get(Role::Agent, "/api/v1/me").await;
+    assert_eq!(status, 200);
+    let admin_actor = hark_app::Actor { user: t.users[&Role::Admin].clone(), via: hark_app::ActorVia::Session };
+    t.app
+        .update_user(&admin_actor, &t.users[&Role::Agent].id, hark_app::UserUpdate { active: Some(false), ..Default::default() })
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let (status, body) = t.get(Role::Agent, "/api/v1/conversations").await;
+    assert_eq!((status.as_u16(), error_code(&body)), (401, "unauthenticated".to_owned()));
+
+    let (_, created) = t.call(Role::Supervisor, Method::POST, "/api/v1/tokens", Some(json!({ "name": "temp" }))).await;
+    let token = created["token"].as_str().unwrap_or_default().to_owned();
+    let id = created["id"].as_str().unwrap_or_default().to_owned();
+    let with = |tok: String| t.client.get(t.url("/api/v1/me")).bearer_auth(tok).send();
+    assert_eq!(with(token.clone()).await.map(|r| r.status().as_u16()).ok(), Some(200));
+    let (status, _) = t.call(Role::Supervisor, Method::DELETE, &format!("/api/v1/tokens/{id}"), None).await;
+    assert_eq!(status, 204);
+    assert_eq!(with(token).await.map(|r| r.status().as_u16()).ok(), Some(401));
+    let _ = ContactUpdate::default();
+}
