@@ -6,7 +6,9 @@ use crate::{AppError, AppResult};
 #[derive(Debug, Clone, PartialEq)]
 pub enum ActorVia {
     Session,
-    ApiToken { token_id: String },
+    ApiToken {
+        token_id: String,
+    },
     /// Hark itself (command line, demo seeding, workers).
     System,
 }
@@ -21,11 +23,7 @@ pub struct Actor {
 impl Actor {
     /// Fails with `Forbidden` unless the actor's role permits `action`.
     pub fn require(&self, action: Action) -> AppResult<()> {
-        if self.via == ActorVia::System || permits(self.user.role, action) {
-            Ok(())
-        } else {
-            Err(AppError::Forbidden)
-        }
+        if self.via == ActorVia::System || permits(self.user.role, action) { Ok(()) } else { Err(AppError::Forbidden) }
     }
 
     pub fn role(&self) -> Role {

@@ -48,7 +48,12 @@ pub struct NewMessage {
 }
 
 impl App {
-    pub async fn conversations(&self, actor: &Actor, mut filter: ConversationFilter, page: &Page) -> AppResult<Vec<Conversation>> {
+    pub async fn conversations(
+        &self,
+        actor: &Actor,
+        mut filter: ConversationFilter,
+        page: &Page,
+    ) -> AppResult<Vec<Conversation>> {
         actor.require(Action::ReadInbox)?;
         filter.workspace_id = actor.workspace_id().to_owned();
         Ok(self.store.conversations(&filter, page).await?)
@@ -74,8 +79,17 @@ impl App {
             .ok_or(AppError::NotFound("conversation"))
     }
 
-    pub async fn update_conversation(&self, actor: &Actor, id: &str, update: ConversationUpdate) -> AppResult<Conversation> {
-        if update.status.is_some() || update.priority.is_some() || update.custom_attributes.is_some() || update.snoozed_until.is_some() {
+    pub async fn update_conversation(
+        &self,
+        actor: &Actor,
+        id: &str,
+        update: ConversationUpdate,
+    ) -> AppResult<Conversation> {
+        if update.status.is_some()
+            || update.priority.is_some()
+            || update.custom_attributes.is_some()
+            || update.snoozed_until.is_some()
+        {
             actor.require(Action::UpdateConversation)?;
         }
         if update.assignee_id.is_some() || update.team_id.is_some() {
@@ -95,7 +109,9 @@ impl App {
         for _ in 0..3 {
             let before = self.visible_conversation(actor, id).await?;
             if update.expected_version.is_some_and(|v| v != before.version) {
-                return Err(AppError::Conflict("the conversation changed since you loaded it; reload and try again".into()));
+                return Err(AppError::Conflict(
+                    "the conversation changed since you loaded it; reload and try again".into(),
+                ));
             }
             let at = now();
             let mut after = before.clone();
@@ -129,7 +145,12 @@ impl App {
             note_change(&mut changes, "assignee_id", json!(before.assignee_id), json!(after.assignee_id));
             note_change(&mut changes, "team_id", json!(before.team_id), json!(after.team_id));
             note_change(&mut changes, "labels", json!(before.labels), json!(after.labels));
-            note_change(&mut changes, "custom_attributes", json!(before.custom_attributes), json!(after.custom_attributes));
+            note_change(
+                &mut changes,
+                "custom_attributes",
+                json!(before.custom_attributes),
+                json!(after.custom_attributes),
+            );
             if changes.is_empty() {
                 return Ok(before);
             }
@@ -165,7 +186,7 @@ impl App {
         }
         if let Some(Some(team_id)) = &update.team_id {
             let team = self.store.team(team_id).await?;
-            if !team.is_some_and(|t| t.workspace_id == actor.workspace_id()) {
+            if team.is_none_or(|t| t.workspace_id != actor.workspace_id()) {
                 return Err(AppError::invalid("team_id", "no team with this id"));
             }
         }
@@ -208,7 +229,8 @@ impl App {
                 return Err(AppError::invalid("visibility", "a private conversation can only get private replies"));
             }
             let at = now();
-            let needs_approval = input.visibility != Visibility::Note && permissions::reply_needs_approval(actor.role());
+            let needs_approval =
+                input.visibility != Visibility::Note && permissions::reply_needs_approval(actor.role());
             let delivery_status = match (input.visibility, needs_approval) {
                 (Visibility::Note, _) => DeliveryStatus::Internal,
                 (_, true) => DeliveryStatus::AwaitingApproval,
@@ -246,7 +268,9 @@ impl App {
             after.updated_at = at;
             let (action, detail) = match delivery_status {
                 DeliveryStatus::Internal => ("message.note", json!({})),
-                DeliveryStatus::AwaitingApproval => ("message.submit_for_approval", json!({ "visibility": input.visibility })),
+                DeliveryStatus::AwaitingApproval => {
+                    ("message.submit_for_approval", json!({ "visibility": input.visibility }))
+                }
                 _ => ("message.publish", json!({ "visibility": input.visibility, "channel_id": before.channel_id })),
             };
             let mut change = Change::new(actor, at)
@@ -296,7 +320,12 @@ impl App {
             change = change
                 .write(Write::UpdateConversation { conversation: after.clone(), expected_version: before.version })
                 .outbox("publish", message_id, json!({ "message_id": message_id }))
-                .audit("message.publish", "message", message_id, json!({ "approved_by": actor.user.id, "visibility": message.visibility }))
+                .audit(
+                    "message.publish",
+                    "message",
+                    message_id,
+                    json!({ "approved_by": actor.user.id, "visibility": message.visibility }),
+                )
                 .event("conversation.updated", &before.id, &after);
         } else {
             reviewed.delivery_status = DeliveryStatus::Failed;

@@ -80,7 +80,9 @@ fn clean_name(field: &'static str, text: &str, max: usize) -> AppResult<String> 
 fn clean_email(text: &str) -> AppResult<String> {
     let t = text.trim().to_lowercase();
     let valid = t.len() <= 254
-        && t.split_once('@').is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.'))
+        && t.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.')
+        })
         && !t.chars().any(|c| c.is_whitespace() || c.is_control());
     if valid { Ok(t) } else { Err(AppError::invalid("email", "is not an email address")) }
 }
@@ -102,7 +104,8 @@ impl App {
     /// Creates a workspace (command line and demo only).
     pub async fn create_workspace(&self, name: &str, time_zone: &str) -> AppResult<Workspace> {
         let name = clean_name("name", name, 200)?;
-        jiff::tz::TimeZone::get(time_zone).map_err(|_| AppError::invalid("time_zone", format!("unknown time zone {time_zone:?}")))?;
+        jiff::tz::TimeZone::get(time_zone)
+            .map_err(|_| AppError::invalid("time_zone", format!("unknown time zone {time_zone:?}")))?;
         let workspace = Workspace { id: new_id("ws"), name, time_zone: time_zone.to_owned(), created_at: now() };
         let system = Actor::system(&workspace.id);
         Change::new(&system, workspace.created_at)
@@ -246,7 +249,12 @@ impl App {
 
     pub async fn update_team(&self, actor: &Actor, id: &str, input: TeamInput) -> AppResult<Team> {
         actor.require(Action::ManageTeams)?;
-        let before = self.store.team(id).await?.filter(|t| t.workspace_id == actor.workspace_id()).ok_or(AppError::NotFound("team"))?;
+        let before = self
+            .store
+            .team(id)
+            .await?
+            .filter(|t| t.workspace_id == actor.workspace_id())
+            .ok_or(AppError::NotFound("team"))?;
         let team = Team {
             name: clean_name("name", &input.name, 100)?,
             description: input.description.trim().to_owned(),
@@ -264,7 +272,12 @@ impl App {
 
     pub async fn delete_team(&self, actor: &Actor, id: &str) -> AppResult<()> {
         actor.require(Action::ManageTeams)?;
-        let team = self.store.team(id).await?.filter(|t| t.workspace_id == actor.workspace_id()).ok_or(AppError::NotFound("team"))?;
+        let team = self
+            .store
+            .team(id)
+            .await?
+            .filter(|t| t.workspace_id == actor.workspace_id())
+            .ok_or(AppError::NotFound("team"))?;
         Change::new(actor, now())
             .write(Write::DeleteTeam { id: id.to_owned() })
             .audit("team.delete", "team", id, json!({ "name": team.name }))
@@ -301,7 +314,12 @@ impl App {
     pub async fn update_label(&self, actor: &Actor, id: &str, input: LabelInput) -> AppResult<Label> {
         actor.require(Action::ManageLabels)?;
         check_color(&input.color)?;
-        let before = self.store.label(id).await?.filter(|l| l.workspace_id == actor.workspace_id()).ok_or(AppError::NotFound("label"))?;
+        let before = self
+            .store
+            .label(id)
+            .await?
+            .filter(|l| l.workspace_id == actor.workspace_id())
+            .ok_or(AppError::NotFound("label"))?;
         let label = Label {
             name: clean_name("name", &input.name, 60)?,
             color: input.color.to_lowercase(),
@@ -319,7 +337,12 @@ impl App {
 
     pub async fn delete_label(&self, actor: &Actor, id: &str) -> AppResult<()> {
         actor.require(Action::ManageLabels)?;
-        let label = self.store.label(id).await?.filter(|l| l.workspace_id == actor.workspace_id()).ok_or(AppError::NotFound("label"))?;
+        let label = self
+            .store
+            .label(id)
+            .await?
+            .filter(|l| l.workspace_id == actor.workspace_id())
+            .ok_or(AppError::NotFound("label"))?;
         Change::new(actor, now())
             .write(Write::DeleteLabel { id: id.to_owned() })
             .audit("label.delete", "label", id, json!({ "name": label.name }))

@@ -51,9 +51,13 @@ impl From<StoreError> for AppError {
     fn from(err: StoreError) -> Self {
         match err {
             StoreError::NotFound(what) => AppError::NotFound(what),
-            StoreError::Conflict(what) => AppError::Conflict(format!("{what} was changed by someone else; reload and try again")),
+            StoreError::Conflict(what) => {
+                AppError::Conflict(format!("{what} was changed by someone else; reload and try again"))
+            }
             StoreError::Duplicate { constraint } => AppError::Duplicate(duplicate_subject(&constraint).to_owned()),
-            StoreError::BadCursor(_) => AppError::invalid("cursor", "not a cursor from this list; start from the first page"),
+            StoreError::BadCursor(_) => {
+                AppError::invalid("cursor", "not a cursor from this list; start from the first page")
+            }
             other => AppError::Internal(other),
         }
     }

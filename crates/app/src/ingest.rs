@@ -39,11 +39,16 @@ pub struct InboundItem {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum IngestOutcome {
-    Created { conversation_id: String, message_id: String, new_conversation: bool },
+    Created {
+        conversation_id: String,
+        message_id: String,
+        new_conversation: bool,
+    },
     /// The channel already had this platform message; nothing changed.
-    Duplicate { message_id: String },
+    Duplicate {
+        message_id: String,
+    },
 }
-
 
 impl App {
     pub async fn ingest(&self, item: InboundItem) -> AppResult<IngestOutcome> {
@@ -66,34 +71,39 @@ impl App {
     async fn try_ingest(&self, actor: &Actor, channel: &Channel, item: &InboundItem) -> AppResult<IngestOutcome> {
         let at = now();
         let mut change = Change::new(actor, at);
-        let contact_id = match self.store.identity(&channel.workspace_id, channel.network, &item.author.platform_user_id).await? {
-            Some(identity) => self.live_contact_id(&identity.contact_id).await?,
-            None => {
-                let contact_id = new_id("ct");
-                let display = if item.author.display_name.trim().is_empty() { &item.author.handle } else { &item.author.display_name };
-                change.push(Write::InsertContact(Contact {
-                    id: contact_id.clone(),
-                    workspace_id: channel.workspace_id.clone(),
-                    display_name: display.clone(),
-                    email: None,
-                    phone: None,
-                    notes: String::new(),
-                    custom_attributes: Default::default(),
-                    merged_into_id: None,
-                    identities: vec![Identity {
-                        id: new_id("idn"),
-                        contact_id: contact_id.clone(),
-                        network: channel.network,
-                        platform_user_id: item.author.platform_user_id.clone(),
-                        handle: item.author.handle.clone(),
-                        display_name: item.author.display_name.clone(),
-                    }],
-                    created_at: at,
-                    updated_at: at,
-                }));
-                contact_id
-            }
-        };
+        let contact_id =
+            match self.store.identity(&channel.workspace_id, channel.network, &item.author.platform_user_id).await? {
+                Some(identity) => self.live_contact_id(&identity.contact_id).await?,
+                None => {
+                    let contact_id = new_id("ct");
+                    let display = if item.author.display_name.trim().is_empty() {
+                        &item.author.handle
+                    } else {
+                        &item.author.display_name
+                    };
+                    change.push(Write::InsertContact(Contact {
+                        id: contact_id.clone(),
+                        workspace_id: channel.workspace_id.clone(),
+                        display_name: display.clone(),
+                        email: None,
+                        phone: None,
+                        notes: String::new(),
+                        custom_attributes: Default::default(),
+                        merged_into_id: None,
+                        identities: vec![Identity {
+                            id: new_id("idn"),
+                            contact_id: contact_id.clone(),
+                            network: channel.network,
+                            platform_user_id: item.author.platform_user_id.clone(),
+                            handle: item.author.handle.clone(),
+                            display_name: item.author.display_name.clone(),
+                        }],
+                        created_at: at,
+                        updated_at: at,
+                    }));
+                    contact_id
+                }
+            };
         let filter = ConversationFilter {
             workspace_id: channel.workspace_id.clone(),
             channel_id: Some(channel.id.clone()),
@@ -176,7 +186,8 @@ impl App {
         };
         let new_conversation = expected_version.is_none();
         let change = match expected_version {
-            Some(version) => change.write(Write::UpdateConversation { conversation: conversation.clone(), expected_version: version }),
+            Some(version) => change
+                .write(Write::UpdateConversation { conversation: conversation.clone(), expected_version: version }),
             None => change.write(Write::InsertConversation(conversation.clone())).audit(
                 "conversation.create",
                 "conversation",
@@ -187,7 +198,11 @@ impl App {
         change
             .write(Write::InsertMessage(message.clone()))
             .event("message.created", &conversation.id, &message)
-            .event(if new_conversation { "conversation.created" } else { "conversation.updated" }, &conversation.id, &conversation)
+            .event(
+                if new_conversation { "conversation.created" } else { "conversation.updated" },
+                &conversation.id,
+                &conversation,
+            )
             .commit(self)
             .await?;
         Ok(IngestOutcome::Created { conversation_id: conversation.id, message_id, new_conversation })

@@ -4,12 +4,12 @@
 //! audit entry and its event in one transaction.
 
 mod actor;
+pub mod auth;
 mod change;
 mod error;
 mod ids;
-mod serde_util;
-pub mod auth;
 pub mod secrets;
+mod serde_util;
 
 mod channels;
 mod contacts;

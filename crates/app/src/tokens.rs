@@ -74,7 +74,13 @@ impl App {
             .api_tokens(&actor.user.id)
             .await?
             .into_iter()
-            .map(|t| TokenInfo { id: t.id, name: t.name, created_at: t.created_at, last_used_at: t.last_used_at, revoked_at: t.revoked_at })
+            .map(|t| TokenInfo {
+                id: t.id,
+                name: t.name,
+                created_at: t.created_at,
+                last_used_at: t.last_used_at,
+                revoked_at: t.revoked_at,
+            })
             .collect())
     }
 

@@ -134,9 +134,6 @@ mod tests {
     #[test]
     fn unknown_names_are_refused_with_the_allowed_list() {
         let err = "closed".parse::<ConversationStatus>().err().map(|e| e.message);
-        assert_eq!(
-            err.as_deref(),
-            Some("unknown value \"closed\"; expected one of: open, pending, snoozed, resolved")
-        );
+        assert_eq!(err.as_deref(), Some("unknown value \"closed\"; expected one of: open, pending, snoozed, resolved"));
     }
 }

@@ -15,8 +15,17 @@ pub const DEFAULT_CONFIG: &str = include_str!("default-config.toml");
 /// The keys read from `HARK_*` variables; other `HARK_` variables (such as
 /// `HARK_TEST_DATABASE_URL`) belong to other tools.
 const CONFIG_KEYS: &[&str] = &[
-    "listen", "data_dir", "database_url", "postgres_max_connections", "metrics_listen", "secret_key",
-    "secure_cookies", "max_body_bytes", "login_attempts_per_minute", "log_level", "log_format",
+    "listen",
+    "data_dir",
+    "database_url",
+    "postgres_max_connections",
+    "metrics_listen",
+    "secret_key",
+    "secure_cookies",
+    "max_body_bytes",
+    "login_attempts_per_minute",
+    "log_level",
+    "log_format",
 ];
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -93,10 +102,10 @@ impl Config {
         if !self.secret_key.is_empty() {
             parse_key(&self.secret_key).context("secret_key")?;
         }
-        if let Some(metrics) = self.metrics_address()? {
-            if metrics == self.listen {
-                bail!("metrics_listen must differ from listen ({metrics}), so metrics are never public");
-            }
+        if let Some(metrics) = self.metrics_address()?
+            && metrics == self.listen
+        {
+            bail!("metrics_listen must differ from listen ({metrics}), so metrics are never public");
         }
         if !(1024..=64 * 1024 * 1024).contains(&self.max_body_bytes) {
             bail!("max_body_bytes must be between 1024 and 67108864, not {}", self.max_body_bytes);
@@ -144,7 +153,7 @@ pub fn parse_key(text: &str) -> anyhow::Result<[u8; 32]> {
 }
 
 fn hex_decode(text: &str) -> anyhow::Result<Vec<u8>> {
-    if text.len() % 2 != 0 {
+    if !text.len().is_multiple_of(2) {
         bail!("odd length");
     }
     (0..text.len())

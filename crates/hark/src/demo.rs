@@ -6,7 +6,10 @@
 //! traffic until the platform sandbox feeds the demo.
 
 use anyhow::Context;
-use hark_app::{Actor, ActorVia, App, ChannelCreate, ConversationUpdate, InboundAuthor, InboundItem, IngestOutcome, LabelInput, NewMessage, TeamInput};
+use hark_app::{
+    Actor, ActorVia, App, ChannelCreate, ConversationUpdate, InboundAuthor, InboundItem, IngestOutcome, LabelInput,
+    NewMessage, TeamInput,
+};
 use hark_domain::*;
 use jiff::{SignedDuration, Timestamp};
 use serde_json::json;
@@ -29,7 +32,9 @@ pub async fn prepare(app: &App, conversations: usize) -> anyhow::Result<DemoLogi
         return Ok(login);
     }
     tracing::info!(conversations, "creating the demo workspace");
-    let owner = create_user(app, "Northwind Air", "Europe/Athens", OWNER_EMAIL, "Alex Admin", Role::Owner, DEMO_PASSWORD).await?;
+    let owner =
+        create_user(app, "Northwind Air", "Europe/Athens", OWNER_EMAIL, "Alex Admin", Role::Owner, DEMO_PASSWORD)
+            .await?;
     let admin = Actor { user: owner, via: ActorVia::System };
     let people = [
         ("sofia@demo.hark", "Sofia Papadopoulou", Role::Supervisor, "el"),
@@ -41,16 +46,59 @@ pub async fn prepare(app: &App, conversations: usize) -> anyhow::Result<DemoLogi
     ];
     let mut users = vec![];
     for (email, name, role, locale) in people {
-        let input = hark_app::UserCreate { email: email.into(), name: name.into(), role, password: DEMO_PASSWORD.into(), locale: locale.into() };
+        let input = hark_app::UserCreate {
+            email: email.into(),
+            name: name.into(),
+            role,
+            password: DEMO_PASSWORD.into(),
+            locale: locale.into(),
+        };
         users.push(app.create_user(&admin, input).await?);
     }
     let agents: Vec<&User> = users.iter().filter(|u| u.role == Role::Agent).collect();
-    let team_of = |names: &[&str]| users.iter().filter(|u| names.iter().any(|n| u.name.starts_with(n))).map(|u| u.id.clone()).collect::<Vec<_>>();
-    let care = app.create_team(&admin, TeamInput { name: "Customer care".into(), description: "First line on every network".into(), member_ids: team_of(&["Dmitri", "Mei", "Lucía", "Omar", "Tom"]) }).await?;
-    let billing = app.create_team(&admin, TeamInput { name: "Billing & refunds".into(), description: "Refunds, charges, vouchers".into(), member_ids: team_of(&["Sofia", "Omar"]) }).await?;
-    let _escalations = app.create_team(&admin, TeamInput { name: "Escalations".into(), description: "Senior agents for upset customers".into(), member_ids: team_of(&["Sofia", "Lucía"]) }).await?;
-    for (name, color) in [("refund", "#d97706"), ("baggage", "#2563eb"), ("delay", "#dc2626"), ("vip", "#7c3aed"), ("praise", "#16a34a"), ("press", "#0f766e")] {
-        app.create_label(&admin, LabelInput { name: name.into(), color: color.into(), description: String::new() }).await?;
+    let team_of = |names: &[&str]| {
+        users.iter().filter(|u| names.iter().any(|n| u.name.starts_with(n))).map(|u| u.id.clone()).collect::<Vec<_>>()
+    };
+    let care = app
+        .create_team(
+            &admin,
+            TeamInput {
+                name: "Customer care".into(),
+                description: "First line on every network".into(),
+                member_ids: team_of(&["Dmitri", "Mei", "Lucía", "Omar", "Tom"]),
+            },
+        )
+        .await?;
+    let billing = app
+        .create_team(
+            &admin,
+            TeamInput {
+                name: "Billing & refunds".into(),
+                description: "Refunds, charges, vouchers".into(),
+                member_ids: team_of(&["Sofia", "Omar"]),
+            },
+        )
+        .await?;
+    let _escalations = app
+        .create_team(
+            &admin,
+            TeamInput {
+                name: "Escalations".into(),
+                description: "Senior agents for upset customers".into(),
+                member_ids: team_of(&["Sofia", "Lucía"]),
+            },
+        )
+        .await?;
+    for (name, color) in [
+        ("refund", "#d97706"),
+        ("baggage", "#2563eb"),
+        ("delay", "#dc2626"),
+        ("vip", "#7c3aed"),
+        ("praise", "#16a34a"),
+        ("press", "#0f766e"),
+    ] {
+        app.create_label(&admin, LabelInput { name: name.into(), color: color.into(), description: String::new() })
+            .await?;
     }
     let mut channels = vec![];
     for (network, name, handle, external) in [
@@ -66,7 +114,9 @@ pub async fn prepare(app: &App, conversations: usize) -> anyhow::Result<DemoLogi
             name: name.into(),
             handle: handle.into(),
             external_id: external.into(),
-            credentials: Some(json!({ "access_token": format!("demo-{network}-token") }).as_object().cloned().unwrap_or_default()),
+            credentials: Some(
+                json!({ "access_token": format!("demo-{network}-token") }).as_object().cloned().unwrap_or_default(),
+            ),
             settings: json!({}),
         };
         channels.push(app.create_channel(&admin, input).await?);
@@ -84,7 +134,11 @@ pub async fn prepare(app: &App, conversations: usize) -> anyhow::Result<DemoLogi
         };
         let (first, last) = NAMES[rng.below(NAMES.len())];
         let customer = format!("{first} {last}");
-        let handle = format!("{}{}", first.to_lowercase().chars().filter(|c| c.is_alphanumeric()).collect::<String>(), rng.below(900) + 100);
+        let handle = format!(
+            "{}{}",
+            first.to_lowercase().chars().filter(|c| c.is_alphanumeric()).collect::<String>(),
+            rng.below(900) + 100
+        );
         let minutes_ago = rng.below(7 * 24 * 60) as i64 + 1;
         let created_at = now.checked_sub(SignedDuration::from_mins(minutes_ago)).unwrap_or(now);
         let platform_user_id = format!("{}", 1_700_000_000_000_000_000u64 + rng.next() % 1_000_000_000_000);
@@ -107,12 +161,24 @@ pub async fn prepare(app: &App, conversations: usize) -> anyhow::Result<DemoLogi
         let IngestOutcome::Created { conversation_id, .. } = app.ingest(item.clone()).await? else { continue };
         // Some customers write twice.
         if rng.below(4) == 0 {
-            let follow_up = TEMPLATES.iter().find(|t| t.language == template.language && t.intent == "question").unwrap_or(template);
-            let later = created_at.checked_add(SignedDuration::from_mins(rng.below(50) as i64 + 2)).unwrap_or(created_at);
-            let second = InboundItem { platform_message_id: format!("{thread}2"), platform_parent_id: Some(format!("{thread}1")), text: follow_up.text.replace("{order}", "NW4711"), created_at: later.min(now), ..item };
+            let follow_up = TEMPLATES
+                .iter()
+                .find(|t| t.language == template.language && t.intent == "question")
+                .unwrap_or(template);
+            let later =
+                created_at.checked_add(SignedDuration::from_mins(rng.below(50) as i64 + 2)).unwrap_or(created_at);
+            let second = InboundItem {
+                platform_message_id: format!("{thread}2"),
+                platform_parent_id: Some(format!("{thread}1")),
+                text: follow_up.text.replace("{order}", "NW4711"),
+                created_at: later.min(now),
+                ..item
+            };
             app.ingest(second).await?;
         }
-        work_on(app, &mut rng, &conversation_id, template, &agents, &users, &care, &billing).await.context("demo conversation")?;
+        work_on(app, &mut rng, &conversation_id, template, &agents, &users, &care, &billing)
+            .await
+            .context("demo conversation")?;
     }
     tracing::info!("demo workspace ready");
     Ok(login)
@@ -120,7 +186,16 @@ pub async fn prepare(app: &App, conversations: usize) -> anyhow::Result<DemoLogi
 
 /// Gives a demo conversation a plausible history: assignment, labels, a reply, a status.
 #[allow(clippy::too_many_arguments)]
-async fn work_on(app: &App, rng: &mut Rng, conversation_id: &str, template: &Template, agents: &[&User], users: &[User], care: &Team, billing: &Team) -> anyhow::Result<()> {
+async fn work_on(
+    app: &App,
+    rng: &mut Rng,
+    conversation_id: &str,
+    template: &Template,
+    agents: &[&User],
+    users: &[User],
+    care: &Team,
+    billing: &Team,
+) -> anyhow::Result<()> {
     let roll = rng.below(10);
     if roll < 3 {
         return Ok(()); // untouched: waiting in the unassigned queue
@@ -137,19 +212,32 @@ async fn work_on(app: &App, rng: &mut Rng, conversation_id: &str, template: &Tem
         _ => {}
     }
     let priority = if template.sentiment == Sentiment::Negative { Some(Priority::High) } else { None };
-    app.update_conversation(&actor, conversation_id, ConversationUpdate {
-        assignee_id: Some(Some(agent.id.clone())),
-        team_id: Some(Some(team.id.clone())),
-        labels: Some(labels),
-        priority,
-        ..Default::default()
-    })
+    app.update_conversation(
+        &actor,
+        conversation_id,
+        ConversationUpdate {
+            assignee_id: Some(Some(agent.id.clone())),
+            team_id: Some(Some(team.id.clone())),
+            labels: Some(labels),
+            priority,
+            ..Default::default()
+        },
+    )
     .await?;
     if roll < 5 {
         return Ok(()); // assigned, not answered yet
     }
     if roll == 5 {
-        app.post_message(&actor, conversation_id, NewMessage { visibility: Visibility::Note, text: "Checked the booking: the customer is on NW412 tomorrow. @Sofia can you approve a voucher?".into() }).await?;
+        app.post_message(
+            &actor,
+            conversation_id,
+            NewMessage {
+                visibility: Visibility::Note,
+                text: "Checked the booking: the customer is on NW412 tomorrow. @Sofia can you approve a voucher?"
+                    .into(),
+            },
+        )
+        .await?;
         if let Some(trainee) = users.iter().find(|u| u.role == Role::Trainee) {
             let trainee = Actor { user: trainee.clone(), via: ActorVia::Session };
             app.post_message(&trainee, conversation_id, NewMessage { visibility: Visibility::Private, text: "Hello! I'm sorry for the trouble. Could you send me your booking reference in a private message?".into() }).await?;
@@ -162,14 +250,19 @@ async fn work_on(app: &App, rng: &mut Rng, conversation_id: &str, template: &Tem
         REPLIES.iter().find(|(lang, _)| *lang == template.language).map_or(REPLIES[0].1, |(_, r)| r)
     };
     let conversation = app.conversation(&actor, conversation_id).await?;
-    let visibility = if conversation.kind == ConversationKind::Public && rng.below(2) == 0 { Visibility::Public } else { Visibility::Private };
+    let visibility = if conversation.kind == ConversationKind::Public && rng.below(2) == 0 {
+        Visibility::Public
+    } else {
+        Visibility::Private
+    };
     app.post_message(&actor, conversation_id, NewMessage { visibility, text: reply.to_owned() }).await?;
     let status = match roll {
         6 => ConversationStatus::Pending,
         7 | 8 => ConversationStatus::Resolved,
         _ => ConversationStatus::Open,
     };
-    app.update_conversation(&actor, conversation_id, ConversationUpdate { status: Some(status), ..Default::default() }).await?;
+    app.update_conversation(&actor, conversation_id, ConversationUpdate { status: Some(status), ..Default::default() })
+        .await?;
     Ok(())
 }
 
@@ -204,12 +297,22 @@ const fn t(language: &'static str, sentiment: Sentiment, intent: &'static str, t
 use Sentiment::{Negative as Neg, Neutral as Neu, Positive as Pos};
 
 const TEMPLATES: &[Template] = &[
-    t("en", Neg, "complaint", "@northwind_help flight NW412 delayed 4 hours and nobody at the gate says anything. This is ridiculous."),
+    t(
+        "en",
+        Neg,
+        "complaint",
+        "@northwind_help flight NW412 delayed 4 hours and nobody at the gate says anything. This is ridiculous.",
+    ),
     t("en", Neg, "order_delivery", "My suitcase didn't arrive in Athens. File reference ATH-{order}. Where is it??"),
     t("en", Neu, "question", "Hi, can I bring a second cabin bag on the Basic fare?"),
     t("en", Neg, "billing_refund", "I was charged twice for booking {order}. Please refund the duplicate."),
     t("en", Pos, "praise", "Huge thanks to the crew on NW88 yesterday, they looked after my grandmother so well 💙"),
-    t("en", Neg, "account_access", "Can't log into the app since the update, it says my password is wrong but reset emails never come."),
+    t(
+        "en",
+        Neg,
+        "account_access",
+        "Can't log into the app since the update, it says my password is wrong but reset emails never come.",
+    ),
     t("en", Neu, "sales_lead", "We're a team of 40 flying to Lisbon in May. Do you have group fares?"),
     t("en", Neu, "technical_issue", "Online check-in keeps failing at the seat map step on Android."),
     t("ru", Neg, "complaint", "Рейс перенесли уже второй раз, и никто не отвечает по телефону. Ужасный сервис."),
@@ -245,14 +348,20 @@ const TEMPLATES: &[Template] = &[
 ];
 
 const REPLIES: &[(&str, &str)] = &[
-    ("en", "Hi, I'm sorry about this. I've checked your booking and I'm on it — could you send your booking reference in a private message so I can sort it out?"),
+    (
+        "en",
+        "Hi, I'm sorry about this. I've checked your booking and I'm on it — could you send your booking reference in a private message so I can sort it out?",
+    ),
     ("ru", "Здравствуйте! Очень сожалеем. Пришлите, пожалуйста, номер бронирования в личные сообщения — я разберусь."),
     ("uk", "Вітаємо! Перепрошуємо за незручності. Надішліть, будь ласка, номер бронювання в особисті повідомлення."),
     ("zh", "您好，非常抱歉给您带来不便。请私信告诉我们您的订单号，我们马上为您处理。"),
     ("el", "Καλησπέρα! Λυπούμαστε πολύ. Στείλτε μας τον αριθμό κράτησης σε προσωπικό μήνυμα και θα το τακτοποιήσουμε."),
     ("es", "¡Hola! Lo sentimos mucho. Envíanos tu número de reserva por mensaje privado y lo revisamos enseguida."),
     ("pt", "Olá! Lamentamos muito. Envie o número da reserva por mensagem privada para verificarmos."),
-    ("fr", "Bonjour, toutes nos excuses. Envoyez-nous votre numéro de dossier en message privé et nous nous en occupons."),
+    (
+        "fr",
+        "Bonjour, toutes nos excuses. Envoyez-nous votre numéro de dossier en message privé et nous nous en occupons.",
+    ),
     ("de", "Hallo, das tut uns leid. Schicken Sie uns bitte Ihre Buchungsnummer per Direktnachricht."),
     ("it", "Ciao, ci dispiace molto. Inviaci il codice di prenotazione in privato e verifichiamo subito."),
     ("ar", "مرحباً، نعتذر عن الإزعاج. يرجى إرسال رقم الحجز في رسالة خاصة لنتابع الأمر."),
@@ -269,8 +378,24 @@ const THANKS: &[(&str, &str)] = &[
 ];
 
 const NAMES: &[(&str, &str)] = &[
-    ("Emma", "Wilson"), ("Liam", "Carter"), ("Olga", "Smirnova"), ("Ivan", "Petrov"), ("Oksana", "Kovalenko"),
-    ("Wei", "Zhang"), ("Xiu", "Li"), ("Eleni", "Georgiou"), ("Giorgos", "Nikolaou"), ("Carmen", "López"),
-    ("Mateo", "Fernández"), ("João", "Silva"), ("Ana", "Costa"), ("Camille", "Durand"), ("Lukas", "Müller"),
-    ("Giulia", "Rossi"), ("Layla", "Hassan"), ("Yusuf", "Aydın"), ("Priya", "Sharma"), ("Noah", "Brown"),
+    ("Emma", "Wilson"),
+    ("Liam", "Carter"),
+    ("Olga", "Smirnova"),
+    ("Ivan", "Petrov"),
+    ("Oksana", "Kovalenko"),
+    ("Wei", "Zhang"),
+    ("Xiu", "Li"),
+    ("Eleni", "Georgiou"),
+    ("Giorgos", "Nikolaou"),
+    ("Carmen", "López"),
+    ("Mateo", "Fernández"),
+    ("João", "Silva"),
+    ("Ana", "Costa"),
+    ("Camille", "Durand"),
+    ("Lukas", "Müller"),
+    ("Giulia", "Rossi"),
+    ("Layla", "Hassan"),
+    ("Yusuf", "Aydın"),
+    ("Priya", "Sharma"),
+    ("Noah", "Brown"),
 ];

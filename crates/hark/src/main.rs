@@ -175,7 +175,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("database is up to date ({applied} migrations)");
             Ok(())
         }
-        Command::Admin { command: AdminCommand::Create { email, name, role, password, workspace, time_zone, store } } => {
+        Command::Admin {
+            command: AdminCommand::Create { email, name, role, password, workspace, time_zone, store },
+        } => {
             let config = Config::load(config_file, overrides(None, &store))?;
             serve::init_logging(&config);
             let app = storage::open_app(&config).await?;

@@ -20,7 +20,9 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
                 .with_context(|| format!("cannot create the data directory {}", config.data_dir.display()))?;
             Arc::new(SqliteStore::open(&path).await.with_context(|| format!("cannot open {}", path.display()))?)
         }
-        Database::SqliteUrl(url) => Arc::new(SqliteStore::open_url(&url).await.with_context(|| format!("cannot open {url}"))?),
+        Database::SqliteUrl(url) => {
+            Arc::new(SqliteStore::open_url(&url).await.with_context(|| format!("cannot open {url}"))?)
+        }
         Database::Postgres(url) => Arc::new(
             PgStore::connect(&url, config.postgres_max_connections)
                 .await
@@ -95,6 +97,12 @@ pub async fn create_user(
         None => app.create_workspace(workspace_name, time_zone).await?,
     };
     let system = Actor::system(&workspace.id);
-    let input = UserCreate { email: email.to_owned(), name: name.to_owned(), role, password: password.to_owned(), locale: "en".into() };
+    let input = UserCreate {
+        email: email.to_owned(),
+        name: name.to_owned(),
+        role,
+        password: password.to_owned(),
+        locale: "en".into(),
+    };
     Ok(app.create_user(&system, input).await?)
 }

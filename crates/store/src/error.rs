@@ -27,14 +27,14 @@ pub enum StoreError {
 
 impl From<sqlx::Error> for StoreError {
     fn from(err: sqlx::Error) -> Self {
-        if let sqlx::Error::Database(db) = &err {
-            if db.is_unique_violation() {
-                let constraint = db.constraint().map(str::to_owned).unwrap_or_else(|| {
-                    // SQLite does not name the constraint; its message names the columns.
-                    db.message().trim_start_matches("UNIQUE constraint failed: ").to_owned()
-                });
-                return StoreError::Duplicate { constraint };
-            }
+        if let sqlx::Error::Database(db) = &err
+            && db.is_unique_violation()
+        {
+            let constraint = db.constraint().map(str::to_owned).unwrap_or_else(|| {
+                // SQLite does not name the constraint; its message names the columns.
+                db.message().trim_start_matches("UNIQUE constraint failed: ").to_owned()
+            });
+            return StoreError::Duplicate { constraint };
         }
         StoreError::Database(err)
     }

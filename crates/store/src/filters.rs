@@ -76,9 +76,7 @@ impl Cursor {
     }
 
     pub fn decode(text: &str) -> Result<Self, StoreError> {
-        let (ms, id) = text
-            .split_once('.')
-            .ok_or_else(|| StoreError::BadCursor(text.to_owned()))?;
+        let (ms, id) = text.split_once('.').ok_or_else(|| StoreError::BadCursor(text.to_owned()))?;
         let ms = ms.parse().map_err(|_| StoreError::BadCursor(text.to_owned()))?;
         if id.is_empty() {
             return Err(StoreError::BadCursor(text.to_owned()));

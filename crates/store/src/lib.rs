@@ -66,10 +66,13 @@ pub trait Contacts: Send + Sync {
     async fn contact(&self, id: &str) -> StoreResult<Option<Contact>>;
     /// Contacts not merged into another, newest first; `query` matches name, email,
     /// phone or any identity's handle.
-    async fn contacts(&self, workspace_id: &str, query: Option<&str>, page: &Page)
-    -> StoreResult<Vec<Contact>>;
-    async fn identity(&self, workspace_id: &str, network: Network, platform_user_id: &str)
-    -> StoreResult<Option<Identity>>;
+    async fn contacts(&self, workspace_id: &str, query: Option<&str>, page: &Page) -> StoreResult<Vec<Contact>>;
+    async fn identity(
+        &self,
+        workspace_id: &str,
+        network: Network,
+        platform_user_id: &str,
+    ) -> StoreResult<Option<Identity>>;
 }
 
 /// Conversations and their messages.
@@ -77,8 +80,7 @@ pub trait Contacts: Send + Sync {
 pub trait Conversations: Send + Sync {
     async fn conversation(&self, id: &str) -> StoreResult<Option<Conversation>>;
     /// Most recently active first; the page cursor is a [`Cursor`].
-    async fn conversations(&self, filter: &ConversationFilter, page: &Page)
-    -> StoreResult<Vec<Conversation>>;
+    async fn conversations(&self, filter: &ConversationFilter, page: &Page) -> StoreResult<Vec<Conversation>>;
     /// Oldest first; the page cursor is a [`Cursor`].
     async fn messages(&self, conversation_id: &str, page: &Page) -> StoreResult<Vec<Message>>;
     async fn message(&self, id: &str) -> StoreResult<Option<Message>>;

@@ -72,21 +72,37 @@ pub struct NewOutboxItem {
 #[derive(Debug, Clone)]
 pub enum Write {
     InsertWorkspace(Workspace),
-    InsertUser { user: User, password_hash: String },
+    InsertUser {
+        user: User,
+        password_hash: String,
+    },
     /// Updates profile, role, locale and active flag.
     UpdateUser(User),
-    SetPassword { user_id: String, password_hash: String },
+    SetPassword {
+        user_id: String,
+        password_hash: String,
+    },
     InsertTeam(Team),
     /// Updates name, description and the member list.
     UpdateTeam(Team),
-    DeleteTeam { id: String },
+    DeleteTeam {
+        id: String,
+    },
     InsertLabel(Label),
     UpdateLabel(Label),
-    DeleteLabel { id: String },
+    DeleteLabel {
+        id: String,
+    },
     /// `credentials` are already sealed by the caller.
-    InsertChannel { channel: Channel, credentials: Option<Vec<u8>> },
+    InsertChannel {
+        channel: Channel,
+        credentials: Option<Vec<u8>>,
+    },
     /// Leaves the credentials as they are unless `credentials` is `Some`.
-    UpdateChannel { channel: Channel, credentials: Option<Vec<u8>> },
+    UpdateChannel {
+        channel: Channel,
+        credentials: Option<Vec<u8>>,
+    },
     /// Inserts the contact and its identities.
     InsertContact(Contact),
     /// Updates the profile fields (not identities).
@@ -94,22 +110,47 @@ pub enum Write {
     InsertIdentity(Identity),
     /// Moves identities and conversations of `from_id` to `into_id` and marks
     /// `from_id` as merged.
-    MergeContacts { into_id: String, from_id: String, at: Timestamp },
+    MergeContacts {
+        into_id: String,
+        from_id: String,
+        at: Timestamp,
+    },
     /// Inserts the conversation and its labels (by name).
     InsertConversation(Conversation),
     /// Writes every field of the conversation, if its stored version is
     /// `expected_version`; the stored version becomes `conversation.version`.
-    UpdateConversation { conversation: Conversation, expected_version: i64 },
-    SetConversationLabels { conversation_id: String, label_ids: Vec<String> },
+    UpdateConversation {
+        conversation: Conversation,
+        expected_version: i64,
+    },
+    SetConversationLabels {
+        conversation_id: String,
+        label_ids: Vec<String>,
+    },
     /// Fails with `Duplicate` if the channel already has this platform message id.
     InsertMessage(Message),
-    UpdateMessageDelivery { message_id: String, status: DeliveryStatus, error: Option<String> },
+    UpdateMessageDelivery {
+        message_id: String,
+        status: DeliveryStatus,
+        error: Option<String>,
+    },
     InsertSession(SessionRecord),
-    DeleteSession { id: String },
-    DeleteExpiredSessions { now: Timestamp },
+    DeleteSession {
+        id: String,
+    },
+    DeleteExpiredSessions {
+        now: Timestamp,
+    },
     InsertApiToken(ApiTokenRecord),
-    RevokeApiToken { id: String, user_id: String, at: Timestamp },
-    TouchApiToken { id: String, at: Timestamp },
+    RevokeApiToken {
+        id: String,
+        user_id: String,
+        at: Timestamp,
+    },
+    TouchApiToken {
+        id: String,
+        at: Timestamp,
+    },
     Audit(NewAuditEntry),
     Event(NewEvent),
     Outbox(NewOutboxItem),

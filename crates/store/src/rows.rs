@@ -97,7 +97,13 @@ pub(crate) struct LabelRow {
 
 impl LabelRow {
     pub(crate) fn into_domain(self) -> Label {
-        Label { id: self.id, workspace_id: self.workspace_id, name: self.name, color: self.color, description: self.description }
+        Label {
+            id: self.id,
+            workspace_id: self.workspace_id,
+            name: self.name,
+            color: self.color,
+            description: self.description,
+        }
     }
 }
 

@@ -7,9 +7,9 @@ use std::sync::Arc;
 
 use sqlx::Connection;
 
+use crate::Store;
 use crate::postgres::PgStore;
 use crate::sqlite::SqliteStore;
-use crate::Store;
 
 pub const DATABASE_URL_ENV: &str = "HARK_TEST_DATABASE_URL";
 
@@ -37,9 +37,8 @@ pub fn postgres_server_url() -> Option<String> {
 /// Creates an empty database on the test server and returns its URL.
 pub async fn fresh_postgres_database(server_url: &str) -> String {
     let name = format!("hark_test_{}", uuid::Uuid::now_v7().simple());
-    let mut admin = sqlx::PgConnection::connect(server_url)
-        .await
-        .unwrap_or_else(|e| panic!("connect to {DATABASE_URL_ENV}: {e}"));
+    let mut admin =
+        sqlx::PgConnection::connect(server_url).await.unwrap_or_else(|e| panic!("connect to {DATABASE_URL_ENV}: {e}"));
     sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
         .execute(&mut admin)
         .await
@@ -78,16 +77,6 @@ fn with_database(url: &str, name: &str) -> String {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn database_name_is_replaced_in_urls() {
-        assert_eq!(super::with_database("postgres://u@h:5432/test", "x"), "postgres://u@h:5432/x");
-        assert_eq!(super::with_database("postgres://u@h/test?sslmode=disable", "x"), "postgres://u@h/x?sslmode=disable");
-        assert_eq!(super::with_database("postgres://u@h", "x"), "postgres://u@h/x");
-    }
-}
-
 impl TestStore {
     /// Runs a statement on a separate connection, bypassing the store (to prove
     /// what the database itself refuses).
@@ -99,5 +88,18 @@ impl TestStore {
             let mut conn = sqlx::PgConnection::connect(&self.url).await?;
             Ok(sqlx::query(sql).execute(&mut conn).await?.rows_affected())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn database_name_is_replaced_in_urls() {
+        assert_eq!(super::with_database("postgres://u@h:5432/test", "x"), "postgres://u@h:5432/x");
+        assert_eq!(
+            super::with_database("postgres://u@h/test?sslmode=disable", "x"),
+            "postgres://u@h/x?sslmode=disable"
+        );
+        assert_eq!(super::with_database("postgres://u@h", "x"), "postgres://u@h/x");
     }
 }

@@ -62,7 +62,13 @@ async fn seed(t: &TestStore) -> Fixture {
         updated_at: at(0),
     };
     let contact = contact("ct_1", &ws.id, "Maria", "x", "1850000000000000999", "@maria");
-    let label = Label { id: "lb_1".into(), workspace_id: ws.id.clone(), name: "refund".into(), color: "#cc3300".into(), description: String::new() };
+    let label = Label {
+        id: "lb_1".into(),
+        workspace_id: ws.id.clone(),
+        name: "refund".into(),
+        color: "#cc3300".into(),
+        description: String::new(),
+    };
     t.store
         .commit(vec![
             Write::InsertWorkspace(ws.clone()),
@@ -170,13 +176,28 @@ contract!(users_are_found_by_email_case_insensitively_and_emails_are_unique, |t|
 
 contract!(a_failed_commit_writes_nothing, |t| {
     let f = seed(&t).await;
-    let label = Label { id: "lb_2".into(), workspace_id: f.ws.clone(), name: "vip".into(), color: "#000000".into(), description: String::new() };
+    let label = Label {
+        id: "lb_2".into(),
+        workspace_id: f.ws.clone(),
+        name: "vip".into(),
+        color: "#000000".into(),
+        description: String::new(),
+    };
     let same_name = Label { id: "lb_3".into(), ..label.clone() };
-    let result = t.store.commit(vec![
-        Write::InsertLabel(label),
-        Write::Event(NewEvent { workspace_id: f.ws.clone(), at: at(1), kind: "label.created".into(), subject_id: "lb_2".into(), payload: json!({}) }),
-        Write::InsertLabel(same_name),
-    ]).await;
+    let result = t
+        .store
+        .commit(vec![
+            Write::InsertLabel(label),
+            Write::Event(NewEvent {
+                workspace_id: f.ws.clone(),
+                at: at(1),
+                kind: "label.created".into(),
+                subject_id: "lb_2".into(),
+                payload: json!({}),
+            }),
+            Write::InsertLabel(same_name),
+        ])
+        .await;
     assert!(matches!(result, Err(StoreError::Duplicate { .. })), "{result:?}");
     let names: Vec<String> = t.store.labels(&f.ws).await.unwrap_or_default().into_iter().map(|l| l.name).collect();
     assert_eq!(names, vec!["refund".to_owned()]);
@@ -225,7 +246,10 @@ contract!(conversations_filter_and_paginate_without_gaps_or_repeats, |t| {
         async move { store.conversations(&filter, &Page::first(200)).await.map(|v| v.len()).unwrap_or(999) }
     };
     assert_eq!(count(ConversationFilter { label: Some("refund".into()), ..base.clone() }).await, 5);
-    assert_eq!(count(ConversationFilter { assignee: Some(AssigneeFilter::User(f.user.clone())), ..base.clone() }).await, 9);
+    assert_eq!(
+        count(ConversationFilter { assignee: Some(AssigneeFilter::User(f.user.clone())), ..base.clone() }).await,
+        9
+    );
     assert_eq!(count(ConversationFilter { assignee: Some(AssigneeFilter::Nobody), ..base.clone() }).await, 16);
     assert_eq!(count(ConversationFilter { statuses: vec![ConversationStatus::Resolved], ..base.clone() }).await, 7);
     assert_eq!(count(ConversationFilter { needs_reply: true, ..base.clone() }).await, 18);
@@ -242,7 +266,9 @@ contract!(stale_conversation_updates_are_refused, |t| {
     let mut first = c.clone();
     first.priority = Priority::High;
     first.version = 2;
-    t.store.commit(vec![Write::UpdateConversation { conversation: first, expected_version: 1 }]).await
+    t.store
+        .commit(vec![Write::UpdateConversation { conversation: first, expected_version: 1 }])
+        .await
         .unwrap_or_else(|e| panic!("{e}"));
     let mut stale = c.clone();
     stale.priority = Priority::Low;
@@ -256,20 +282,38 @@ contract!(stale_conversation_updates_are_refused, |t| {
 contract!(messages_dedup_on_platform_id_per_channel_and_keep_big_ids_exact, |t| {
     let f = seed(&t).await;
     let other = Channel {
-        id: "ch_fb".into(), workspace_id: f.ws.clone(), network: Network::Facebook, name: "Acme".into(),
-        handle: "Acme".into(), external_id: "123".into(), health: ChannelHealth::Ok, health_detail: String::new(),
-        enabled: true, has_credentials: false, settings: json!({}), created_at: at(0), updated_at: at(0),
+        id: "ch_fb".into(),
+        workspace_id: f.ws.clone(),
+        network: Network::Facebook,
+        name: "Acme".into(),
+        handle: "Acme".into(),
+        external_id: "123".into(),
+        health: ChannelHealth::Ok,
+        health_detail: String::new(),
+        enabled: true,
+        has_credentials: false,
+        settings: json!({}),
+        created_at: at(0),
+        updated_at: at(0),
     };
-    t.store.commit(vec![
-        Write::InsertChannel { channel: other, credentials: None },
-        Write::InsertConversation(conversation(&f, "conv_1", 0)),
-        Write::InsertMessage(message(&f, "msg_1", "conv_1", "ch_x", Some("1850000000000000777"))),
-        Write::InsertMessage(message(&f, "msg_2", "conv_1", "ch_x", None)),
-        Write::InsertMessage(message(&f, "msg_3", "conv_1", "ch_x", None)),
-    ]).await.unwrap_or_else(|e| panic!("{e}"));
-    let again = t.store.commit(vec![Write::InsertMessage(message(&f, "msg_4", "conv_1", "ch_x", Some("1850000000000000777")))]).await;
+    t.store
+        .commit(vec![
+            Write::InsertChannel { channel: other, credentials: None },
+            Write::InsertConversation(conversation(&f, "conv_1", 0)),
+            Write::InsertMessage(message(&f, "msg_1", "conv_1", "ch_x", Some("1850000000000000777"))),
+            Write::InsertMessage(message(&f, "msg_2", "conv_1", "ch_x", None)),
+            Write::InsertMessage(message(&f, "msg_3", "conv_1", "ch_x", None)),
+        ])
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let again = t
+        .store
+        .commit(vec![Write::InsertMessage(message(&f, "msg_4", "conv_1", "ch_x", Some("1850000000000000777")))])
+        .await;
     assert!(matches!(again, Err(StoreError::Duplicate { .. })), "{again:?}");
-    t.store.commit(vec![Write::InsertMessage(message(&f, "msg_5", "conv_1", "ch_fb", Some("1850000000000000777")))]).await
+    t.store
+        .commit(vec![Write::InsertMessage(message(&f, "msg_5", "conv_1", "ch_fb", Some("1850000000000000777")))])
+        .await
         .unwrap_or_else(|e| panic!("same platform id on another channel is a different message: {e}"));
     let found = t.store.message_by_platform_id("ch_x", "1850000000000000777").await.ok().flatten();
     let found = found.unwrap_or_else(|| panic!("message"));
@@ -285,7 +329,15 @@ contract!(events_are_numbered_in_order_and_the_head_follows_commits, |t| {
     let f = seed(&t).await;
     let mut head = t.store.event_head();
     let before = *head.borrow_and_update();
-    let event = |n: i64| Write::Event(NewEvent { workspace_id: f.ws.clone(), at: at(n), kind: "test".into(), subject_id: format!("s{n}"), payload: json!({"n": n}) });
+    let event = |n: i64| {
+        Write::Event(NewEvent {
+            workspace_id: f.ws.clone(),
+            at: at(n),
+            kind: "test".into(),
+            subject_id: format!("s{n}"),
+            payload: json!({"n": n}),
+        })
+    };
     let done = t.store.commit(vec![event(1), event(2)]).await.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(done.event_ids.len(), 2);
     assert!(done.event_ids[0] < done.event_ids[1]);
@@ -309,7 +361,13 @@ contract!(concurrent_writers_never_leave_a_reader_behind_a_gap, |t| {
         let ws = f.ws.clone();
         tasks.push(tokio::spawn(async move {
             for n in 0..per_writer {
-                let e = NewEvent { workspace_id: ws.clone(), at: at(n), kind: "test".into(), subject_id: format!("{w}-{n}"), payload: json!({}) };
+                let e = NewEvent {
+                    workspace_id: ws.clone(),
+                    at: at(n),
+                    kind: "test".into(),
+                    subject_id: format!("{w}-{n}"),
+                    payload: json!({}),
+                };
                 store.commit(vec![Write::Event(e)]).await.unwrap_or_else(|e| panic!("{e}"));
             }
         }));
@@ -340,11 +398,19 @@ contract!(concurrent_writers_never_leave_a_reader_behind_a_gap, |t| {
 
 contract!(the_audit_log_refuses_edits_and_deletes, |t| {
     let f = seed(&t).await;
-    t.store.commit(vec![Write::Audit(NewAuditEntry {
-        workspace_id: f.ws.clone(), at: at(1), actor_kind: "user".into(), actor_id: Some(f.user.clone()),
-        action: "conversation.assign".into(), subject_type: "conversation".into(), subject_id: "conv_1".into(),
-        detail: json!({"to": "usr_1"}),
-    })]).await.unwrap_or_else(|e| panic!("{e}"));
+    t.store
+        .commit(vec![Write::Audit(NewAuditEntry {
+            workspace_id: f.ws.clone(),
+            at: at(1),
+            actor_kind: "user".into(),
+            actor_id: Some(f.user.clone()),
+            action: "conversation.assign".into(),
+            subject_type: "conversation".into(),
+            subject_id: "conv_1".into(),
+            detail: json!({"to": "usr_1"}),
+        })])
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     assert!(t.execute_raw("UPDATE audit_log SET action = 'forged'").await.is_err());
     assert!(t.execute_raw("DELETE FROM audit_log").await.is_err());
     let log = t.store.audit_log(&f.ws, &Page::first(10)).await.unwrap_or_default();
@@ -358,13 +424,18 @@ contract!(merging_contacts_moves_identities_and_conversations, |t| {
     let twin = contact("ct_2", &f.ws, "Maria K", "instagram", "178414", "maria.k");
     let mut conv = conversation(&f, "conv_ig", 0);
     conv.contact_id = "ct_2".into();
-    t.store.commit(vec![Write::InsertContact(twin), Write::InsertConversation(conv)]).await.unwrap_or_else(|e| panic!("{e}"));
+    t.store
+        .commit(vec![Write::InsertContact(twin), Write::InsertConversation(conv)])
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     let found = t.store.contacts(&f.ws, Some("MARIA.k"), &Page::first(10)).await.unwrap_or_default();
     assert_eq!(found.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(), vec!["ct_2"]);
     let wildcard = t.store.contacts(&f.ws, Some("%"), &Page::first(10)).await.unwrap_or_default();
     assert!(wildcard.is_empty(), "LIKE wildcards in the query are literal");
 
-    t.store.commit(vec![Write::MergeContacts { into_id: f.contact.clone(), from_id: "ct_2".into(), at: at(5) }]).await
+    t.store
+        .commit(vec![Write::MergeContacts { into_id: f.contact.clone(), from_id: "ct_2".into(), at: at(5) }])
+        .await
         .unwrap_or_else(|e| panic!("{e}"));
     let merged = t.store.contact(&f.contact).await.ok().flatten().unwrap_or_else(|| panic!("contact"));
     let networks: Vec<Network> = merged.identities.iter().map(|i| i.network).collect();
@@ -386,7 +457,10 @@ contract!(channel_credentials_stay_sealed_and_survive_updates, |t| {
     assert_eq!(ch.external_id, "1850000000000000001");
     ch.health = ChannelHealth::Failing;
     ch.health_detail = "token expired".into();
-    t.store.commit(vec![Write::UpdateChannel { channel: ch, credentials: None }]).await.unwrap_or_else(|e| panic!("{e}"));
+    t.store
+        .commit(vec![Write::UpdateChannel { channel: ch, credentials: None }])
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(t.store.channel_credentials(&f.channel).await.ok().flatten(), Some(vec![1, 2, 3]));
     let ch = t.store.channel(&f.channel).await.ok().flatten().unwrap_or_else(|| panic!("channel"));
     assert_eq!((ch.health, ch.health_detail.as_str()), (ChannelHealth::Failing, "token expired"));
@@ -395,7 +469,14 @@ contract!(channel_credentials_stay_sealed_and_survive_updates, |t| {
 
 contract!(teams_keep_members_and_deleting_one_unassigns_its_conversations, |t| {
     let f = seed(&t).await;
-    let team = Team { id: "tm_1".into(), workspace_id: f.ws.clone(), name: "Billing".into(), description: String::new(), member_ids: vec![f.user.clone()], created_at: at(0) };
+    let team = Team {
+        id: "tm_1".into(),
+        workspace_id: f.ws.clone(),
+        name: "Billing".into(),
+        description: String::new(),
+        member_ids: vec![f.user.clone()],
+        created_at: at(0),
+    };
     let mut c = conversation(&f, "conv_1", 0);
     c.team_id = Some("tm_1".into());
     t.store.commit(vec![Write::InsertTeam(team), Write::InsertConversation(c)]).await.unwrap_or_else(|e| panic!("{e}"));
@@ -409,14 +490,33 @@ contract!(teams_keep_members_and_deleting_one_unassigns_its_conversations, |t| {
 
 contract!(sessions_and_tokens_round_trip, |t| {
     let f = seed(&t).await;
-    let session = SessionRecord { id: "hash1".into(), user_id: f.user.clone(), csrf_token: "csrf".into(), user_agent: "test".into(), created_at: at(0), expires_at: at(100) };
-    let token = ApiTokenRecord { id: "tok_1".into(), user_id: f.user.clone(), name: "ci".into(), token_hash: "th".into(), created_at: at(0), last_used_at: None, revoked_at: None };
-    t.store.commit(vec![Write::InsertSession(session.clone()), Write::InsertApiToken(token.clone())]).await.unwrap_or_else(|e| panic!("{e}"));
+    let session = SessionRecord {
+        id: "hash1".into(),
+        user_id: f.user.clone(),
+        csrf_token: "csrf".into(),
+        user_agent: "test".into(),
+        created_at: at(0),
+        expires_at: at(100),
+    };
+    let token = ApiTokenRecord {
+        id: "tok_1".into(),
+        user_id: f.user.clone(),
+        name: "ci".into(),
+        token_hash: "th".into(),
+        created_at: at(0),
+        last_used_at: None,
+        revoked_at: None,
+    };
+    t.store
+        .commit(vec![Write::InsertSession(session.clone()), Write::InsertApiToken(token.clone())])
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(t.store.session("hash1").await.ok().flatten(), Some(session));
     assert_eq!(t.store.api_token_by_hash("th").await.ok().flatten(), Some(token));
     t.store.commit(vec![Write::DeleteExpiredSessions { now: at(100) }]).await.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(t.store.session("hash1").await.ok().flatten(), None);
-    let wrong_owner = t.store.commit(vec![Write::RevokeApiToken { id: "tok_1".into(), user_id: "usr_x".into(), at: at(5) }]).await;
+    let wrong_owner =
+        t.store.commit(vec![Write::RevokeApiToken { id: "tok_1".into(), user_id: "usr_x".into(), at: at(5) }]).await;
     assert!(matches!(wrong_owner, Err(StoreError::NotFound(_))));
 });
 

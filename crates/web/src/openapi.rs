@@ -2,7 +2,10 @@
 //! request and response types, so it cannot drift from the code.
 
 use axum::Json;
-use hark_app::{ChannelCreate, ChannelUpdate, ContactUpdate, ConversationUpdate, CreatedToken, LabelInput, NewMessage, TeamInput, TokenInfo, UserCreate, UserUpdate};
+use hark_app::{
+    ChannelCreate, ChannelUpdate, ContactUpdate, ConversationUpdate, CreatedToken, LabelInput, NewMessage, TeamInput,
+    TokenInfo, UserCreate, UserUpdate,
+};
 use hark_domain::*;
 use utoipa::OpenApi;
 
@@ -11,29 +14,79 @@ use crate::error::{ErrorBody, ErrorDetail};
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Hark API", description = "Social customer care: conversations, messages, contacts, people, channels, audit log and live events. \
+    info(
+        title = "Hark API",
+        description = "Social customer care: conversations, messages, contacts, people, channels, audit log and live events. \
         Authenticate with `Authorization: Bearer <token>` (see `hark token create`) or a session cookie from /api/v1/auth/login \
-        plus `X-CSRF-Token` on writes."),
+        plus `X-CSRF-Token` on writes."
+    ),
     paths(
         api::health::healthz,
-        api::auth::login, api::auth::logout, api::auth::me,
-        api::conversations::list, api::conversations::get, api::conversations::update,
-        api::conversations::messages, api::conversations::post_message,
-        api::conversations::approve, api::conversations::reject,
-        api::contacts::list, api::contacts::get, api::contacts::update, api::contacts::merge,
-        api::directory::list_users, api::directory::create_user, api::directory::update_user,
-        api::directory::list_teams, api::directory::create_team, api::directory::update_team, api::directory::delete_team,
-        api::directory::list_labels, api::directory::create_label, api::directory::update_label, api::directory::delete_label,
-        api::channels::list, api::channels::get, api::channels::create, api::channels::update,
+        api::auth::login,
+        api::auth::logout,
+        api::auth::me,
+        api::conversations::list,
+        api::conversations::get,
+        api::conversations::update,
+        api::conversations::messages,
+        api::conversations::post_message,
+        api::conversations::approve,
+        api::conversations::reject,
+        api::contacts::list,
+        api::contacts::get,
+        api::contacts::update,
+        api::contacts::merge,
+        api::directory::list_users,
+        api::directory::create_user,
+        api::directory::update_user,
+        api::directory::list_teams,
+        api::directory::create_team,
+        api::directory::update_team,
+        api::directory::delete_team,
+        api::directory::list_labels,
+        api::directory::create_label,
+        api::directory::update_label,
+        api::directory::delete_label,
+        api::channels::list,
+        api::channels::get,
+        api::channels::create,
+        api::channels::update,
         api::journal::audit_log,
-        api::tokens::list, api::tokens::create, api::tokens::revoke,
+        api::tokens::list,
+        api::tokens::create,
+        api::tokens::revoke,
         api::events::stream,
     ),
     components(schemas(
-        ErrorBody, ErrorDetail, Conversation, ConversationTimeline, Message, Contact, Identity, User, Team, Label, Channel,
-        AuditEntry, Event, Workspace, ConversationUpdate, NewMessage, ContactUpdate, UserCreate, UserUpdate, TeamInput,
-        LabelInput, ChannelCreate, ChannelUpdate, CreatedToken, TokenInfo, api::auth::LoginRequest, api::auth::Me,
-        api::contacts::MergeRequest, api::tokens::TokenRequest,
+        ErrorBody,
+        ErrorDetail,
+        Conversation,
+        ConversationTimeline,
+        Message,
+        Contact,
+        Identity,
+        User,
+        Team,
+        Label,
+        Channel,
+        AuditEntry,
+        Event,
+        Workspace,
+        ConversationUpdate,
+        NewMessage,
+        ContactUpdate,
+        UserCreate,
+        UserUpdate,
+        TeamInput,
+        LabelInput,
+        ChannelCreate,
+        ChannelUpdate,
+        CreatedToken,
+        TokenInfo,
+        api::auth::LoginRequest,
+        api::auth::Me,
+        api::contacts::MergeRequest,
+        api::tokens::TokenRequest,
     ))
 )]
 struct ApiDoc;

@@ -54,12 +54,25 @@ async fn malformed_requests_get_clear_4xx_answers() {
 
     let huge = format!("{{\"text\": \"{}\", \"visibility\": \"note\"}}", "a".repeat(2 * 1024 * 1024));
     let (status, body) = read(
-        t.client.post(t.url(&format!("{path}/messages"))).bearer_auth(admin).header("content-type", "application/json").body(huge).send().await.unwrap_or_else(|e| panic!("{e}")),
+        t.client
+            .post(t.url(&format!("{path}/messages")))
+            .bearer_auth(admin)
+            .header("content-type", "application/json")
+            .body(huge)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e}")),
     )
     .await;
     assert_eq!((status.as_u16(), error_code(&body).as_str()), (413, "payload_too_large"));
 
-    for (query, field) in [("limit=abc", "limit"), ("limit=0", "limit"), ("colour=red", "colour"), ("status=open,closed", "closed"), ("cursor=garbage", "cursor")] {
+    for (query, field) in [
+        ("limit=abc", "limit"),
+        ("limit=0", "limit"),
+        ("colour=red", "colour"),
+        ("status=open,closed", "closed"),
+        ("cursor=garbage", "cursor"),
+    ] {
         let (status, body) = t.get(Role::Admin, &format!("/api/v1/conversations?{query}")).await;
         assert_eq!(status, 400, "{query}: {body}");
         let text = body.to_string();
@@ -99,7 +112,11 @@ async fn browser_sessions_are_http_only_and_writes_need_the_csrf_token() {
     assert_eq!(csrf.len(), 64);
 
     let patch = |headers: Vec<(&'static str, String)>| {
-        let mut req = t.client.patch(t.url(&format!("/api/v1/conversations/{conv}"))).header("cookie", cookie.clone()).json(&json!({ "priority": "high" }));
+        let mut req = t
+            .client
+            .patch(t.url(&format!("/api/v1/conversations/{conv}")))
+            .header("cookie", cookie.clone())
+            .json(&json!({ "priority": "high" }));
         for (k, v) in headers {
             req = req.header(k, v);
         }
@@ -109,7 +126,12 @@ async fn browser_sessions_are_http_only_and_writes_need_the_csrf_token() {
     assert_eq!((status.as_u16(), error_code(&body).as_str()), (403, "csrf"));
     let (status, body) = patch(vec![("x-csrf-token", "0".repeat(64))]).await;
     assert_eq!((status.as_u16(), error_code(&body).as_str()), (403, "csrf"));
-    let (status, body) = patch(vec![("x-csrf-token", csrf.clone()), ("origin", "https://evil.example".into()), ("sec-fetch-site", "cross-site".into())]).await;
+    let (status, body) = patch(vec![
+        ("x-csrf-token", csrf.clone()),
+        ("origin", "https://evil.example".into()),
+        ("sec-fetch-site", "cross-site".into()),
+    ])
+    .await;
     assert_eq!((status.as_u16(), error_code(&body).as_str()), (403, "csrf"));
     let (status, body) = patch(vec![("x-csrf-token", csrf.clone())]).await;
     assert_eq!(status, 200, "{body}");
@@ -117,7 +139,13 @@ async fn browser_sessions_are_http_only_and_writes_need_the_csrf_token() {
 
     let get_me = || t.client.get(t.url("/api/v1/me")).header("cookie", cookie.clone()).send();
     assert_eq!(get_me().await.map(|r| r.status().as_u16()).ok(), Some(200));
-    let out = t.client.post(t.url("/api/v1/auth/logout")).header("cookie", cookie.clone()).header("x-csrf-token", csrf).send().await;
+    let out = t
+        .client
+        .post(t.url("/api/v1/auth/logout"))
+        .header("cookie", cookie.clone())
+        .header("x-csrf-token", csrf)
+        .send()
+        .await;
     assert_eq!(out.map(|r| r.status().as_u16()).ok(), Some(204));
     assert_eq!(get_me().await.map(|r| r.status().as_u16()).ok(), Some(401), "the session is gone after logout");
 }
@@ -166,9 +194,22 @@ async fn working_a_conversation_is_audited_and_filtered_correctly() {
         let c1 = t.inbound("1850000000000000001", "maria", "Where is my bag?").await;
         let c2 = t.inbound("1850000000000000002", "ivan", "Рейс задержан").await;
         let agent = t.users[&Role::Agent].id.clone();
-        t.app.create_label(&t.system(), hark_app::LabelInput { name: "baggage".into(), color: "#2563eb".into(), description: String::new() }).await.unwrap_or_else(|e| panic!("{e}"));
+        t.app
+            .create_label(
+                &t.system(),
+                hark_app::LabelInput { name: "baggage".into(), color: "#2563eb".into(), description: String::new() },
+            )
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
 
-        let (status, c) = t.call(Role::Agent, Method::PATCH, &format!("/api/v1/conversations/{c1}"), Some(json!({ "assignee_id": agent, "labels": ["baggage"] }))).await;
+        let (status, c) = t
+            .call(
+                Role::Agent,
+                Method::PATCH,
+                &format!("/api/v1/conversations/{c1}"),
+                Some(json!({ "assignee_id": agent, "labels": ["baggage"] })),
+            )
+            .await;
         assert_eq!(status, 200, "{backend}: {c}");
         assert_eq!(c["labels"], json!(["baggage"]));
 
@@ -190,35 +231,86 @@ async fn working_a_conversation_is_audited_and_filtered_correctly() {
         assert_eq!(both, expected, "{backend}: pages cover everything once");
 
         // A trainee's reply waits; a supervisor approves it and it is queued once.
-        let (status, m) = t.call(Role::Trainee, Method::POST, &format!("/api/v1/conversations/{c1}/messages"), Some(json!({ "visibility": "public", "text": "Sorry! DM us your tag number." }))).await;
+        let (status, m) = t
+            .call(
+                Role::Trainee,
+                Method::POST,
+                &format!("/api/v1/conversations/{c1}/messages"),
+                Some(json!({ "visibility": "public", "text": "Sorry! DM us your tag number." })),
+            )
+            .await;
         assert_eq!((status.as_u16(), m["delivery_status"].as_str()), (201, Some("awaiting_approval")), "{backend}");
         let (_, conv) = t.get(Role::Agent, &format!("/api/v1/conversations/{c1}")).await;
         assert_eq!(conv["timeline"]["first_reply_at"], Value::Null, "{backend}: an unapproved reply is not a response");
         let mid = m["id"].as_str().unwrap_or_default();
-        let (status, approved) = t.call(Role::Supervisor, Method::POST, &format!("/api/v1/messages/{mid}/approve"), None).await;
+        let (status, approved) =
+            t.call(Role::Supervisor, Method::POST, &format!("/api/v1/messages/{mid}/approve"), None).await;
         assert_eq!((status.as_u16(), approved["delivery_status"].as_str()), (200, Some("queued")), "{backend}");
-        let (status, again) = t.call(Role::Supervisor, Method::POST, &format!("/api/v1/messages/{mid}/approve"), None).await;
-        assert_eq!((status.as_u16(), error_code(&again).as_str()), (409, "conflict"), "{backend}: approving twice must not publish twice");
+        let (status, again) =
+            t.call(Role::Supervisor, Method::POST, &format!("/api/v1/messages/{mid}/approve"), None).await;
+        assert_eq!(
+            (status.as_u16(), error_code(&again).as_str()),
+            (409, "conflict"),
+            "{backend}: approving twice must not publish twice"
+        );
 
-        let (status, _) = t.call(Role::Agent, Method::POST, &format!("/api/v1/conversations/{c1}/messages"), Some(json!({ "visibility": "note", "text": "@sofia voucher?" }))).await;
+        let (status, _) = t
+            .call(
+                Role::Agent,
+                Method::POST,
+                &format!("/api/v1/conversations/{c1}/messages"),
+                Some(json!({ "visibility": "note", "text": "@sofia voucher?" })),
+            )
+            .await;
         assert_eq!(status, 201);
-        let (status, c) = t.call(Role::Agent, Method::PATCH, &format!("/api/v1/conversations/{c1}"), Some(json!({ "status": "resolved" }))).await;
+        let (status, c) = t
+            .call(
+                Role::Agent,
+                Method::PATCH,
+                &format!("/api/v1/conversations/{c1}"),
+                Some(json!({ "status": "resolved" })),
+            )
+            .await;
         assert_eq!((status.as_u16(), c["status"].as_str()), (200, Some("resolved")), "{backend}");
         assert!(c["timeline"]["first_reply_at"].is_string() && c["timeline"]["resolved_at"].is_string());
 
         let (_, messages) = t.get(Role::Agent, &format!("/api/v1/conversations/{c1}/messages")).await;
-        let kinds: Vec<(String, String)> = messages["items"].as_array().unwrap_or(&vec![]).iter()
-            .map(|m| (m["visibility"].as_str().unwrap_or("").into(), m["delivery_status"].as_str().unwrap_or("").into())).collect();
-        assert_eq!(kinds, vec![("public".into(), "received".into()), ("public".into(), "queued".into()), ("note".into(), "internal".into())], "{backend}");
+        let kinds: Vec<(String, String)> = messages["items"]
+            .as_array()
+            .unwrap_or(&vec![])
+            .iter()
+            .map(|m| {
+                (m["visibility"].as_str().unwrap_or("").into(), m["delivery_status"].as_str().unwrap_or("").into())
+            })
+            .collect();
+        assert_eq!(
+            kinds,
+            vec![
+                ("public".into(), "received".into()),
+                ("public".into(), "queued".into()),
+                ("note".into(), "internal".into())
+            ],
+            "{backend}"
+        );
 
         let (status, audit) = t.get(Role::Supervisor, "/api/v1/audit?limit=200").await;
         assert_eq!(status, 200);
         let entries = audit["items"].as_array().cloned().unwrap_or_default();
         let actions: Vec<&str> = entries.iter().filter_map(|a| a["action"].as_str()).collect();
-        for expected in ["conversation.assign", "message.submit_for_approval", "message.publish", "message.note", "conversation.status"] {
+        for expected in [
+            "conversation.assign",
+            "message.submit_for_approval",
+            "message.publish",
+            "message.note",
+            "conversation.status",
+        ] {
             assert!(actions.contains(&expected), "{backend}: audit lacks {expected}: {actions:?}");
         }
-        let assign = audit["items"].as_array().and_then(|a| a.iter().find(|e| e["action"] == "conversation.assign")).cloned().unwrap_or_default();
+        let assign = audit["items"]
+            .as_array()
+            .and_then(|a| a.iter().find(|e| e["action"] == "conversation.assign"))
+            .cloned()
+            .unwrap_or_default();
         assert_eq!(assign["actor_kind"], "token");
         assert_eq!(assign["actor_id"], json!(agent));
         assert_eq!(assign["detail"]["changes"]["assignee_id"]["to"], json!(agent));
@@ -240,11 +332,20 @@ async fn live_events_resume_after_a_dropped_connection_without_gaps() {
         };
         let response = open(None).await;
         assert_eq!(response.status(), 200);
-        assert!(response.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").starts_with("text/event-stream"));
+        assert!(
+            response
+                .headers()
+                .get("content-type")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+                .starts_with("text/event-stream")
+        );
         let mut stream = SseReader::new(response);
         // Only what happens after subscribing arrives.
         let conv_path = format!("/api/v1/conversations/{conv}");
-        let patch = |priority: &'static str| t.call(Role::Agent, Method::PATCH, &conv_path, Some(json!({ "priority": priority })));
+        let patch = |priority: &'static str| {
+            t.call(Role::Agent, Method::PATCH, &conv_path, Some(json!({ "priority": priority })))
+        };
         patch("high").await;
         let first = stream.next(20).await.unwrap_or_else(|| panic!("{backend}: no event"));
         assert_eq!(first.kind, "conversation.updated");
@@ -268,7 +369,13 @@ async fn live_events_resume_after_a_dropped_connection_without_gaps() {
         assert_eq!(kinds, vec!["conversation.updated", "message.created", "conversation.updated"], "{backend}");
 
         // A trainee may subscribe too; a bad Last-Event-ID is refused clearly.
-        let bad = t.client.get(t.url("/api/v1/events")).bearer_auth(&t.tokens[&Role::Trainee]).header("last-event-id", "yesterday").send().await;
+        let bad = t
+            .client
+            .get(t.url("/api/v1/events"))
+            .bearer_auth(&t.tokens[&Role::Trainee])
+            .header("last-event-id", "yesterday")
+            .send()
+            .await;
         let (status, body) = read(bad.unwrap_or_else(|e| panic!("{e}"))).await;
         assert_eq!((status.as_u16(), error_code(&body).as_str()), (400, "invalid_input"));
     }
@@ -279,7 +386,8 @@ async fn health_and_openapi_are_served() {
     let t = spawn(hark_store::testing::sqlite().await).await;
     let (status, health) = read(t.client.get(t.url("/healthz")).send().await.unwrap_or_else(|e| panic!("{e}"))).await;
     assert_eq!((status.as_u16(), health["status"].as_str()), (200, Some("ok")));
-    let (status, doc) = read(t.client.get(t.url("/api/openapi.json")).send().await.unwrap_or_else(|e| panic!("{e}"))).await;
+    let (status, doc) =
+        read(t.client.get(t.url("/api/openapi.json")).send().await.unwrap_or_else(|e| panic!("{e}"))).await;
     assert_eq!(status, 200);
     assert!(doc["openapi"].as_str().unwrap_or("").starts_with("3."));
     let paths = doc["paths"].as_object().map(|p| p.len()).unwrap_or(0);
@@ -292,7 +400,10 @@ async fn health_and_openapi_are_served() {
             continue;
         }
         let (_, body) = t.get(Role::Owner, &concrete).await;
-        assert_ne!(body["error"]["message"], "no such endpoint; see /api/openapi.json", "{path} is documented but not routed");
+        assert_ne!(
+            body["error"]["message"], "no such endpoint; see /api/openapi.json",
+            "{path} is documented but not routed"
+        );
     }
 }
 

@@ -41,10 +41,28 @@ enum Case {
 }
 
 const CASES: &[Case] = &[
-    Case::ConversationStatus, Case::ConversationAssign, Case::ConversationLabels, Case::Note, Case::Reply,
-    Case::Approve, Case::Reject, Case::ContactEdit, Case::ContactMerge, Case::UserCreate, Case::UserUpdate,
-    Case::TeamCreate, Case::TeamUpdate, Case::TeamDelete, Case::LabelCreate, Case::LabelUpdate, Case::LabelDelete,
-    Case::ChannelCreate, Case::ChannelUpdate, Case::TokenCreate, Case::TokenRevoke, Case::AuditRead,
+    Case::ConversationStatus,
+    Case::ConversationAssign,
+    Case::ConversationLabels,
+    Case::Note,
+    Case::Reply,
+    Case::Approve,
+    Case::Reject,
+    Case::ContactEdit,
+    Case::ContactMerge,
+    Case::UserCreate,
+    Case::UserUpdate,
+    Case::TeamCreate,
+    Case::TeamUpdate,
+    Case::TeamDelete,
+    Case::LabelCreate,
+    Case::LabelUpdate,
+    Case::LabelDelete,
+    Case::ChannelCreate,
+    Case::ChannelUpdate,
+    Case::TokenCreate,
+    Case::TokenRevoke,
+    Case::AuditRead,
 ];
 
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
@@ -76,7 +94,9 @@ impl Case {
     /// The documented route this case exercises.
     fn route(self) -> (&'static str, &'static str) {
         match self {
-            Case::ConversationStatus | Case::ConversationAssign | Case::ConversationLabels => ("patch", "/api/v1/conversations/{id}"),
+            Case::ConversationStatus | Case::ConversationAssign | Case::ConversationLabels => {
+                ("patch", "/api/v1/conversations/{id}")
+            }
             Case::Note | Case::Reply => ("post", "/api/v1/conversations/{id}/messages"),
             Case::Approve => ("post", "/api/v1/messages/{id}/approve"),
             Case::Reject => ("post", "/api/v1/messages/{id}/reject"),
@@ -119,15 +139,24 @@ impl Case {
             }
             Case::Note => {
                 let id = t.inbound(&unique("p"), &unique("u"), "help").await;
-                (Method::POST, format!("/api/v1/conversations/{id}/messages"), Some(json!({ "visibility": "note", "text": "checking" })))
+                (
+                    Method::POST,
+                    format!("/api/v1/conversations/{id}/messages"),
+                    Some(json!({ "visibility": "note", "text": "checking" })),
+                )
             }
             Case::Reply => {
                 let id = t.inbound(&unique("p"), &unique("u"), "help").await;
-                (Method::POST, format!("/api/v1/conversations/{id}/messages"), Some(json!({ "visibility": "public", "text": "On it!" })))
+                (
+                    Method::POST,
+                    format!("/api/v1/conversations/{id}/messages"),
+                    Some(json!({ "visibility": "public", "text": "On it!" })),
+                )
             }
             Case::Approve | Case::Reject => {
                 let id = t.inbound(&unique("p"), &unique("u"), "help").await;
-                let trainee = hark_app::Actor { user: t.users[&Role::Trainee].clone(), via: hark_app::ActorVia::Session };
+                let trainee =
+                    hark_app::Actor { user: t.users[&Role::Trainee].clone(), via: hark_app::ActorVia::Session };
                 let m = app
                     .post_message(&trainee, &id, NewMessage { visibility: Visibility::Public, text: "Sorry!".into() })
                     .await
@@ -151,17 +180,28 @@ impl Case {
             Case::UserCreate => (
                 Method::POST,
                 "/api/v1/users".into(),
-                Some(json!({ "email": format!("{}@acme.test", unique("new")), "name": "New", "role": "agent", "password": PASSWORD })),
+                Some(
+                    json!({ "email": format!("{}@acme.test", unique("new")), "name": "New", "role": "agent", "password": PASSWORD }),
+                ),
             ),
             Case::UserUpdate => {
-                let input = hark_app::UserCreate { email: format!("{}@acme.test", unique("target")), name: "T".into(), role: Role::Agent, password: PASSWORD.into(), locale: "en".into() };
+                let input = hark_app::UserCreate {
+                    email: format!("{}@acme.test", unique("target")),
+                    name: "T".into(),
+                    role: Role::Agent,
+                    password: PASSWORD.into(),
+                    locale: "en".into(),
+                };
                 let user = app.create_user(&system, input).await.unwrap_or_else(|e| panic!("{e}"));
                 (Method::PATCH, format!("/api/v1/users/{}", user.id), Some(json!({ "name": "Renamed" })))
             }
             Case::TeamCreate => (Method::POST, "/api/v1/teams".into(), Some(json!({ "name": unique("team") }))),
             Case::TeamUpdate | Case::TeamDelete => {
                 let team = app
-                    .create_team(&system, hark_app::TeamInput { name: unique("team"), description: String::new(), member_ids: vec![] })
+                    .create_team(
+                        &system,
+                        hark_app::TeamInput { name: unique("team"), description: String::new(), member_ids: vec![] },
+                    )
                     .await
                     .unwrap_or_else(|e| panic!("{e}"));
                 if matches!(self, Case::TeamDelete) {
@@ -173,24 +213,42 @@ impl Case {
             Case::LabelCreate => (Method::POST, "/api/v1/labels".into(), Some(json!({ "name": unique("label") }))),
             Case::LabelUpdate | Case::LabelDelete => {
                 let label = app
-                    .create_label(&system, hark_app::LabelInput { name: unique("label"), color: "#112233".into(), description: String::new() })
+                    .create_label(
+                        &system,
+                        hark_app::LabelInput {
+                            name: unique("label"),
+                            color: "#112233".into(),
+                            description: String::new(),
+                        },
+                    )
                     .await
                     .unwrap_or_else(|e| panic!("{e}"));
                 if matches!(self, Case::LabelDelete) {
                     (Method::DELETE, format!("/api/v1/labels/{}", label.id), None)
                 } else {
-                    (Method::PATCH, format!("/api/v1/labels/{}", label.id), Some(json!({ "name": unique("label"), "color": "#445566" })))
+                    (
+                        Method::PATCH,
+                        format!("/api/v1/labels/{}", label.id),
+                        Some(json!({ "name": unique("label"), "color": "#445566" })),
+                    )
                 }
             }
             Case::ChannelCreate => (
                 Method::POST,
                 "/api/v1/channels".into(),
-                Some(json!({ "network": "telegram", "name": "Bot", "handle": "@acme_bot", "external_id": unique("bot"), "credentials": { "bot_token": "123:abc" } })),
+                Some(
+                    json!({ "network": "telegram", "name": "Bot", "handle": "@acme_bot", "external_id": unique("bot"), "credentials": { "bot_token": "123:abc" } }),
+                ),
             ),
-            Case::ChannelUpdate => (Method::PATCH, format!("/api/v1/channels/{}", t.channel_id), Some(json!({ "name": unique("Acme ") }))),
+            Case::ChannelUpdate => {
+                (Method::PATCH, format!("/api/v1/channels/{}", t.channel_id), Some(json!({ "name": unique("Acme ") })))
+            }
             Case::TokenCreate => (Method::POST, "/api/v1/tokens".into(), Some(json!({ "name": "integration" }))),
             Case::TokenRevoke => {
-                let token = app.create_token_for_email(&t.users[&role].email, "to revoke").await.unwrap_or_else(|e| panic!("{e}"));
+                let token = app
+                    .create_token_for_email(&t.users[&role].email, "to revoke")
+                    .await
+                    .unwrap_or_else(|e| panic!("{e}"));
                 (Method::DELETE, format!("/api/v1/tokens/{}", token.id), None)
             }
             Case::AuditRead => (Method::GET, "/api/v1/audit".into(), None),
@@ -216,9 +274,15 @@ async fn every_role_gets_exactly_what_the_matrix_allows() {
             let (status, response) = t.call(*role, method.clone(), &path, body).await;
             let allowed = permits(*role, case.action());
             if allowed {
-                assert!(status.is_success(), "{role} {method} {path} ({case:?}) should succeed, got {status}: {response}");
+                assert!(
+                    status.is_success(),
+                    "{role} {method} {path} ({case:?}) should succeed, got {status}: {response}"
+                );
             } else {
-                assert_eq!(status, 403, "{role} {method} {path} ({case:?}) should be refused, got {status}: {response}");
+                assert_eq!(
+                    status, 403,
+                    "{role} {method} {path} ({case:?}) should be refused, got {status}: {response}"
+                );
                 assert_eq!(error_code(&response), "forbidden");
                 assert_eq!(response.as_object().map(|o| o.len()), Some(1), "a refusal carries no data: {response}");
             }
@@ -228,7 +292,12 @@ async fn every_role_gets_exactly_what_the_matrix_allows() {
     assert_eq!(checked, CASES.len() * Role::ALL.len());
     // Hark's own rule on top of the matrix: nobody grants a role above their own.
     let (status, body) = t
-        .call(Role::Admin, Method::POST, "/api/v1/users", Some(json!({ "email": "o2@acme.test", "name": "O", "role": "owner", "password": PASSWORD })))
+        .call(
+            Role::Admin,
+            Method::POST,
+            "/api/v1/users",
+            Some(json!({ "email": "o2@acme.test", "name": "O", "role": "owner", "password": PASSWORD })),
+        )
         .await;
     assert_eq!((status.as_u16(), error_code(&body)), (403, "forbidden".to_owned()));
 }
@@ -290,7 +359,11 @@ async fn a_revoked_token_or_deactivated_user_is_locked_out() {
     assert_eq!(status, 200);
     let admin_actor = hark_app::Actor { user: t.users[&Role::Admin].clone(), via: hark_app::ActorVia::Session };
     t.app
-        .update_user(&admin_actor, &t.users[&Role::Agent].id, hark_app::UserUpdate { active: Some(false), ..Default::default() })
+        .update_user(
+            &admin_actor,
+            &t.users[&Role::Agent].id,
+            hark_app::UserUpdate { active: Some(false), ..Default::default() },
+        )
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     let (status, body) = t.get(Role::Agent, "/api/v1/conversations").await;

@@ -36,7 +36,11 @@ pub async fn login(
     Json(body): Json<LoginRequest>,
 ) -> ApiResult<Response> {
     if let Err(wait) = state.login_limiter.check(address, &body.email) {
-        let mut err = ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "too many sign-in attempts; wait and try again");
+        let mut err = ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            "too many sign-in attempts; wait and try again",
+        );
         err.retry_after_secs = Some(wait);
         return Err(err);
     }

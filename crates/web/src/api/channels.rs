@@ -18,14 +18,22 @@ pub async fn list(State(state): State<WebState>, auth: Authenticated) -> ApiResu
 
 #[utoipa::path(get, path = "/api/v1/channels/{id}", tag = "channels", params(("id" = String, Path)),
     responses((status = 200, body = Channel), (status = 404, body = crate::ErrorBody)))]
-pub async fn get(State(state): State<WebState>, auth: Authenticated, Path(id): Path<String>) -> ApiResult<JsonOut<Channel>> {
+pub async fn get(
+    State(state): State<WebState>,
+    auth: Authenticated,
+    Path(id): Path<String>,
+) -> ApiResult<JsonOut<Channel>> {
     Ok(JsonOut(state.app.channel(&auth.actor, &id).await?))
 }
 
 /// Connects an account. Credentials are encrypted before they are stored.
 #[utoipa::path(post, path = "/api/v1/channels", tag = "channels", request_body = ChannelCreate,
     responses((status = 201, body = Channel), (status = 403, body = crate::ErrorBody), (status = 409, body = crate::ErrorBody)))]
-pub async fn create(State(state): State<WebState>, auth: Authenticated, Json(body): Json<ChannelCreate>) -> ApiResult<(StatusCode, JsonOut<Channel>)> {
+pub async fn create(
+    State(state): State<WebState>,
+    auth: Authenticated,
+    Json(body): Json<ChannelCreate>,
+) -> ApiResult<(StatusCode, JsonOut<Channel>)> {
     Ok((StatusCode::CREATED, JsonOut(state.app.create_channel(&auth.actor, body).await?)))
 }
 

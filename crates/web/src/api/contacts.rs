@@ -22,7 +22,11 @@ pub struct ContactQuery {
 
 #[utoipa::path(get, path = "/api/v1/contacts", tag = "contacts", params(ContactQuery),
     responses((status = 200, body = List<Contact>)))]
-pub async fn list(State(state): State<WebState>, auth: Authenticated, Query(q): Query<ContactQuery>) -> ApiResult<JsonOut<List<Contact>>> {
+pub async fn list(
+    State(state): State<WebState>,
+    auth: Authenticated,
+    Query(q): Query<ContactQuery>,
+) -> ApiResult<JsonOut<List<Contact>>> {
     let page = page(q.cursor, q.limit)?;
     let rows = state.app.contacts(&auth.actor, q.q.as_deref(), &page).await?;
     Ok(JsonOut(List::page(rows, page.limit, |c| c.id.clone())))
@@ -30,7 +34,11 @@ pub async fn list(State(state): State<WebState>, auth: Authenticated, Query(q): 
 
 #[utoipa::path(get, path = "/api/v1/contacts/{id}", tag = "contacts", params(("id" = String, Path)),
     responses((status = 200, body = Contact), (status = 404, body = crate::ErrorBody)))]
-pub async fn get(State(state): State<WebState>, auth: Authenticated, Path(id): Path<String>) -> ApiResult<JsonOut<Contact>> {
+pub async fn get(
+    State(state): State<WebState>,
+    auth: Authenticated,
+    Path(id): Path<String>,
+) -> ApiResult<JsonOut<Contact>> {
     Ok(JsonOut(state.app.contact(&auth.actor, &id).await?))
 }
 

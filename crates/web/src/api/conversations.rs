@@ -81,7 +81,11 @@ impl ConversationQuery {
 /// Conversations, most recently active first.
 #[utoipa::path(get, path = "/api/v1/conversations", tag = "conversations", params(ConversationQuery),
     responses((status = 200, body = List<Conversation>), (status = 400, body = crate::ErrorBody), (status = 401, body = crate::ErrorBody)))]
-pub async fn list(State(state): State<WebState>, auth: Authenticated, Query(q): Query<ConversationQuery>) -> ApiResult<JsonOut<List<Conversation>>> {
+pub async fn list(
+    State(state): State<WebState>,
+    auth: Authenticated,
+    Query(q): Query<ConversationQuery>,
+) -> ApiResult<JsonOut<List<Conversation>>> {
     let page = page(q.cursor.clone(), q.limit)?;
     let filter = q.filter(&auth.actor.user.id)?;
     let rows = state.app.conversations(&auth.actor, filter, &page).await?;
@@ -90,7 +94,11 @@ pub async fn list(State(state): State<WebState>, auth: Authenticated, Query(q): 
 
 #[utoipa::path(get, path = "/api/v1/conversations/{id}", tag = "conversations", params(("id" = String, Path)),
     responses((status = 200, body = Conversation), (status = 404, body = crate::ErrorBody)))]
-pub async fn get(State(state): State<WebState>, auth: Authenticated, Path(id): Path<String>) -> ApiResult<JsonOut<Conversation>> {
+pub async fn get(
+    State(state): State<WebState>,
+    auth: Authenticated,
+    Path(id): Path<String>,
+) -> ApiResult<JsonOut<Conversation>> {
     Ok(JsonOut(state.app.conversation(&auth.actor, &id).await?))
 }
 
@@ -147,13 +155,21 @@ pub async fn post_message(
 /// Approves a reply waiting for approval; it is queued for publication.
 #[utoipa::path(post, path = "/api/v1/messages/{id}/approve", tag = "conversations", params(("id" = String, Path)),
     responses((status = 200, body = Message), (status = 403, body = crate::ErrorBody), (status = 409, body = crate::ErrorBody)))]
-pub async fn approve(State(state): State<WebState>, auth: Authenticated, Path(id): Path<String>) -> ApiResult<JsonOut<Message>> {
+pub async fn approve(
+    State(state): State<WebState>,
+    auth: Authenticated,
+    Path(id): Path<String>,
+) -> ApiResult<JsonOut<Message>> {
     Ok(JsonOut(state.app.review_message(&auth.actor, &id, true).await?))
 }
 
 /// Rejects a reply waiting for approval; it is never published.
 #[utoipa::path(post, path = "/api/v1/messages/{id}/reject", tag = "conversations", params(("id" = String, Path)),
     responses((status = 200, body = Message), (status = 403, body = crate::ErrorBody), (status = 409, body = crate::ErrorBody)))]
-pub async fn reject(State(state): State<WebState>, auth: Authenticated, Path(id): Path<String>) -> ApiResult<JsonOut<Message>> {
+pub async fn reject(
+    State(state): State<WebState>,
+    auth: Authenticated,
+    Path(id): Path<String>,
+) -> ApiResult<JsonOut<Message>> {
     Ok(JsonOut(state.app.review_message(&auth.actor, &id, false).await?))
 }

@@ -18,7 +18,11 @@ pub async fn list_users(State(state): State<WebState>, auth: Authenticated) -> A
 /// Adds a person to the workspace. Nobody grants a role above their own.
 #[utoipa::path(post, path = "/api/v1/users", tag = "people", request_body = UserCreate,
     responses((status = 201, body = User), (status = 403, body = crate::ErrorBody), (status = 409, body = crate::ErrorBody)))]
-pub async fn create_user(State(state): State<WebState>, auth: Authenticated, Json(body): Json<UserCreate>) -> ApiResult<(StatusCode, JsonOut<User>)> {
+pub async fn create_user(
+    State(state): State<WebState>,
+    auth: Authenticated,
+    Json(body): Json<UserCreate>,
+) -> ApiResult<(StatusCode, JsonOut<User>)> {
     Ok((StatusCode::CREATED, JsonOut(state.app.create_user(&auth.actor, body).await?)))
 }
 
@@ -40,7 +44,11 @@ pub async fn list_teams(State(state): State<WebState>, auth: Authenticated) -> A
 
 #[utoipa::path(post, path = "/api/v1/teams", tag = "people", request_body = TeamInput,
     responses((status = 201, body = Team), (status = 403, body = crate::ErrorBody)))]
-pub async fn create_team(State(state): State<WebState>, auth: Authenticated, Json(body): Json<TeamInput>) -> ApiResult<(StatusCode, JsonOut<Team>)> {
+pub async fn create_team(
+    State(state): State<WebState>,
+    auth: Authenticated,
+    Json(body): Json<TeamInput>,
+) -> ApiResult<(StatusCode, JsonOut<Team>)> {
     Ok((StatusCode::CREATED, JsonOut(state.app.create_team(&auth.actor, body).await?)))
 }
 
@@ -57,7 +65,11 @@ pub async fn update_team(
 
 #[utoipa::path(delete, path = "/api/v1/teams/{id}", tag = "people", params(("id" = String, Path)),
     responses((status = 204), (status = 403, body = crate::ErrorBody)))]
-pub async fn delete_team(State(state): State<WebState>, auth: Authenticated, Path(id): Path<String>) -> ApiResult<StatusCode> {
+pub async fn delete_team(
+    State(state): State<WebState>,
+    auth: Authenticated,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
     state.app.delete_team(&auth.actor, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -69,7 +81,11 @@ pub async fn list_labels(State(state): State<WebState>, auth: Authenticated) -> 
 
 #[utoipa::path(post, path = "/api/v1/labels", tag = "labels", request_body = LabelInput,
     responses((status = 201, body = Label), (status = 403, body = crate::ErrorBody), (status = 409, body = crate::ErrorBody)))]
-pub async fn create_label(State(state): State<WebState>, auth: Authenticated, Json(body): Json<LabelInput>) -> ApiResult<(StatusCode, JsonOut<Label>)> {
+pub async fn create_label(
+    State(state): State<WebState>,
+    auth: Authenticated,
+    Json(body): Json<LabelInput>,
+) -> ApiResult<(StatusCode, JsonOut<Label>)> {
     Ok((StatusCode::CREATED, JsonOut(state.app.create_label(&auth.actor, body).await?)))
 }
 
@@ -86,7 +102,11 @@ pub async fn update_label(
 
 #[utoipa::path(delete, path = "/api/v1/labels/{id}", tag = "labels", params(("id" = String, Path)),
     responses((status = 204), (status = 403, body = crate::ErrorBody)))]
-pub async fn delete_label(State(state): State<WebState>, auth: Authenticated, Path(id): Path<String>) -> ApiResult<StatusCode> {
+pub async fn delete_label(
+    State(state): State<WebState>,
+    auth: Authenticated,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
     state.app.delete_label(&auth.actor, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

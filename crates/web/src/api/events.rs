@@ -48,7 +48,9 @@ pub async fn stream(
     Query(q): Query<EventsQuery>,
 ) -> ApiResult<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>> {
     let last_seen = match headers.get("last-event-id").map(|v| v.to_str().map(str::trim)) {
-        Some(Ok(text)) => Some(text.parse::<i64>().map_err(|_| ApiError::invalid("Last-Event-ID", "must be an event id"))?),
+        Some(Ok(text)) => {
+            Some(text.parse::<i64>().map_err(|_| ApiError::invalid("Last-Event-ID", "must be an event id"))?)
+        }
         Some(Err(_)) => return Err(ApiError::invalid("Last-Event-ID", "must be an event id")),
         None => q.after,
     };

@@ -27,13 +27,21 @@ pub async fn list(State(state): State<WebState>, auth: Authenticated) -> ApiResu
 /// Creates an API token acting as the caller. The token is shown only in this response.
 #[utoipa::path(post, path = "/api/v1/tokens", tag = "auth", request_body = TokenRequest,
     responses((status = 201, body = CreatedToken), (status = 403, body = crate::ErrorBody)))]
-pub async fn create(State(state): State<WebState>, auth: Authenticated, Json(body): Json<TokenRequest>) -> ApiResult<(StatusCode, JsonOut<CreatedToken>)> {
+pub async fn create(
+    State(state): State<WebState>,
+    auth: Authenticated,
+    Json(body): Json<TokenRequest>,
+) -> ApiResult<(StatusCode, JsonOut<CreatedToken>)> {
     Ok((StatusCode::CREATED, JsonOut(state.app.create_token(&auth.actor, &body.name).await?)))
 }
 
 #[utoipa::path(delete, path = "/api/v1/tokens/{id}", tag = "auth", params(("id" = String, Path)),
     responses((status = 204), (status = 404, body = crate::ErrorBody)))]
-pub async fn revoke(State(state): State<WebState>, auth: Authenticated, Path(id): Path<String>) -> ApiResult<StatusCode> {
+pub async fn revoke(
+    State(state): State<WebState>,
+    auth: Authenticated,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
     state.app.revoke_token(&auth.actor, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

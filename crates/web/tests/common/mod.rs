@@ -58,14 +58,17 @@ pub async fn spawn_with(store: TestStore, config: WebConfig) -> TestApp {
         users.insert(*role, user);
     }
     let channel = app
-        .create_channel(&system, ChannelCreate {
-            network: Network::X,
-            name: "Acme on X".into(),
-            handle: "@acme".into(),
-            external_id: "1850000000000000001".into(),
-            credentials: json!({ "access_token": "SECRET-ACCESS-TOKEN-123" }).as_object().cloned(),
-            settings: json!({}),
-        })
+        .create_channel(
+            &system,
+            ChannelCreate {
+                network: Network::X,
+                name: "Acme on X".into(),
+                handle: "@acme".into(),
+                external_id: "1850000000000000001".into(),
+                credentials: json!({ "access_token": "SECRET-ACCESS-TOKEN-123" }).as_object().cloned(),
+                settings: json!({}),
+            },
+        )
         .await
         .unwrap_or_else(|e| panic!("{e}"));
 
@@ -105,7 +108,11 @@ impl TestApp {
             platform_message_id: platform_id.into(),
             platform_thread_id: Some(format!("thread-{author}")),
             platform_parent_id: None,
-            author: InboundAuthor { platform_user_id: format!("uid-{author}"), handle: format!("@{author}"), display_name: author.into() },
+            author: InboundAuthor {
+                platform_user_id: format!("uid-{author}"),
+                handle: format!("@{author}"),
+                display_name: author.into(),
+            },
             text: text.into(),
             attachments: vec![],
             created_at: jiff::Timestamp::now(),

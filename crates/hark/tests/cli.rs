@@ -1,0 +1,291 @@
+//! The `hark` binary as an operator runs it: the demo, tokens from the
+//! command line, graceful shutdown, configuration errors, and two `serve`
+//! nodes on one PostgreSQL database sharing live events.
+
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+
+use serde_json::{Value, json};
+
+const SECRET_KEY: &str = "0101010101010101010101010101010101010101010101010101010101010101";
+
+fn hark() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_hark"));
+    cmd.env_remove("HARK_DATABASE_URL").env_remove("HARK_LISTEN").env_remove("HARK_DATA_DIR").env("RUST_LOG", "warn");
+    cmd
+}
+
+fn run(cmd: &mut Command) -> Output {
+    cmd.output().unwrap_or_else(|e| panic!("cannot run hark: {e}"))
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// A running `hark` server, stopped when dropped.
+struct Node {
+    child: Child,
+    base: String,
+}
+
+impl Node {
+    fn start(args: &[&str], envs: &[(&str, &str)]) -> Node {
+        let port = free_port();
+        let listen = format!("127.0.0.1:{port}");
+        let mut cmd = hark();
+        cmd.args(args)
+            .args(["--listen", &listen, "--metrics-listen", ""])
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit());
+        for (k, v) in envs {
+            cmd.env(k, v);
+        }
+        let child = cmd.spawn().unwrap_or_else(|e| panic!("cannot start hark: {e}"));
+        Node { child, base: format!("http://{listen}") }
+    }
+
+    /// Waits until /healthz answers 200 (bounded: a server that never comes up fails the test).
+    async fn ready(&mut self, client: &reqwest::Client) {
+        for _ in 0..600 {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("hark exited early with {status}");
+            }
+            if client.get(format!("{}/healthz", self.base)).send().await.is_ok_and(|r| r.status() == 200) {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("hark at {} never became healthy", self.base);
+    }
+
+    fn terminate(&mut self) -> std::process::ExitStatus {
+        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
+        self.child.wait().unwrap_or_else(|e| panic!("{e}"))
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn json_get(client: &reqwest::Client, url: String, token: &str) -> Value {
+    let response = client.get(url).bearer_auth(token).send().await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(response.status(), 200);
+    response.json().await.unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn create_token(args: &[&str], email: &str) -> String {
+    let out = run(hark().args(["token", "create", "--email", email]).args(args).env("HARK_SECRET_KEY", SECRET_KEY));
+    assert!(out.status.success(), "token create failed: {}", String::from_utf8_lossy(&out.stderr));
+    let token = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    assert!(token.starts_with("hark_") && !token.contains('\n'), "stdout must hold only the token: {token:?}");
+    token
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_serves_conversations_and_stops_gracefully() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let data_dir = dir.path().to_str().unwrap_or_default().to_owned();
+    let client = reqwest::Client::new();
+    let mut node = Node::start(&["demo", "--data-dir", &data_dir, "--conversations", "60"], &[]);
+    node.ready(&client).await;
+
+    let login = client
+        .post(format!("{}/api/v1/auth/login", node.base))
+        .json(&json!({ "email": "admin@demo.hark", "password": "hark-demo-2026" }))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(login.status(), 200);
+    let cookie = login
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|c| c.split(';').next())
+        .unwrap_or("")
+        .to_owned();
+    let list: Value = client
+        .get(format!("{}/api/v1/conversations?limit=200", node.base))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .and_then(|r| r.error_for_status())
+        .unwrap_or_else(|e| panic!("{e}"))
+        .json()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let items = list["items"].as_array().cloned().unwrap_or_default();
+    assert_eq!(items.len(), 60, "one conversation per demo thread");
+    let languages: std::collections::BTreeSet<&str> = items.iter().filter_map(|c| c["language"].as_str()).collect();
+    assert!(languages.len() >= 6, "demo conversations should be multilingual: {languages:?}");
+
+    // A token made on the command line while the server runs is accepted by it.
+    let token = create_token(&["--data-dir", &data_dir], "admin@demo.hark");
+    let channels = json_get(&client, format!("{}/api/v1/channels", node.base), &token).await;
+    let networks: std::collections::BTreeSet<&str> = channels["items"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|c| c["network"].as_str()).collect())
+        .unwrap_or_default();
+    assert!(networks.len() >= 6, "{networks:?}");
+
+    // An open event stream does not keep the server from stopping.
+    let stream = client
+        .get(format!("{}/api/v1/events", node.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(stream.status(), 200);
+    let status = node.terminate();
+    assert!(status.success(), "graceful shutdown should exit 0, got {status}");
+    drop(stream);
+
+    // Running the demo again reuses the workspace instead of adding to it.
+    let mut again = Node::start(&["demo", "--data-dir", &data_dir, "--conversations", "60"], &[]);
+    again.ready(&client).await;
+    let list = json_get(&client, format!("{}/api/v1/conversations?limit=200", again.base), &token).await;
+    assert_eq!(list["items"].as_array().map(Vec::len), Some(60));
+    assert!(Path::new(&data_dir).join("secret.key").exists());
+}
+
+#[tokio::test]
+async fn configuration_errors_are_explained() {
+    let out = run(hark().args(["serve", "--database-url", "mysql://localhost/hark"]));
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("database_url"), "{err}");
+
+    let out = run(hark().args(["serve", "--listen", "not-an-address"]));
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("listen"));
+
+    let out = run(hark().args(["serve"]).env("HARK_MAX_BODY_BYTES", "12"));
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("max_body_bytes"));
+
+    let out = run(hark().arg("default-config"));
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    let parsed: toml::Table = text.parse().unwrap_or_else(|e| panic!("default-config is not TOML: {e}"));
+    assert_eq!(parsed["listen"].as_str(), Some("127.0.0.1:8080"));
+}
+
+#[tokio::test]
+async fn migrate_and_admin_create_prepare_a_fresh_data_dir() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let data_dir = dir.path().to_str().unwrap_or_default();
+    let out = run(hark().args(["migrate", "--data-dir", data_dir]));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("up to date"));
+    let out =
+        run(hark().args(["admin", "create", "--data-dir", data_dir, "--email", "boss@acme.test", "--name", "Boss"]));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("owner boss@acme.test") && stdout.contains("password: "), "{stdout}");
+    let out = run(hark().args([
+        "admin",
+        "create",
+        "--data-dir",
+        data_dir,
+        "--email",
+        "boss@acme.test",
+        "--name",
+        "Again",
+        "--password",
+        "long enough password",
+    ]));
+    assert!(!out.status.success(), "the same email twice must be refused");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("already exists"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_nodes_on_one_postgres_share_live_events() {
+    let Some(server) = hark_store::testing::postgres_server_url() else {
+        eprintln!("HARK_TEST_DATABASE_URL not set: the two-node test needs PostgreSQL");
+        return;
+    };
+    let url = hark_store::testing::fresh_postgres_database(&server).await;
+    let dir_a = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dir_b = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let a_dir = dir_a.path().to_str().unwrap_or_default().to_owned();
+    let b_dir = dir_b.path().to_str().unwrap_or_default().to_owned();
+    let env = [("HARK_SECRET_KEY", SECRET_KEY)];
+
+    let out = run(hark()
+        .args([
+            "admin",
+            "create",
+            "--database-url",
+            &url,
+            "--data-dir",
+            &a_dir,
+            "--email",
+            "owner@acme.test",
+            "--name",
+            "Owner",
+            "--password",
+            "long enough password",
+        ])
+        .envs(env));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let token = create_token(&["--database-url", &url, "--data-dir", &a_dir], "owner@acme.test");
+
+    let client = reqwest::Client::new();
+    let mut a = Node::start(&["serve", "--database-url", &url, "--data-dir", &a_dir], &env);
+    let mut b = Node::start(&["serve", "--database-url", &url, "--data-dir", &b_dir], &env);
+    a.ready(&client).await;
+    b.ready(&client).await;
+
+    let mut stream = client
+        .get(format!("{}/api/v1/events", b.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(stream.status(), 200);
+    for name in ["urgent", "vip"] {
+        let created = client
+            .post(format!("{}/api/v1/labels", a.base))
+            .bearer_auth(&token)
+            .json(&json!({ "name": name, "color": "#ff0000" }))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(created.status(), 201);
+    }
+    // Both events, written through node A, arrive on the stream held by node B.
+    let mut buffer = String::new();
+    let mut seen = vec![];
+    while seen.len() < 2 {
+        let chunk = tokio::time::timeout(std::time::Duration::from_secs(30), stream.chunk())
+            .await
+            .unwrap_or_else(|_| panic!("no event reached node B; saw {seen:?}"))
+            .unwrap_or_else(|e| panic!("{e}"))
+            .unwrap_or_else(|| panic!("stream ended"));
+        buffer.push_str(&String::from_utf8_lossy(&chunk));
+        while let Some(end) = buffer.find("\n\n") {
+            let block: String = buffer.drain(..end + 2).collect();
+            if let Some(data) = block.lines().find_map(|l| l.strip_prefix("data:")) {
+                let event: Value = serde_json::from_str(data.trim()).unwrap_or_default();
+                seen.push((
+                    event["kind"].as_str().unwrap_or("").to_owned(),
+                    event["payload"]["name"].as_str().unwrap_or("").to_owned(),
+                ));
+            }
+        }
+    }
+    assert_eq!(
+        seen,
+        vec![("label.created".to_owned(), "urgent".to_owned()), ("label.created".to_owned(), "vip".to_owned())]
+    );
+    // And B reads what A wrote.
+    let labels = json_get(&client, format!("{}/api/v1/labels", b.base), &token).await;
+    assert_eq!(labels["items"].as_array().map(Vec::len), Some(2));
+}
