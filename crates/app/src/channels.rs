@@ -96,6 +96,8 @@ impl App {
             external_id: required("external_id", &input.external_id)?,
             health: ChannelHealth::Ok,
             health_detail: String::new(),
+            failure_count: 0,
+            health_changed_at: None,
             enabled: true,
             has_credentials: credentials.is_some(),
             settings: input.settings,

@@ -257,6 +257,8 @@ impl App {
                 intent: None,
                 created_at: at,
                 recorded_at: at,
+                edited_at: None,
+                deleted_at: None,
             };
             let mut after = before.clone();
             if delivery_status == DeliveryStatus::Queued {

@@ -26,6 +26,9 @@ pub enum AppError {
     Internal(#[source] StoreError),
     #[error("internal error: {0}")]
     Crypto(String),
+    /// Hark cannot take this now (shutting down, database unavailable): try again.
+    #[error("{0}")]
+    Unavailable(String),
 }
 
 impl AppError {
@@ -39,6 +42,7 @@ impl AppError {
             AppError::Duplicate(_) => "duplicate",
             AppError::BadCredentials => "bad_credentials",
             AppError::Internal(_) | AppError::Crypto(_) => "internal",
+            AppError::Unavailable(_) => "unavailable",
         }
     }
 

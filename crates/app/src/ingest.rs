@@ -52,13 +52,23 @@ pub enum IngestOutcome {
 
 impl App {
     pub async fn ingest(&self, item: InboundItem) -> AppResult<IngestOutcome> {
+        self.ingest_raw(None, item).await
+    }
+
+    /// Ingests an item stored as raw event `raw_id` (if any), marking that
+    /// event done in the same transaction, so a crash can never leave it
+    /// half-applied or applied twice.
+    pub async fn ingest_raw(&self, raw_id: Option<i64>, item: InboundItem) -> AppResult<IngestOutcome> {
         let channel = self.store.channel(&item.channel_id).await?.ok_or(AppError::NotFound("channel"))?;
         let actor = Actor::system(&channel.workspace_id);
-        for _ in 0..3 {
+        for _ in 0..5 {
             if let Some(existing) = self.store.message_by_platform_id(&channel.id, &item.platform_message_id).await? {
+                if let Some(id) = raw_id {
+                    self.finish_raw(id).await?;
+                }
                 return Ok(IngestOutcome::Duplicate { message_id: existing.id });
             }
-            match self.try_ingest(&actor, &channel, &item).await {
+            match self.try_ingest(&actor, &channel, &item, raw_id).await {
                 Err(AppError::Conflict(_)) => continue,
                 // Another node stored the same item a moment ago.
                 Err(AppError::Duplicate(_)) => continue,
@@ -68,9 +78,18 @@ impl App {
         Err(AppError::Conflict("could not store the inbound item; it will be retried".into()))
     }
 
-    async fn try_ingest(&self, actor: &Actor, channel: &Channel, item: &InboundItem) -> AppResult<IngestOutcome> {
+    async fn try_ingest(
+        &self,
+        actor: &Actor,
+        channel: &Channel,
+        item: &InboundItem,
+        raw_id: Option<i64>,
+    ) -> AppResult<IngestOutcome> {
         let at = now();
         let mut change = Change::new(actor, at);
+        if let Some(id) = raw_id {
+            change.push(Write::FinishRawEvent { id, at });
+        }
         let contact_id =
             match self.store.identity(&channel.workspace_id, channel.network, &item.author.platform_user_id).await? {
                 Some(identity) => self.live_contact_id(&identity.contact_id).await?,
@@ -183,6 +202,8 @@ impl App {
             intent: item.intent.clone(),
             created_at: item.created_at,
             recorded_at: at,
+            edited_at: None,
+            deleted_at: None,
         };
         let new_conversation = expected_version.is_none();
         let change = match expected_version {

@@ -16,7 +16,10 @@ mod contacts;
 mod conversations;
 mod directory;
 mod ingest;
+pub mod intake;
 mod journal;
+mod publishing;
+mod raw_events;
 mod tokens;
 
 use std::sync::Arc;
@@ -29,6 +32,8 @@ pub use directory::{LabelInput, TeamInput, UserCreate, UserUpdate};
 pub use error::{AppError, AppResult};
 pub use ids::new_id;
 pub use ingest::{InboundAuthor, InboundItem, IngestOutcome};
+pub use publishing::OutboundJob;
+pub use raw_events::{EchoItem, RawOutcome};
 pub use secrets::CredentialSealer;
 pub use tokens::{CreatedToken, TokenInfo};
 

@@ -81,7 +81,8 @@ string_enum!(
     /// The life of one message on its way out (inbound messages are `received`).
     DeliveryStatus {
         Received = "received", AwaitingApproval = "awaiting_approval", Queued = "queued",
-        Sending = "sending", Published = "published", Failed = "failed", Internal = "internal",
+        Sending = "sending", Published = "published", Delivered = "delivered", Read = "read",
+        Failed = "failed", Internal = "internal",
     }
 );
 
@@ -96,6 +97,22 @@ string_enum!(
 );
 
 string_enum!(Sentiment { Negative = "negative", Neutral = "neutral", Positive = "positive" });
+
+impl DeliveryStatus {
+    /// Progress of a sent message; later news never moves it backwards
+    /// (networks report statuses out of order), and `failed` is final.
+    pub fn progress(self) -> u8 {
+        match self {
+            DeliveryStatus::Queued | DeliveryStatus::AwaitingApproval => 1,
+            DeliveryStatus::Sending => 2,
+            DeliveryStatus::Published => 3,
+            DeliveryStatus::Delivered => 4,
+            DeliveryStatus::Read => 5,
+            DeliveryStatus::Failed => 6,
+            DeliveryStatus::Received | DeliveryStatus::Internal => 0,
+        }
+    }
+}
 
 impl Role {
     /// Lower rank = more power. Used so that nobody can grant a role above their own.

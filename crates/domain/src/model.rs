@@ -73,6 +73,10 @@ pub struct Channel {
     pub health: ChannelHealth,
     /// Why the channel is not healthy, in words an admin can act on.
     pub health_detail: String,
+    /// Consecutive failures behind the current health (reset when it works again).
+    pub failure_count: i64,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub health_changed_at: Option<Timestamp>,
     pub enabled: bool,
     pub has_credentials: bool,
     #[schema(value_type = Object)]
@@ -209,6 +213,12 @@ pub struct Message {
     /// When Hark stored it.
     #[schema(value_type = String, format = DateTime)]
     pub recorded_at: Timestamp,
+    /// When the author last edited it on the network.
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub edited_at: Option<Timestamp>,
+    /// When the author deleted it on the network; the text is then redacted.
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub deleted_at: Option<Timestamp>,
 }
 
 /// One line of the append-only audit log.

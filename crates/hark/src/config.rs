@@ -42,6 +42,7 @@ pub struct Config {
     pub login_attempts_per_minute: u32,
     pub log_level: String,
     pub log_format: String,
+    pub poll_interval_secs: u64,
 }
 
 /// Values given on the command line; `None` leaves the lower layers' value.

@@ -2,16 +2,19 @@
 //! channels on six networks and a few hundred conversations in a dozen
 //! languages. Created once per data directory; later runs reuse it.
 //!
-//! The texts below were written for Hark's demo. They stand in for live
-//! traffic until the platform sandbox feeds the demo.
+//! Customers are played by the platform sandbox: it sends each network's
+//! exact webhooks to Hark and receives Hark's replies through each network's
+//! API, first a day of history, then a steady live stream.
+
+use std::net::SocketAddr;
 
 use anyhow::Context;
 use hark_app::{
-    Actor, ActorVia, App, ChannelCreate, ConversationUpdate, InboundAuthor, InboundItem, IngestOutcome, LabelInput,
-    NewMessage, TeamInput,
+    Actor, ActorVia, App, ChannelCreate, ChannelUpdate, ConversationUpdate, LabelInput, NewMessage, TeamInput,
 };
 use hark_domain::*;
-use jiff::{SignedDuration, Timestamp};
+use hark_sandbox::{Account, Sandbox, SimNetwork};
+use jiff::SignedDuration;
 use serde_json::json;
 
 use crate::storage::create_user;
@@ -24,14 +27,112 @@ pub struct DemoLogin {
     pub password: String,
 }
 
-/// Creates the demo workspace unless this database already has one.
-pub async fn prepare(app: &App, conversations: usize) -> anyhow::Result<DemoLogin> {
+/// Creates the demo workspace unless this database already has one, and
+/// connects its channels to the sandbox (which listens on a new port each
+/// run, so existing channels are re-pointed).
+pub async fn prepare(app: &App, sandbox: &Sandbox, listen: SocketAddr) -> anyhow::Result<DemoLogin> {
     let login = DemoLogin { email: OWNER_EMAIL.into(), password: DEMO_PASSWORD.into() };
-    if !app.store.workspaces().await?.is_empty() {
-        tracing::info!("demo workspace exists; reusing it");
-        return Ok(login);
+    let workspace = match app.store.workspaces().await?.into_iter().next() {
+        Some(ws) => ws,
+        None => create_people(app).await?,
+    };
+    let owner = app.store.user_login(OWNER_EMAIL).await?.context("the demo owner is missing")?.user;
+    let admin = Actor { user: owner, via: ActorVia::System };
+    let existing = app.store.channels(&workspace.id).await?;
+    for network in SimNetwork::ALL {
+        let (name, handle, external) = account_of(network);
+        let settings = json!({ "api_base_url": sandbox.api_base_url(network) });
+        let channel = match existing.iter().find(|c| c.network == domain_network(network)) {
+            Some(c) => {
+                let update = ChannelUpdate { settings: Some(settings), ..Default::default() };
+                app.update_channel(&admin, &c.id, update).await?
+            }
+            None => {
+                let input = ChannelCreate {
+                    network: domain_network(network),
+                    name: name.into(),
+                    handle: handle.into(),
+                    external_id: external.into(),
+                    credentials: Some(demo_credentials(network)),
+                    settings,
+                };
+                app.create_channel(&admin, input).await?
+            }
+        };
+        sandbox.add_account(Account {
+            network,
+            external_id: external.into(),
+            handle: handle.into(),
+            webhook_url: Some(format!("http://{listen}/webhooks/{}", channel.id)),
+            credentials: app.channel_credentials(&channel.id).await?.unwrap_or_default(),
+        });
     }
-    tracing::info!(conversations, "creating the demo workspace");
+    sandbox.settle().await;
+    Ok(login)
+}
+
+/// Fills a new demo workspace with history: `count` customer actions spread
+/// over the last day, sent by the sandbox as each network would, then worked
+/// on by the team (assigned, labelled, answered, resolved).
+pub async fn load_history(
+    app: &App,
+    workers: &hark_jobs::Workers,
+    sandbox: &Sandbox,
+    count: usize,
+) -> anyhow::Result<()> {
+    // The networks verified Hark's webhook URLs when the accounts were added,
+    // before the server listened: verify again now that it does.
+    sandbox.rerun_handshakes().await;
+    sandbox.recheck_x_webhooks().await;
+    sandbox.settle().await;
+    let workspace = app.store.workspaces().await?.into_iter().next().context("no workspace")?;
+    let filter = hark_store::ConversationFilter { workspace_id: workspace.id.clone(), ..Default::default() };
+    if !app.store.conversations(&filter, &hark_store::Page::first(1)).await?.is_empty() {
+        return Ok(());
+    }
+    tracing::info!(count, "the sandbox is sending the demo history");
+    let span = SignedDuration::from_hours(20);
+    let step = SignedDuration::from_secs(span.as_secs() / count.max(1) as i64);
+    sandbox.advance(-span);
+    for n in 0..count {
+        let action = sandbox.random_action(0xdeed_0000 + n as u64).map_err(|e| anyhow::anyhow!("{e}"))?;
+        if let Err(err) = sandbox.act(action).await {
+            tracing::debug!(%err, "demo action skipped");
+        }
+        sandbox.advance(step);
+    }
+    sandbox.advance(span - step * count as i32);
+    sandbox.settle().await;
+    // Wait (bounded) until the server's workers have ingested it all.
+    for _ in 0..600 {
+        hark_jobs::ingest::ingest_once(workers).await?;
+        if app.store.raw_event_counts().await?.pending == 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let users = app.store.users(&workspace.id).await?;
+    let teams = app.store.teams(&workspace.id).await?;
+    let agents: Vec<&User> = users.iter().filter(|u| u.role == Role::Agent).collect();
+    let mut rng = Rng(0x5eed_1234_abcd_0001);
+    let mut page = hark_store::Page::first(200);
+    loop {
+        let mut conversations = app.store.conversations(&filter, &page).await?;
+        let more = conversations.len() > 200;
+        conversations.truncate(200);
+        page.after = conversations.last().map(|c| hark_store::Cursor::of_conversation(c).encode());
+        for conversation in &conversations {
+            work_on(app, &mut rng, conversation, &agents, &users, &teams).await.context("demo conversation")?;
+        }
+        if !more {
+            break;
+        }
+    }
+    tracing::info!("demo history ready");
+    Ok(())
+}
+
+async fn create_people(app: &App) -> anyhow::Result<Workspace> {
     let owner =
         create_user(app, "Northwind Air", "Europe/Athens", OWNER_EMAIL, "Alex Admin", Role::Owner, DEMO_PASSWORD)
             .await?;
@@ -55,40 +156,17 @@ pub async fn prepare(app: &App, conversations: usize) -> anyhow::Result<DemoLogi
         };
         users.push(app.create_user(&admin, input).await?);
     }
-    let agents: Vec<&User> = users.iter().filter(|u| u.role == Role::Agent).collect();
     let team_of = |names: &[&str]| {
         users.iter().filter(|u| names.iter().any(|n| u.name.starts_with(n))).map(|u| u.id.clone()).collect::<Vec<_>>()
     };
-    let care = app
-        .create_team(
-            &admin,
-            TeamInput {
-                name: "Customer care".into(),
-                description: "First line on every network".into(),
-                member_ids: team_of(&["Dmitri", "Mei", "Lucía", "Omar", "Tom"]),
-            },
-        )
-        .await?;
-    let billing = app
-        .create_team(
-            &admin,
-            TeamInput {
-                name: "Billing & refunds".into(),
-                description: "Refunds, charges, vouchers".into(),
-                member_ids: team_of(&["Sofia", "Omar"]),
-            },
-        )
-        .await?;
-    let _escalations = app
-        .create_team(
-            &admin,
-            TeamInput {
-                name: "Escalations".into(),
-                description: "Senior agents for upset customers".into(),
-                member_ids: team_of(&["Sofia", "Lucía"]),
-            },
-        )
-        .await?;
+    for (name, description, members) in [
+        ("Customer care", "First line on every network", team_of(&["Dmitri", "Mei", "Lucía", "Omar", "Tom"])),
+        ("Billing & refunds", "Refunds, charges, vouchers", team_of(&["Sofia", "Omar"])),
+        ("Escalations", "Senior agents for upset customers", team_of(&["Sofia", "Lucía"])),
+    ] {
+        app.create_team(&admin, TeamInput { name: name.into(), description: description.into(), member_ids: members })
+            .await?;
+    }
     for (name, color) in [
         ("refund", "#d97706"),
         ("baggage", "#2563eb"),
@@ -100,126 +178,92 @@ pub async fn prepare(app: &App, conversations: usize) -> anyhow::Result<DemoLogi
         app.create_label(&admin, LabelInput { name: name.into(), color: color.into(), description: String::new() })
             .await?;
     }
-    let mut channels = vec![];
-    for (network, name, handle, external) in [
-        (Network::X, "Northwind on X", "@northwind_help", "1600000000000000001"),
-        (Network::Facebook, "Northwind Air page", "Northwind Air", "104857600000001"),
-        (Network::Instagram, "Northwind on Instagram", "@northwindair", "17841400000000001"),
-        (Network::Whatsapp, "Northwind WhatsApp", "+30 210 000 0000", "109876543210001"),
-        (Network::Telegram, "Northwind bot", "@northwind_air_bot", "7000000001"),
-        (Network::Vk, "Northwind VK", "northwind_air", "220000001"),
-    ] {
-        let input = ChannelCreate {
-            network,
-            name: name.into(),
-            handle: handle.into(),
-            external_id: external.into(),
-            credentials: Some(
-                json!({ "access_token": format!("demo-{network}-token") }).as_object().cloned().unwrap_or_default(),
-            ),
-            settings: json!({}),
-        };
-        channels.push(app.create_channel(&admin, input).await?);
-    }
+    app.store.workspaces().await?.into_iter().next().context("no workspace")
+}
 
-    let mut rng = Rng(0x5eed_1234_abcd_0001);
-    let now = Timestamp::now();
-    for n in 0..conversations {
-        let template = &TEMPLATES[rng.below(TEMPLATES.len())];
-        let channel = &channels[rng.below(channels.len())];
-        let kind = match channel.network {
-            Network::Whatsapp | Network::Telegram => ConversationKind::Private,
-            _ if rng.below(3) == 0 => ConversationKind::Private,
-            _ => ConversationKind::Public,
-        };
-        let (first, last) = NAMES[rng.below(NAMES.len())];
-        let customer = format!("{first} {last}");
-        let handle = format!(
-            "{}{}",
-            first.to_lowercase().chars().filter(|c| c.is_alphanumeric()).collect::<String>(),
-            rng.below(900) + 100
-        );
-        let minutes_ago = rng.below(7 * 24 * 60) as i64 + 1;
-        let created_at = now.checked_sub(SignedDuration::from_mins(minutes_ago)).unwrap_or(now);
-        let platform_user_id = format!("{}", 1_700_000_000_000_000_000u64 + rng.next() % 1_000_000_000_000);
-        let thread = format!("{}", 1_800_000_000_000_000_000u64 + n as u64 * 7919);
-        let text = template.text.replace("{order}", &format!("NW{}", 100_000 + rng.below(900_000)));
-        let item = InboundItem {
-            channel_id: channel.id.clone(),
-            kind,
-            platform_message_id: format!("{thread}1"),
-            platform_thread_id: Some(thread.clone()),
-            platform_parent_id: None,
-            author: InboundAuthor { platform_user_id, handle: format!("@{handle}"), display_name: customer },
-            text,
-            attachments: vec![],
-            created_at,
-            language: Some(template.language.into()),
-            sentiment: Some(template.sentiment),
-            intent: Some(template.intent.into()),
-        };
-        let IngestOutcome::Created { conversation_id, .. } = app.ingest(item.clone()).await? else { continue };
-        // Some customers write twice.
-        if rng.below(4) == 0 {
-            let follow_up = TEMPLATES
-                .iter()
-                .find(|t| t.language == template.language && t.intent == "question")
-                .unwrap_or(template);
-            let later =
-                created_at.checked_add(SignedDuration::from_mins(rng.below(50) as i64 + 2)).unwrap_or(created_at);
-            let second = InboundItem {
-                platform_message_id: format!("{thread}2"),
-                platform_parent_id: Some(format!("{thread}1")),
-                text: follow_up.text.replace("{order}", "NW4711"),
-                created_at: later.min(now),
-                ..item
-            };
-            app.ingest(second).await?;
-        }
-        work_on(app, &mut rng, &conversation_id, template, &agents, &users, &care, &billing)
-            .await
-            .context("demo conversation")?;
+fn domain_network(network: SimNetwork) -> Network {
+    match network {
+        SimNetwork::X => Network::X,
+        SimNetwork::Facebook => Network::Facebook,
+        SimNetwork::Instagram => Network::Instagram,
+        SimNetwork::Whatsapp => Network::Whatsapp,
+        SimNetwork::Telegram => Network::Telegram,
+        SimNetwork::Vk => Network::Vk,
     }
-    tracing::info!("demo workspace ready");
-    Ok(login)
+}
+
+/// Name, handle and platform id of the demo brand's account on each network.
+fn account_of(network: SimNetwork) -> (&'static str, &'static str, &'static str) {
+    match network {
+        SimNetwork::X => ("Northwind on X", "northwind_help", "1600000000000000001"),
+        SimNetwork::Facebook => ("Northwind Air page", "Northwind Air", "104857600000001"),
+        SimNetwork::Instagram => ("Northwind on Instagram", "northwindair", "17841400000000001"),
+        SimNetwork::Whatsapp => ("Northwind WhatsApp", "+30 210 000 0000", "109876543210001"),
+        SimNetwork::Telegram => ("Northwind bot", "northwind_air_bot", "7000000001"),
+        SimNetwork::Vk => ("Northwind VK", "northwind_air", "220000001"),
+    }
+}
+
+/// Credentials for the sandbox accounts (invented, like the sandbox itself).
+fn demo_credentials(network: SimNetwork) -> serde_json::Map<String, serde_json::Value> {
+    let value = match network {
+        SimNetwork::X => json!({
+            "consumer_key": "demoConsumerKey", "consumer_secret": "demo-consumer-secret",
+            "access_token": "1600000000000000001-demoAccess", "access_token_secret": "demo-access-secret",
+            "bearer_token": "demo-bearer"
+        }),
+        SimNetwork::Facebook | SimNetwork::Instagram | SimNetwork::Whatsapp => json!({
+            "app_id": "424242424242", "app_secret": "demo-app-secret", "verify_token": "demo-verify", "access_token": "EAAdemo"
+        }),
+        SimNetwork::Telegram => json!({ "bot_token": "7000000001:AAdemo", "secret_token": "demo_secret_token" }),
+        SimNetwork::Vk => {
+            json!({ "access_token": "vk1.a.demo", "secret": "demo-vk-secret", "confirmation_code": "d3m0c0de" })
+        }
+    };
+    value.as_object().cloned().unwrap_or_default()
 }
 
 /// Gives a demo conversation a plausible history: assignment, labels, a reply, a status.
-#[allow(clippy::too_many_arguments)]
 async fn work_on(
     app: &App,
     rng: &mut Rng,
-    conversation_id: &str,
-    template: &Template,
+    conversation: &Conversation,
     agents: &[&User],
     users: &[User],
-    care: &Team,
-    billing: &Team,
+    teams: &[Team],
 ) -> anyhow::Result<()> {
     let roll = rng.below(10);
-    if roll < 3 {
+    if roll < 3 || agents.is_empty() {
         return Ok(()); // untouched: waiting in the unassigned queue
     }
     let agent = agents[rng.below(agents.len())];
     let actor = Actor { user: agent.clone(), via: ActorVia::Session };
-    let team = if template.intent == "billing_refund" { billing } else { care };
+    let text = conversation.last_message_preview.to_lowercase();
     let mut labels = vec![];
-    match template.intent {
-        "billing_refund" => labels.push("refund".to_owned()),
-        "order_delivery" => labels.push("baggage".to_owned()),
-        "complaint" => labels.push("delay".to_owned()),
-        "praise" => labels.push("praise".to_owned()),
-        _ => {}
+    let has = |words: &[&str]| words.iter().any(|w| text.contains(w));
+    if has(&["refund", "charged", "reembolso", "возврат", "退款", "επιστροφ"]) {
+        labels.push("refund".to_owned());
     }
-    let priority = if template.sentiment == Sentiment::Negative { Some(Priority::High) } else { None };
+    if has(&["bag", "suitcase", "luggage", "багаж", "行李", "αποσκευ", "maleta"]) {
+        labels.push("baggage".to_owned());
+    }
+    if has(&["delay", "late", "задерж", "延误", "καθυστέρ", "retras"]) {
+        labels.push("delay".to_owned());
+    }
+    let team = teams.iter().find(|t| {
+        if labels.iter().any(|l| l == "refund") {
+            t.name.starts_with("Billing")
+        } else {
+            t.name.starts_with("Customer")
+        }
+    });
     app.update_conversation(
         &actor,
-        conversation_id,
+        &conversation.id,
         ConversationUpdate {
             assignee_id: Some(Some(agent.id.clone())),
-            team_id: Some(Some(team.id.clone())),
+            team_id: Some(team.map(|t| t.id.clone())),
             labels: Some(labels),
-            priority,
             ..Default::default()
         },
     )
@@ -230,40 +274,65 @@ async fn work_on(
     if roll == 5 {
         app.post_message(
             &actor,
-            conversation_id,
+            &conversation.id,
             NewMessage {
                 visibility: Visibility::Note,
-                text: "Checked the booking: the customer is on NW412 tomorrow. @Sofia can you approve a voucher?"
-                    .into(),
+                text: "Checked the booking: rebooked on tomorrow's flight. @Sofia can you approve a voucher?".into(),
             },
         )
         .await?;
         if let Some(trainee) = users.iter().find(|u| u.role == Role::Trainee) {
             let trainee = Actor { user: trainee.clone(), via: ActorVia::Session };
-            app.post_message(&trainee, conversation_id, NewMessage { visibility: Visibility::Private, text: "Hello! I'm sorry for the trouble. Could you send me your booking reference in a private message?".into() }).await?;
+            app.post_message(
+                &trainee,
+                &conversation.id,
+                NewMessage {
+                    visibility: Visibility::Private,
+                    text: "Hello! I'm sorry for the trouble. Could you send me your booking reference?".into(),
+                },
+            )
+            .await?;
         }
         return Ok(());
     }
-    let reply = if template.intent == "praise" {
-        THANKS.iter().find(|(lang, _)| *lang == template.language).map_or(THANKS[0].1, |(_, r)| r)
-    } else {
-        REPLIES.iter().find(|(lang, _)| *lang == template.language).map_or(REPLIES[0].1, |(_, r)| r)
-    };
-    let conversation = app.conversation(&actor, conversation_id).await?;
-    let visibility = if conversation.kind == ConversationKind::Public && rng.below(2) == 0 {
+    let reply = reply_for(&conversation.last_message_preview);
+    let visibility = if conversation.kind == ConversationKind::Public && rng.below(3) != 0 {
         Visibility::Public
     } else {
         Visibility::Private
     };
-    app.post_message(&actor, conversation_id, NewMessage { visibility, text: reply.to_owned() }).await?;
+    app.post_message(&actor, &conversation.id, NewMessage { visibility, text: reply.to_owned() }).await?;
     let status = match roll {
         6 => ConversationStatus::Pending,
         7 | 8 => ConversationStatus::Resolved,
         _ => ConversationStatus::Open,
     };
-    app.update_conversation(&actor, conversation_id, ConversationUpdate { status: Some(status), ..Default::default() })
-        .await?;
+    app.update_conversation(
+        &actor,
+        &conversation.id,
+        ConversationUpdate { status: Some(status), ..Default::default() },
+    )
+    .await?;
     Ok(())
+}
+
+/// A reply in the customer's script (the demo's stand-in until language detection exists).
+fn reply_for(text: &str) -> &'static str {
+    let has = |range: std::ops::RangeInclusive<char>| text.chars().any(|c| range.contains(&c));
+    let language = if has('\u{0400}'..='\u{04FF}') {
+        "ru"
+    } else if has('\u{4E00}'..='\u{9FFF}') {
+        "zh"
+    } else if has('\u{0370}'..='\u{03FF}') {
+        "el"
+    } else if has('\u{0600}'..='\u{06FF}') {
+        "ar"
+    } else if text.contains('¿') || text.contains('¡') || text.contains('ñ') {
+        "es"
+    } else {
+        "en"
+    };
+    REPLIES.iter().find(|(lang, _)| *lang == language).map_or(REPLIES[0].1, |(_, r)| r)
 }
 
 /// A small deterministic generator, so every demo looks the same.
@@ -282,70 +351,6 @@ impl Rng {
         (self.next() % n.max(1) as u64) as usize
     }
 }
-
-struct Template {
-    language: &'static str,
-    sentiment: Sentiment,
-    intent: &'static str,
-    text: &'static str,
-}
-
-const fn t(language: &'static str, sentiment: Sentiment, intent: &'static str, text: &'static str) -> Template {
-    Template { language, sentiment, intent, text }
-}
-
-use Sentiment::{Negative as Neg, Neutral as Neu, Positive as Pos};
-
-const TEMPLATES: &[Template] = &[
-    t(
-        "en",
-        Neg,
-        "complaint",
-        "@northwind_help flight NW412 delayed 4 hours and nobody at the gate says anything. This is ridiculous.",
-    ),
-    t("en", Neg, "order_delivery", "My suitcase didn't arrive in Athens. File reference ATH-{order}. Where is it??"),
-    t("en", Neu, "question", "Hi, can I bring a second cabin bag on the Basic fare?"),
-    t("en", Neg, "billing_refund", "I was charged twice for booking {order}. Please refund the duplicate."),
-    t("en", Pos, "praise", "Huge thanks to the crew on NW88 yesterday, they looked after my grandmother so well 💙"),
-    t(
-        "en",
-        Neg,
-        "account_access",
-        "Can't log into the app since the update, it says my password is wrong but reset emails never come.",
-    ),
-    t("en", Neu, "sales_lead", "We're a team of 40 flying to Lisbon in May. Do you have group fares?"),
-    t("en", Neu, "technical_issue", "Online check-in keeps failing at the seat map step on Android."),
-    t("ru", Neg, "complaint", "Рейс перенесли уже второй раз, и никто не отвечает по телефону. Ужасный сервис."),
-    t("ru", Neg, "order_delivery", "Багаж потерялся при пересадке в Афинах, номер заявки {order}. Когда вернёте?"),
-    t("ru", Neu, "question", "Подскажите, можно ли поменять дату вылета без доплаты?"),
-    t("ru", Pos, "praise", "Спасибо экипажу рейса NW17, всё было отлично!"),
-    t("uk", Neg, "billing_refund", "Скасували рейс, а гроші досі не повернули. Бронювання {order}."),
-    t("uk", Neu, "question", "Чи можна взяти собаку в салон літака?"),
-    t("zh", Neg, "complaint", "航班延误了五个小时，也没有任何补偿，太失望了。"),
-    t("zh", Neu, "question", "请问行李额度是多少？经济舱可以带几件？"),
-    t("zh", Neg, "order_delivery", "我的行李还没到，订单号 {order}，请尽快帮我查一下。"),
-    t("zh", Pos, "praise", "空乘人员非常热情，下次还会选择你们！"),
-    t("el", Neg, "complaint", "Η πτήση ακυρώθηκε χωρίς καμία ενημέρωση. Απαράδεκτο!"),
-    t("el", Neu, "question", "Καλησπέρα, μπορώ να αλλάξω το όνομα στην κράτηση {order};"),
-    t("el", Pos, "praise", "Ευχαριστώ πολύ για τη βοήθεια χθες στο αεροδρόμιο!"),
-    t("es", Neg, "billing_refund", "Me cobraron el equipaje dos veces, reserva {order}. Quiero el reembolso ya."),
-    t("es", Neu, "question", "¿Hasta qué hora puedo hacer el check-in online?"),
-    t("es", Pos, "praise", "¡Vuelo puntual y tripulación encantadora! Gracias 🙌"),
-    t("pt", Neg, "complaint", "Voo atrasado e ninguém explica nada. Péssimo atendimento."),
-    t("pt", Neu, "question", "Posso levar carrinho de bebê sem custo extra?"),
-    t("fr", Neg, "order_delivery", "Ma valise est arrivée cassée, dossier {order}. Comment être indemnisé ?"),
-    t("fr", Neu, "question", "Bonjour, le repas est-il inclus sur le vol Paris-Athènes ?"),
-    t("de", Neg, "billing_refund", "Flug gestrichen, Erstattung seit drei Wochen ausstehend. Buchung {order}."),
-    t("de", Neu, "technical_issue", "Die Bordkarte lässt sich in der App nicht herunterladen."),
-    t("it", Neg, "complaint", "Ritardo di tre ore e nessuna assistenza. Vergognoso."),
-    t("it", Pos, "praise", "Personale gentilissimo, grazie Northwind!"),
-    t("ar", Neg, "order_delivery", "حقيبتي لم تصل إلى أثينا، رقم الحجز {order}. أرجو المساعدة."),
-    t("ar", Neu, "question", "هل يمكنني تغيير موعد الرحلة عبر التطبيق؟"),
-    t("tr", Neg, "billing_refund", "Bilet iptal edildi ama param hâlâ iade edilmedi. Rezervasyon {order}."),
-    t("tr", Neu, "question", "Evcil hayvanımı kabinde götürebilir miyim?"),
-    t("en", Neu, "spam", "Earn $500 a day from home!!! DM me to learn how 💰💰"),
-    t("en", Neu, "feedback", "Your new app layout is cleaner but the booking search is slower than before."),
-];
 
 const REPLIES: &[(&str, &str)] = &[
     (
@@ -366,36 +371,4 @@ const REPLIES: &[(&str, &str)] = &[
     ("it", "Ciao, ci dispiace molto. Inviaci il codice di prenotazione in privato e verifichiamo subito."),
     ("ar", "مرحباً، نعتذر عن الإزعاج. يرجى إرسال رقم الحجز في رسالة خاصة لنتابع الأمر."),
     ("tr", "Merhaba, yaşadığınız sorun için üzgünüz. Rezervasyon numaranızı özel mesajla iletebilir misiniz?"),
-];
-
-const THANKS: &[(&str, &str)] = &[
-    ("en", "Thank you so much for the kind words! We'll pass them on to the crew."),
-    ("ru", "Спасибо за тёплые слова! Обязательно передадим экипажу."),
-    ("zh", "非常感谢您的认可！我们会转达给机组人员。"),
-    ("el", "Σας ευχαριστούμε πολύ! Θα το μεταφέρουμε στην ομάδα μας."),
-    ("es", "¡Muchas gracias! Se lo haremos llegar a la tripulación."),
-    ("it", "Grazie mille! Lo riferiremo all'equipaggio."),
-];
-
-const NAMES: &[(&str, &str)] = &[
-    ("Emma", "Wilson"),
-    ("Liam", "Carter"),
-    ("Olga", "Smirnova"),
-    ("Ivan", "Petrov"),
-    ("Oksana", "Kovalenko"),
-    ("Wei", "Zhang"),
-    ("Xiu", "Li"),
-    ("Eleni", "Georgiou"),
-    ("Giorgos", "Nikolaou"),
-    ("Carmen", "López"),
-    ("Mateo", "Fernández"),
-    ("João", "Silva"),
-    ("Ana", "Costa"),
-    ("Camille", "Durand"),
-    ("Lukas", "Müller"),
-    ("Giulia", "Rossi"),
-    ("Layla", "Hassan"),
-    ("Yusuf", "Aydın"),
-    ("Priya", "Sharma"),
-    ("Noah", "Brown"),
 ];

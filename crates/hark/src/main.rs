@@ -29,6 +29,8 @@ enum Command {
     Serve(ServerFlags),
     /// Run the server with a demo workspace full of conversations, on embedded SQLite.
     Demo(DemoFlags),
+    /// Run the platform sandbox alone: X, Meta, Telegram and VK reproduced on this machine.
+    Sandbox(SandboxFlags),
     /// Apply pending database migrations and exit.
     Migrate(StoreFlags),
     /// Administration.
@@ -71,9 +73,22 @@ struct ServerFlags {
 struct DemoFlags {
     #[command(flatten)]
     server: ServerFlags,
-    /// How many demo conversations to create on first run.
+    /// How many customer actions the sandbox sends as history on first run.
     #[arg(long, default_value_t = 300)]
     conversations: usize,
+    /// Live simulated customer actions per minute after the history (0: none).
+    #[arg(long, default_value_t = 12)]
+    traffic_per_minute: u32,
+}
+
+#[derive(Args, Clone)]
+struct SandboxFlags {
+    /// Address for the sandbox's APIs and control endpoints.
+    #[arg(long, default_value = "127.0.0.1:9900")]
+    listen: std::net::SocketAddr,
+    /// Simulated customer actions per minute across registered accounts (0: none).
+    #[arg(long, default_value_t = 0)]
+    traffic_per_minute: u32,
 }
 
 #[derive(Subcommand)]
@@ -143,6 +158,8 @@ fn main() -> std::process::ExitCode {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
+    // One TLS crypto provider for every HTTP client in the process.
+    hark_channels::http::install_crypto_provider();
     let config_file = cli.config.as_deref();
     match cli.command {
         Command::DefaultConfig => {
@@ -159,14 +176,50 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let config = Config::load(config_file, overrides(Some(&flags.server), &flags.server.store))?;
             serve::init_logging(&config);
             let app = storage::open_app(&config).await?;
-            let login = demo::prepare(&app, flags.conversations).await?;
+            let sandbox = hark_sandbox::Sandbox::start(hark_sandbox::SandboxConfig::default()).await?;
+            let login = demo::prepare(&app, &sandbox, config.listen).await?;
+            let running = serve::start(&config, app.clone()).await?;
             println!();
             println!("  Hark demo is running at http://{}", config.listen);
             println!("  Sign in as {} with password {}", login.email, login.password);
             println!("  API token: hark token create --data-dir {} --email {}", config.data_dir.display(), login.email);
             println!("  API reference: http://{}/api/openapi.json", config.listen);
+            println!("  Platform sandbox (the simulated networks): {}", sandbox.base_url());
             println!();
-            serve::run(&config, app).await
+            demo::load_history(&app, &running.workers, &sandbox, flags.conversations).await?;
+            if flags.traffic_per_minute > 0 {
+                let traffic = sandbox.clone();
+                let stop = running.shutdown.clone();
+                let per_minute = flags.traffic_per_minute;
+                tokio::spawn(async move { traffic.run_traffic(per_minute, stop).await });
+            }
+            running.wait().await
+        }
+        Command::Sandbox(flags) => {
+            let config = Config::load(config_file, FlagOverrides::default())?;
+            serve::init_logging(&config);
+            let sandbox = hark_sandbox::Sandbox::start(hark_sandbox::SandboxConfig {
+                listen: flags.listen,
+                ..Default::default()
+            })
+            .await?;
+            println!("platform sandbox on {}", sandbox.base_url());
+            for network in hark_sandbox::SimNetwork::ALL {
+                println!("  {network:<10} api_base_url = {}", sandbox.api_base_url(network));
+            }
+            println!(
+                "  control: POST /_sim/accounts, /_sim/actions, /_sim/faults/{{network}}, /_sim/clock; GET /_sim/calls, /_sim/published, /_sim/deliveries"
+            );
+            let stop = tokio_util::sync::CancellationToken::new();
+            if flags.traffic_per_minute > 0 {
+                let traffic = sandbox.clone();
+                let until = stop.clone();
+                tokio::spawn(async move { traffic.run_traffic(flags.traffic_per_minute, until).await });
+            }
+            tokio::signal::ctrl_c().await?;
+            stop.cancel();
+            sandbox.stop();
+            Ok(())
         }
         Command::Migrate(store) => {
             let config = Config::load(config_file, overrides(None, &store))?;

@@ -23,7 +23,26 @@ pub fn init_logging(config: &Config) {
     let _ = if config.log_format == "json" { builder.json().try_init() } else { builder.try_init() };
 }
 
+/// Runs the server until Ctrl-C or SIGTERM.
 pub async fn run(config: &Config, app: App) -> anyhow::Result<()> {
+    start(config, app).await?.wait().await
+}
+
+/// A server that is accepting requests.
+pub struct Running {
+    pub shutdown: CancellationToken,
+    pub workers: hark_jobs::Workers,
+    server: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+impl Running {
+    pub async fn wait(self) -> anyhow::Result<()> {
+        self.server.await.map_err(|e| anyhow::anyhow!("the server task failed: {e}"))?
+    }
+}
+
+/// Binds the listeners and starts the server and workers in the background.
+pub async fn start(config: &Config, app: App) -> anyhow::Result<Running> {
     let shutdown = CancellationToken::new();
     tokio::spawn(cancel_on_signal(shutdown.clone()));
 
@@ -36,17 +55,36 @@ pub async fn run(config: &Config, app: App) -> anyhow::Result<()> {
         max_body_bytes: config.max_body_bytes,
         login_attempts_per_minute: config.login_attempts_per_minute,
     };
-    let router = hark_web::router(WebState::new(app, web_config, shutdown.clone()));
+    let intake = hark_app::intake::Intake::start(app.store.clone());
+    let workers =
+        hark_jobs::Workers::new(app.clone(), hark_channels::http::client(), intake.clone(), worker_config(config));
+    let worker_tasks = workers.spawn(shutdown.clone());
+    let router = hark_web::router(WebState::new(app, intake, web_config, shutdown.clone()));
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     tracing::info!(address = %config.listen, "serving http://{}", config.listen);
-    axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown.clone().cancelled_owned())
-        .await
-        .context("the HTTP server failed")?;
-    tracing::info!("stopped");
-    Ok(())
+    let stop = shutdown.clone();
+    let server = tokio::spawn(async move {
+        axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(stop.cancelled_owned())
+            .await
+            .context("the HTTP server failed")?;
+        // Let workers finish the item in hand; their claims' leases cover a crash anyway.
+        for task in worker_tasks {
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(10), task).await;
+        }
+        tracing::info!("stopped");
+        Ok(())
+    });
+    Ok(Running { shutdown, workers, server })
+}
+
+fn worker_config(config: &Config) -> hark_jobs::WorkerConfig {
+    hark_jobs::WorkerConfig {
+        poll_interval: std::time::Duration::from_secs(config.poll_interval_secs.max(1)),
+        ..Default::default()
+    }
 }
 
 /// Serves `/metrics` in Prometheus text format on its own address.

@@ -86,6 +86,11 @@ pub trait Conversations: Send + Sync {
     async fn message(&self, id: &str) -> StoreResult<Option<Message>>;
     async fn message_by_platform_id(&self, channel_id: &str, platform_message_id: &str)
     -> StoreResult<Option<Message>>;
+    /// The newest message the customer wrote in a conversation.
+    async fn latest_inbound_message(&self, conversation_id: &str) -> StoreResult<Option<Message>>;
+    /// Outbound replies on a channel that do not yet know their platform id,
+    /// newest first (to recognise echoes of Hark's own sends).
+    async fn unmatched_outbound(&self, channel_id: &str, limit: u32) -> StoreResult<Vec<Message>>;
 }
 
 /// The audit log and the event stream.
@@ -102,6 +107,31 @@ pub trait Journal: Send + Sync {
     fn event_head(&self) -> watch::Receiver<i64>;
 }
 
+/// Durable queues: inbound events waiting for ingestion, outbox items
+/// waiting for delivery, and pollers' cursors. Claims take a lease so that a
+/// node that dies mid-work hands its items on when the lease runs out.
+#[async_trait]
+pub trait Queues: Send + Sync {
+    /// Stores events in one transaction, skipping any whose (channel, dedup
+    /// key) is already stored. Returns, per event, whether it was new.
+    async fn append_raw_events(&self, events: Vec<NewRawEvent>) -> StoreResult<Vec<bool>>;
+    /// Pending events, oldest first, leased until `now + lease_ms`.
+    async fn claim_raw_events(&self, now: jiff::Timestamp, lease_ms: i64, limit: u32) -> StoreResult<Vec<RawEvent>>;
+    async fn raw_event_counts(&self) -> StoreResult<RawEventCounts>;
+    /// Due outbox items of `kind`, oldest first, leased until `now + lease_ms`.
+    async fn claim_outbox(
+        &self,
+        kind: &str,
+        now: jiff::Timestamp,
+        lease_ms: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<OutboxItem>>;
+    /// Outbox items of `kind` not yet done (for tests and health pages).
+    async fn open_outbox_count(&self, kind: &str) -> StoreResult<i64>;
+    async fn delivery_attempts(&self, subject_id: &str) -> StoreResult<Vec<DeliveryAttempt>>;
+    async fn poll_cursor(&self, channel_id: &str, source: &str) -> StoreResult<Option<String>>;
+}
+
 /// Atomic writes.
 #[async_trait]
 pub trait UnitOfWork: Send + Sync {
@@ -112,7 +142,7 @@ pub trait UnitOfWork: Send + Sync {
 }
 
 /// Everything Hark needs from its database.
-pub trait Store: Directory + Access + Channels + Contacts + Conversations + Journal + UnitOfWork {
+pub trait Store: Directory + Access + Channels + Contacts + Conversations + Journal + Queues + UnitOfWork {
     /// `sqlite` or `postgres`, for logs and `/healthz`.
     fn backend(&self) -> &'static str;
 }

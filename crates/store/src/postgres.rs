@@ -70,6 +70,16 @@ impl PgStore {
         Ok(rows)
     }
 
+    /// Leases up to `$3` rows matching `condition` until `$1` (`$2` is now).
+    /// SKIP LOCKED lets several nodes claim at once without waiting on, or
+    /// taking, each other's rows.
+    fn claim_sql(table: &str, condition: &str, columns: &str) -> String {
+        format!(
+            "UPDATE {table} SET locked_until = $1, attempts = attempts + 1 WHERE id IN \
+             (SELECT id FROM {table} WHERE {condition} ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED) RETURNING {columns}"
+        )
+    }
+
     fn reader(&self) -> &PgPool {
         &self.pool
     }

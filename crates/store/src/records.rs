@@ -68,6 +68,61 @@ pub struct NewOutboxItem {
     pub due_at: Timestamp,
 }
 
+/// A verified, normalised inbound event to store before acknowledging it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewRawEvent {
+    pub channel_id: String,
+    /// The platform's key for this fact; a second event with the same key on
+    /// the same channel is dropped.
+    pub dedup_key: String,
+    pub received_at: Timestamp,
+    pub payload: serde_json::Value,
+}
+
+/// A stored inbound event claimed for ingestion.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RawEvent {
+    pub id: i64,
+    pub channel_id: String,
+    pub dedup_key: String,
+    pub received_at: Timestamp,
+    pub payload: serde_json::Value,
+    /// Claims so far, this one included.
+    pub attempts: i64,
+}
+
+/// An outbox item claimed for delivery.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutboxItem {
+    pub id: i64,
+    pub workspace_id: String,
+    pub kind: String,
+    pub subject_id: String,
+    pub payload: serde_json::Value,
+    /// Claims so far, this one included.
+    pub attempts: i64,
+    pub created_at: Timestamp,
+}
+
+/// One attempt to deliver an outbox item, kept for the delivery log.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeliveryAttempt {
+    pub outbox_id: i64,
+    pub subject_id: String,
+    pub at: Timestamp,
+    /// `published`, `retry`, `failed`, `unknown`, `reconciled`.
+    pub outcome: String,
+    pub detail: String,
+}
+
+/// How many inbound events are waiting, done or given up on.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RawEventCounts {
+    pub pending: i64,
+    pub done: i64,
+    pub failed: i64,
+}
+
 /// One change, applied inside [`crate::UnitOfWork::commit`]'s transaction.
 #[derive(Debug, Clone)]
 pub enum Write {
@@ -149,6 +204,56 @@ pub enum Write {
     },
     TouchApiToken {
         id: String,
+        at: Timestamp,
+    },
+    /// The author edited the message on the network.
+    EditMessage {
+        message_id: String,
+        text: String,
+        at: Timestamp,
+    },
+    /// The author deleted the message: its text and attachments are redacted.
+    RedactMessage {
+        message_id: String,
+        at: Timestamp,
+    },
+    /// Records where a published message lives on the network.
+    SetMessagePlatformId {
+        message_id: String,
+        platform_message_id: String,
+    },
+    UpdateChannelHealth {
+        channel_id: String,
+        health: ChannelHealth,
+        detail: String,
+        failure_count: i64,
+        at: Timestamp,
+    },
+    /// The raw event was ingested (or deliberately ignored).
+    FinishRawEvent {
+        id: i64,
+        at: Timestamp,
+    },
+    /// Ingestion failed: try again after `retry_at`, or give up when `None`.
+    FailRawEvent {
+        id: i64,
+        error: String,
+        retry_at: Option<Timestamp>,
+    },
+    FinishOutbox {
+        id: i64,
+        at: Timestamp,
+    },
+    RescheduleOutbox {
+        id: i64,
+        due_at: Timestamp,
+        error: String,
+    },
+    RecordDeliveryAttempt(DeliveryAttempt),
+    SetPollCursor {
+        channel_id: String,
+        source: String,
+        cursor: String,
         at: Timestamp,
     },
     Audit(NewAuditEntry),

@@ -4,7 +4,7 @@
 use hark_domain::*;
 
 use crate::time::{from_ms, opt_from_ms};
-use crate::{ApiTokenRecord, SessionRecord, StoreError};
+use crate::{ApiTokenRecord, DeliveryAttempt, OutboxItem, RawEvent, SessionRecord, StoreError};
 
 type Result<T> = std::result::Result<T, StoreError>;
 
@@ -118,6 +118,8 @@ pub(crate) struct ChannelRow {
     has_credentials: bool,
     health: String,
     health_detail: String,
+    failure_count: i64,
+    health_changed_at: Option<i64>,
     enabled: bool,
     settings: String,
     created_at: i64,
@@ -135,6 +137,8 @@ impl ChannelRow {
             external_id: self.external_id,
             health: self.health.parse()?,
             health_detail: self.health_detail,
+            failure_count: self.failure_count,
+            health_changed_at: opt_from_ms(self.health_changed_at)?,
             enabled: self.enabled,
             has_credentials: self.has_credentials,
             settings: json_value(&self.settings, "channel settings")?,
@@ -297,6 +301,8 @@ pub(crate) struct MessageRow {
     intent: Option<String>,
     created_at: i64,
     recorded_at: i64,
+    edited_at: Option<i64>,
+    deleted_at: Option<i64>,
 }
 
 impl MessageRow {
@@ -324,6 +330,8 @@ impl MessageRow {
             intent: self.intent,
             created_at: from_ms(self.created_at)?,
             recorded_at: from_ms(self.recorded_at)?,
+            edited_at: opt_from_ms(self.edited_at)?,
+            deleted_at: opt_from_ms(self.deleted_at)?,
         })
     }
 }
@@ -424,6 +432,75 @@ impl EventRow {
             kind: self.kind,
             subject_id: self.subject_id,
             payload: json_value(&self.payload, "event payload")?,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct RawEventRow {
+    id: i64,
+    channel_id: String,
+    dedup_key: String,
+    received_at: i64,
+    payload: String,
+    attempts: i64,
+}
+
+impl RawEventRow {
+    pub(crate) fn into_record(self) -> Result<RawEvent> {
+        Ok(RawEvent {
+            id: self.id,
+            channel_id: self.channel_id,
+            dedup_key: self.dedup_key,
+            received_at: from_ms(self.received_at)?,
+            payload: json_value(&self.payload, "raw event")?,
+            attempts: self.attempts,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct OutboxRow {
+    id: i64,
+    workspace_id: String,
+    kind: String,
+    subject_id: String,
+    payload: String,
+    attempts: i64,
+    created_at: i64,
+}
+
+impl OutboxRow {
+    pub(crate) fn into_record(self) -> Result<OutboxItem> {
+        Ok(OutboxItem {
+            id: self.id,
+            workspace_id: self.workspace_id,
+            kind: self.kind,
+            subject_id: self.subject_id,
+            payload: json_value(&self.payload, "outbox payload")?,
+            attempts: self.attempts,
+            created_at: from_ms(self.created_at)?,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct DeliveryAttemptRow {
+    outbox_id: i64,
+    subject_id: String,
+    at: i64,
+    outcome: String,
+    detail: String,
+}
+
+impl DeliveryAttemptRow {
+    pub(crate) fn into_record(self) -> Result<DeliveryAttempt> {
+        Ok(DeliveryAttempt {
+            outbox_id: self.outbox_id,
+            subject_id: self.subject_id,
+            at: from_ms(self.at)?,
+            outcome: self.outcome,
+            detail: self.detail,
         })
     }
 }

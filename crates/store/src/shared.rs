@@ -33,8 +33,8 @@ macro_rules! impl_repositories {
             c.human_replies, c.last_activity_at, c.created_at, c.updated_at, c.version";
 
         const CHANNEL_SELECT: &str = "SELECT id, workspace_id, network, name, handle, external_id, \
-            credentials IS NOT NULL AS has_credentials, health, health_detail, enabled, settings, \
-            created_at, updated_at FROM channels";
+            credentials IS NOT NULL AS has_credentials, health, health_detail, failure_count, health_changed_at, \
+            enabled, settings, created_at, updated_at FROM channels";
 
         fn json_text(value: &impl serde::Serialize) -> String {
             // Serialising maps and values of plain JSON cannot fail.
@@ -335,6 +335,62 @@ macro_rules! impl_repositories {
                     Write::TouchApiToken { id, at } => {
                         sqlx::query("UPDATE api_tokens SET last_used_at = $2 WHERE id = $1")
                             .bind(id).bind(to_ms(at)).execute(&mut **tx).await?;
+                    }
+                    Write::EditMessage { message_id, text, at } => {
+                        let done = sqlx::query("UPDATE messages SET text = $2, edited_at = $3 WHERE id = $1")
+                            .bind(message_id).bind(text).bind(to_ms(at)).execute(&mut **tx).await?;
+                        expect_one(done.rows_affected(), "message")?;
+                    }
+                    Write::RedactMessage { message_id, at } => {
+                        let done = sqlx::query("UPDATE messages SET text = '', attachments = '[]', deleted_at = $2 WHERE id = $1")
+                            .bind(message_id).bind(to_ms(at)).execute(&mut **tx).await?;
+                        expect_one(done.rows_affected(), "message")?;
+                    }
+                    Write::SetMessagePlatformId { message_id, platform_message_id } => {
+                        let done = sqlx::query("UPDATE messages SET platform_message_id = $2 WHERE id = $1")
+                            .bind(message_id).bind(platform_message_id).execute(&mut **tx).await?;
+                        expect_one(done.rows_affected(), "message")?;
+                    }
+                    Write::UpdateChannelHealth { channel_id, health, detail, failure_count, at } => {
+                        let done = sqlx::query(
+                            "UPDATE channels SET health_changed_at = CASE WHEN health = $2 THEN health_changed_at ELSE $5 END, \
+                             health = $2, health_detail = $3, failure_count = $4 WHERE id = $1",
+                        )
+                        .bind(channel_id).bind(health.as_str()).bind(detail).bind(failure_count).bind(to_ms(at))
+                        .execute(&mut **tx).await?;
+                        expect_one(done.rows_affected(), "channel")?;
+                    }
+                    Write::FinishRawEvent { id, at } => {
+                        sqlx::query("UPDATE raw_events SET state = 'done', processed_at = $2, locked_until = NULL WHERE id = $1")
+                            .bind(id).bind(to_ms(at)).execute(&mut **tx).await?;
+                    }
+                    Write::FailRawEvent { id, error, retry_at } => {
+                        let state = if retry_at.is_some() { "pending" } else { "failed" };
+                        sqlx::query("UPDATE raw_events SET state = $2, last_error = $3, locked_until = $4 WHERE id = $1")
+                            .bind(id).bind(state).bind(error).bind(opt_to_ms(retry_at)).execute(&mut **tx).await?;
+                    }
+                    Write::FinishOutbox { id, at } => {
+                        sqlx::query("UPDATE outbox SET done_at = $2, locked_until = NULL WHERE id = $1")
+                            .bind(id).bind(to_ms(at)).execute(&mut **tx).await?;
+                    }
+                    Write::RescheduleOutbox { id, due_at, error } => {
+                        sqlx::query("UPDATE outbox SET due_at = $2, last_error = $3, locked_until = NULL WHERE id = $1")
+                            .bind(id).bind(to_ms(due_at)).bind(error).execute(&mut **tx).await?;
+                    }
+                    Write::RecordDeliveryAttempt(a) => {
+                        sqlx::query(
+                            "INSERT INTO delivery_attempts (outbox_id, subject_id, at, outcome, detail) VALUES ($1, $2, $3, $4, $5)",
+                        )
+                        .bind(a.outbox_id).bind(a.subject_id).bind(to_ms(a.at)).bind(a.outcome).bind(a.detail)
+                        .execute(&mut **tx).await?;
+                    }
+                    Write::SetPollCursor { channel_id, source, cursor, at } => {
+                        sqlx::query(
+                            "INSERT INTO poll_cursors (channel_id, source, cursor, updated_at) VALUES ($1, $2, $3, $4) \
+                             ON CONFLICT (channel_id, source) DO UPDATE SET cursor = excluded.cursor, updated_at = excluded.updated_at",
+                        )
+                        .bind(channel_id).bind(source).bind(cursor).bind(to_ms(at))
+                        .execute(&mut **tx).await?;
                     }
                     Write::Audit(a) => {
                         sqlx::query(
@@ -699,11 +755,36 @@ macro_rules! impl_repositories {
                     .map(MessageRow::into_domain).transpose()
             }
 
+            async fn latest_inbound_message(&self, conversation_id: &str) -> StoreResult<Option<Message>> {
+                let rows = self.first_message(
+                    "SELECT * FROM messages WHERE conversation_id = $1 AND direction = 'inbound' \
+                     ORDER BY created_at DESC, id DESC LIMIT $2",
+                    conversation_id, 1,
+                ).await?;
+                Ok(rows.into_iter().next())
+            }
+
+            async fn unmatched_outbound(&self, channel_id: &str, limit: u32) -> StoreResult<Vec<Message>> {
+                self.first_message(
+                    "SELECT * FROM messages WHERE channel_id = $1 AND direction = 'outbound' AND visibility <> 'note' \
+                     AND platform_message_id IS NULL ORDER BY created_at DESC, id DESC LIMIT $2",
+                    channel_id, i64::from(limit.max(1)),
+                ).await
+            }
+
             async fn message_by_platform_id(&self, channel_id: &str, platform_message_id: &str) -> StoreResult<Option<Message>> {
                 sqlx::query_as::<_, MessageRow>("SELECT * FROM messages WHERE channel_id = $1 AND platform_message_id = $2")
                     .bind(channel_id.to_owned()).bind(platform_message_id.to_owned())
                     .fetch_optional(self.reader()).await?
                     .map(MessageRow::into_domain).transpose()
+            }
+        }
+
+        impl $Store {
+            async fn first_message(&self, sql: &'static str, key: &str, limit: i64) -> StoreResult<Vec<Message>> {
+                sqlx::query_as::<_, MessageRow>(sql)
+                    .bind(key.to_owned()).bind(limit).fetch_all(self.reader()).await?
+                    .into_iter().map(MessageRow::into_domain).collect()
             }
         }
 
@@ -737,6 +818,92 @@ macro_rules! impl_repositories {
 
             fn event_head(&self) -> tokio::sync::watch::Receiver<i64> {
                 self.event_head.subscribe()
+            }
+        }
+
+        #[async_trait]
+        impl Queues for $Store {
+            async fn append_raw_events(&self, events: Vec<NewRawEvent>) -> StoreResult<Vec<bool>> {
+                if events.is_empty() {
+                    return Ok(vec![]);
+                }
+                let mut tx = self.begin_write().await?;
+                let mut inserted = Vec::with_capacity(events.len());
+                for e in events {
+                    let done = sqlx::query(
+                        "INSERT INTO raw_events (channel_id, dedup_key, received_at, payload, state, attempts) \
+                         VALUES ($1, $2, $3, $4, 'pending', 0) ON CONFLICT (channel_id, dedup_key) DO NOTHING",
+                    )
+                    .bind(e.channel_id).bind(e.dedup_key).bind(to_ms(e.received_at)).bind(json_text(&e.payload))
+                    .execute(&mut *tx).await?;
+                    inserted.push(done.rows_affected() > 0);
+                }
+                tx.commit().await?;
+                Ok(inserted)
+            }
+
+            async fn claim_raw_events(&self, now: jiff::Timestamp, lease_ms: i64, limit: u32) -> StoreResult<Vec<RawEvent>> {
+                let sql = Self::claim_sql(
+                    "raw_events",
+                    "state = 'pending' AND (locked_until IS NULL OR locked_until <= $2)",
+                    "id, channel_id, dedup_key, received_at, payload, attempts",
+                );
+                let mut tx = self.begin_write().await?;
+                let rows = sqlx::query_as::<_, RawEventRow>(sqlx::AssertSqlSafe(sql))
+                    .bind(to_ms(now) + lease_ms).bind(to_ms(now)).bind(i64::from(limit.max(1)))
+                    .fetch_all(&mut *tx).await?;
+                tx.commit().await?;
+                let mut events = rows.into_iter().map(RawEventRow::into_record).collect::<StoreResult<Vec<_>>>()?;
+                events.sort_by_key(|e| e.id);
+                Ok(events)
+            }
+
+            async fn raw_event_counts(&self) -> StoreResult<RawEventCounts> {
+                let rows: Vec<(String, i64)> = sqlx::query_as("SELECT state, COUNT(*) FROM raw_events GROUP BY state")
+                    .fetch_all(self.reader()).await?;
+                let mut counts = RawEventCounts::default();
+                for (state, n) in rows {
+                    match state.as_str() {
+                        "pending" => counts.pending = n,
+                        "done" => counts.done = n,
+                        _ => counts.failed += n,
+                    }
+                }
+                Ok(counts)
+            }
+
+            async fn claim_outbox(&self, kind: &str, now: jiff::Timestamp, lease_ms: i64, limit: u32) -> StoreResult<Vec<OutboxItem>> {
+                let sql = Self::claim_sql(
+                    "outbox",
+                    "done_at IS NULL AND kind = $4 AND due_at <= $2 AND (locked_until IS NULL OR locked_until <= $2)",
+                    "id, workspace_id, kind, subject_id, payload, attempts, created_at",
+                );
+                let mut tx = self.begin_write().await?;
+                let rows = sqlx::query_as::<_, OutboxRow>(sqlx::AssertSqlSafe(sql))
+                    .bind(to_ms(now) + lease_ms).bind(to_ms(now)).bind(i64::from(limit.max(1))).bind(kind.to_owned())
+                    .fetch_all(&mut *tx).await?;
+                tx.commit().await?;
+                let mut items = rows.into_iter().map(OutboxRow::into_record).collect::<StoreResult<Vec<_>>>()?;
+                items.sort_by_key(|i| i.id);
+                Ok(items)
+            }
+
+            async fn open_outbox_count(&self, kind: &str) -> StoreResult<i64> {
+                Ok(sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE kind = $1 AND done_at IS NULL")
+                    .bind(kind.to_owned()).fetch_one(self.reader()).await?)
+            }
+
+            async fn delivery_attempts(&self, subject_id: &str) -> StoreResult<Vec<DeliveryAttempt>> {
+                sqlx::query_as::<_, DeliveryAttemptRow>(
+                    "SELECT outbox_id, subject_id, at, outcome, detail FROM delivery_attempts WHERE subject_id = $1 ORDER BY id",
+                )
+                .bind(subject_id.to_owned()).fetch_all(self.reader()).await?
+                .into_iter().map(DeliveryAttemptRow::into_record).collect()
+            }
+
+            async fn poll_cursor(&self, channel_id: &str, source: &str) -> StoreResult<Option<String>> {
+                Ok(sqlx::query_scalar("SELECT cursor FROM poll_cursors WHERE channel_id = $1 AND source = $2")
+                    .bind(channel_id.to_owned()).bind(source.to_owned()).fetch_optional(self.reader()).await?)
             }
         }
 

@@ -47,6 +47,14 @@ impl SqliteStore {
     async fn open_with(options: SqliteConnectOptions) -> crate::StoreResult<Self> {
         let write = SqlitePoolOptions::new().max_connections(1).connect_with(options.clone()).await?;
         MIGRATOR.run(&write).await?;
+        // One process owns an SQLite database, so claims left by a process
+        // that died are released at once instead of waiting out their lease.
+        sqlx::query("UPDATE raw_events SET locked_until = NULL WHERE state = 'pending' AND locked_until IS NOT NULL")
+            .execute(&write)
+            .await?;
+        sqlx::query("UPDATE outbox SET locked_until = NULL WHERE done_at IS NULL AND locked_until IS NOT NULL")
+            .execute(&write)
+            .await?;
         let read = SqlitePoolOptions::new().max_connections(4).connect_with(options.read_only(true)).await?;
         let head: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM events").fetch_one(&write).await?;
         let (event_head, _) = tokio::sync::watch::channel(head);
@@ -68,6 +76,15 @@ impl SqliteStore {
         .fetch_all(&self.read)
         .await?;
         Ok(rows)
+    }
+
+    /// Leases up to `$3` rows matching `condition` until `$1` (`$2` is now).
+    /// The single SQLite writer makes the select-then-update atomic.
+    fn claim_sql(table: &str, condition: &str, columns: &str) -> String {
+        format!(
+            "UPDATE {table} SET locked_until = $1, attempts = attempts + 1 WHERE id IN \
+             (SELECT id FROM {table} WHERE {condition} ORDER BY id LIMIT $3) RETURNING {columns}"
+        )
     }
 
     fn reader(&self) -> &SqlitePool {

@@ -55,6 +55,8 @@ async fn seed(t: &TestStore) -> Fixture {
         external_id: "1850000000000000001".into(),
         health: ChannelHealth::Ok,
         health_detail: String::new(),
+        failure_count: 0,
+        health_changed_at: None,
         enabled: true,
         has_credentials: true,
         settings: json!({"poll": true}),
@@ -160,6 +162,8 @@ fn message(f: &Fixture, id: &str, conversation_id: &str, channel: &str, platform
         intent: Some("order_delivery".into()),
         created_at: at(10),
         recorded_at: at(11),
+        edited_at: None,
+        deleted_at: None,
     }
 }
 
@@ -290,6 +294,8 @@ contract!(messages_dedup_on_platform_id_per_channel_and_keep_big_ids_exact, |t| 
         external_id: "123".into(),
         health: ChannelHealth::Ok,
         health_detail: String::new(),
+        failure_count: 0,
+        health_changed_at: None,
         enabled: true,
         has_credentials: false,
         settings: json!({}),
@@ -555,3 +561,157 @@ async fn both_schemas_have_the_same_tables_and_columns() {
         "both backends have the same migration versions"
     );
 }
+
+fn raw(channel: &str, key: &str) -> NewRawEvent {
+    NewRawEvent { channel_id: channel.into(), dedup_key: key.into(), received_at: at(1), payload: json!({"key": key}) }
+}
+
+contract!(raw_events_are_stored_once_per_channel_and_key, |t| {
+    let f = seed(&t).await;
+    let n = t
+        .store
+        .append_raw_events(vec![raw(&f.channel, "tweet:1"), raw(&f.channel, "tweet:2"), raw(&f.channel, "tweet:1")])
+        .await;
+    assert_eq!(n.ok(), Some(vec![true, true, false]));
+    let again = t.store.append_raw_events(vec![raw(&f.channel, "tweet:2"), raw(&f.channel, "tweet:3")]).await;
+    assert_eq!(again.ok(), Some(vec![false, true]), "a redelivery adds nothing");
+    let counts = t.store.raw_event_counts().await.unwrap_or_default();
+    assert_eq!(counts, RawEventCounts { pending: 3, done: 0, failed: 0 });
+});
+
+contract!(claims_lease_events_until_finished_or_expired, |t| {
+    let f = seed(&t).await;
+    t.store
+        .append_raw_events((0..5).map(|i| raw(&f.channel, &format!("k{i}"))).collect())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let first = t.store.claim_raw_events(at(10), 30_000, 3).await.unwrap_or_default();
+    assert_eq!(first.iter().map(|e| e.dedup_key.as_str()).collect::<Vec<_>>(), vec!["k0", "k1", "k2"]);
+    assert_eq!(first[0].payload, json!({"key": "k0"}));
+    assert_eq!(first[0].attempts, 1);
+    let second = t.store.claim_raw_events(at(11), 30_000, 10).await.unwrap_or_default();
+    assert_eq!(
+        second.iter().map(|e| e.dedup_key.as_str()).collect::<Vec<_>>(),
+        vec!["k3", "k4"],
+        "leased rows are not claimed twice"
+    );
+    t.store.commit(vec![Write::FinishRawEvent { id: first[0].id, at: at(12) }]).await.unwrap_or_else(|e| panic!("{e}"));
+    t.store
+        .commit(vec![Write::FailRawEvent { id: first[1].id, error: "boom".into(), retry_at: None }])
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    // After the lease runs out, unfinished work is handed out again.
+    let later = t.store.claim_raw_events(at(100), 30_000, 10).await.unwrap_or_default();
+    let keys: Vec<&str> = later.iter().map(|e| e.dedup_key.as_str()).collect();
+    assert_eq!(keys, vec!["k2", "k3", "k4"]);
+    assert_eq!(later[0].attempts, 2);
+    assert_eq!(t.store.raw_event_counts().await.ok(), Some(RawEventCounts { pending: 3, done: 1, failed: 1 }));
+});
+
+contract!(concurrent_claimers_never_share_an_event, |t| {
+    let f = seed(&t).await;
+    t.store
+        .append_raw_events((0..60).map(|i| raw(&f.channel, &format!("c{i}"))).collect())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut tasks = vec![];
+    for _ in 0..4 {
+        let store = t.store.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut mine = vec![];
+            loop {
+                let batch = store.claim_raw_events(at(10), 60_000, 7).await.unwrap_or_else(|e| panic!("{e}"));
+                if batch.is_empty() {
+                    return mine;
+                }
+                mine.extend(batch.into_iter().map(|e| e.id));
+            }
+        }));
+    }
+    let mut all = vec![];
+    for task in tasks {
+        all.extend(task.await.unwrap_or_default());
+    }
+    let distinct: HashSet<i64> = all.iter().copied().collect();
+    assert_eq!(all.len(), 60);
+    assert_eq!(distinct.len(), 60, "an event was claimed twice");
+});
+
+contract!(outbox_items_are_claimed_when_due_and_rescheduled, |t| {
+    let f = seed(&t).await;
+    let item = |kind: &str, due: i64| {
+        Write::Outbox(NewOutboxItem {
+            workspace_id: f.ws.clone(),
+            kind: kind.into(),
+            subject_id: format!("msg_{kind}_{due}"),
+            payload: json!({}),
+            due_at: at(due),
+        })
+    };
+    t.store
+        .commit(vec![item("publish", 0), item("publish", 50), item("webhook", 0)])
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let now = t.store.claim_outbox("publish", at(10), 60_000, 10).await.unwrap_or_default();
+    assert_eq!(now.iter().map(|i| i.subject_id.as_str()).collect::<Vec<_>>(), vec!["msg_publish_0"]);
+    t.store
+        .commit(vec![
+            Write::RescheduleOutbox { id: now[0].id, due_at: at(40), error: "429".into() },
+            Write::RecordDeliveryAttempt(DeliveryAttempt {
+                outbox_id: now[0].id,
+                subject_id: "msg_publish_0".into(),
+                at: at(10),
+                outcome: "retry".into(),
+                detail: "429".into(),
+            }),
+        ])
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(t.store.claim_outbox("publish", at(20), 60_000, 10).await.unwrap_or_default().is_empty());
+    let due = t.store.claim_outbox("publish", at(60), 60_000, 10).await.unwrap_or_default();
+    assert_eq!(due.len(), 2);
+    assert_eq!(due[0].attempts, 2);
+    for i in &due {
+        t.store.commit(vec![Write::FinishOutbox { id: i.id, at: at(61) }]).await.unwrap_or_else(|e| panic!("{e}"));
+    }
+    assert_eq!(t.store.open_outbox_count("publish").await.ok(), Some(0));
+    assert_eq!(t.store.open_outbox_count("webhook").await.ok(), Some(1));
+    let attempts = t.store.delivery_attempts("msg_publish_0").await.unwrap_or_default();
+    assert_eq!(attempts.len(), 1);
+    assert_eq!(attempts[0].outcome, "retry");
+});
+
+contract!(poll_cursors_and_channel_health_are_kept, |t| {
+    let f = seed(&t).await;
+    assert_eq!(t.store.poll_cursor(&f.channel, "mentions").await.ok(), Some(None));
+    for cursor in ["100", "200"] {
+        let w = Write::SetPollCursor {
+            channel_id: f.channel.clone(),
+            source: "mentions".into(),
+            cursor: cursor.into(),
+            at: at(1),
+        };
+        t.store.commit(vec![w]).await.unwrap_or_else(|e| panic!("{e}"));
+    }
+    assert_eq!(t.store.poll_cursor(&f.channel, "mentions").await.ok().flatten().as_deref(), Some("200"));
+    let w = Write::UpdateChannelHealth {
+        channel_id: f.channel.clone(),
+        health: ChannelHealth::Failing,
+        detail: "token expired".into(),
+        failure_count: 1,
+        at: at(5),
+    };
+    t.store.commit(vec![w]).await.unwrap_or_else(|e| panic!("{e}"));
+    let ch = t.store.channel(&f.channel).await.ok().flatten().unwrap_or_else(|| panic!("channel"));
+    assert_eq!((ch.health, ch.failure_count, ch.health_changed_at), (ChannelHealth::Failing, 1, Some(at(5))));
+    let w = Write::UpdateChannelHealth {
+        channel_id: f.channel.clone(),
+        health: ChannelHealth::Failing,
+        detail: "token expired".into(),
+        failure_count: 2,
+        at: at(9),
+    };
+    t.store.commit(vec![w]).await.unwrap_or_else(|e| panic!("{e}"));
+    let ch = t.store.channel(&f.channel).await.ok().flatten().unwrap_or_else(|| panic!("channel"));
+    assert_eq!(ch.health_changed_at, Some(at(5)), "the health did not change, so neither does its time");
+});

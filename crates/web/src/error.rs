@@ -19,7 +19,7 @@ pub struct ErrorDetail {
     /// Stable machine-readable code: `unauthenticated`, `forbidden`, `csrf`,
     /// `not_found`, `invalid_input`, `invalid_json`, `payload_too_large`,
     /// `unsupported_media_type`, `conflict`, `duplicate`, `bad_credentials`,
-    /// `rate_limited`, `method_not_allowed`, `internal`.
+    /// `rate_limited`, `method_not_allowed`, `unavailable`, `internal`.
     pub code: &'static str,
     /// A sentence for people.
     pub message: String,
@@ -60,6 +60,7 @@ impl From<AppError> for ApiError {
             AppError::Invalid(_) => StatusCode::BAD_REQUEST,
             AppError::Conflict(_) | AppError::Duplicate(_) => StatusCode::CONFLICT,
             AppError::Internal(_) | AppError::Crypto(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         };
         if status == StatusCode::INTERNAL_SERVER_ERROR {
             // The details stay in the log; the client learns only that it failed.

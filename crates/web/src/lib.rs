@@ -11,6 +11,7 @@ mod error;
 mod extract;
 mod openapi;
 mod security;
+mod webhooks;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,6 +20,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::get;
 use hark_app::App;
+use hark_app::intake::Intake;
 use tokio_util::sync::CancellationToken;
 use tower_http::trace::TraceLayer;
 
@@ -48,29 +50,39 @@ pub struct WebState {
     pub app: App,
     pub config: Arc<WebConfig>,
     login_limiter: Arc<auth::LoginLimiter>,
+    /// Durable storage for inbound events, committed in groups.
+    pub intake: Intake,
+    refusals: Arc<webhooks::RefusalCounter>,
     /// Cancelled at shutdown so that long-lived event streams end and the
     /// server can drain.
     shutdown: CancellationToken,
 }
 
 impl WebState {
-    pub fn new(app: App, config: WebConfig, shutdown: CancellationToken) -> Self {
+    pub fn new(app: App, intake: Intake, config: WebConfig, shutdown: CancellationToken) -> Self {
         let login_limiter = Arc::new(auth::LoginLimiter::new(config.login_attempts_per_minute));
-        WebState { app, config: Arc::new(config), login_limiter, shutdown }
+        WebState { app, config: Arc::new(config), login_limiter, intake, refusals: Arc::default(), shutdown }
     }
 }
+
+const WEBHOOK_MAX_BODY: usize = 16 * 1024 * 1024;
 
 /// The whole HTTP application.
 pub fn router(state: WebState) -> Router {
     let max_body = state.config.max_body_bytes;
+    // Networks batch many events into one request (Meta: up to 1000).
+    let webhooks = Router::new()
+        .route("/webhooks/{channel_id}", get(webhooks::receive).post(webhooks::receive))
+        .layer(DefaultBodyLimit::max(WEBHOOK_MAX_BODY.max(max_body)));
     let routes = Router::new()
         .route("/healthz", get(api::health::healthz))
         .route("/api/openapi.json", get(openapi::serve))
         .nest("/api/v1", api::routes())
         .fallback(api::not_found)
         .method_not_allowed_fallback(api::method_not_allowed)
-        .with_state(state)
-        .layer(DefaultBodyLimit::max(max_body));
+        .layer(DefaultBodyLimit::max(max_body))
+        .merge(webhooks)
+        .with_state(state);
     security::protect(routes)
         .layer(axum::middleware::from_fn(security::record_metrics))
         .layer(TraceLayer::new_for_http())

@@ -32,6 +32,8 @@ use crate::error::{ErrorBody, ErrorDetail};
         api::conversations::post_message,
         api::conversations::approve,
         api::conversations::reject,
+        api::conversations::retry,
+        crate::webhooks::api_channel_inbound,
         api::contacts::list,
         api::contacts::get,
         api::contacts::update,
@@ -87,6 +89,8 @@ use crate::error::{ErrorBody, ErrorDetail};
         api::auth::Me,
         api::contacts::MergeRequest,
         api::tokens::TokenRequest,
+        crate::webhooks::ApiChannelMessage,
+        crate::webhooks::ApiChannelAuthor,
     ))
 )]
 struct ApiDoc;

@@ -173,3 +173,14 @@ pub async fn reject(
 ) -> ApiResult<JsonOut<Message>> {
     Ok(JsonOut(state.app.review_message(&auth.actor, &id, false).await?))
 }
+
+/// Sends a failed reply again.
+#[utoipa::path(post, path = "/api/v1/messages/{id}/retry", tag = "conversations", params(("id" = String, Path)),
+    responses((status = 200, body = Message), (status = 403, body = crate::ErrorBody), (status = 409, body = crate::ErrorBody)))]
+pub async fn retry(
+    State(state): State<WebState>,
+    auth: Authenticated,
+    Path(id): Path<String>,
+) -> ApiResult<JsonOut<Message>> {
+    Ok(JsonOut(state.app.retry_message(&auth.actor, &id).await?))
+}

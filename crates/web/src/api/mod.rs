@@ -31,6 +31,8 @@ pub fn routes() -> Router<WebState> {
         .route("/conversations/{id}/messages", get(conversations::messages).post(conversations::post_message))
         .route("/messages/{id}/approve", post(conversations::approve))
         .route("/messages/{id}/reject", post(conversations::reject))
+        .route("/messages/{id}/retry", post(conversations::retry))
+        .route("/channels/{id}/messages", post(crate::webhooks::api_channel_inbound))
         .route("/contacts", get(contacts::list))
         .route("/contacts/{id}", get(contacts::get).patch(contacts::update))
         .route("/contacts/{id}/merge", post(contacts::merge))

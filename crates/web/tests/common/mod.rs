@@ -73,7 +73,8 @@ pub async fn spawn_with(store: TestStore, config: WebConfig) -> TestApp {
         .unwrap_or_else(|e| panic!("{e}"));
 
     let shutdown = CancellationToken::new();
-    let router = hark_web::router(WebState::new(app.clone(), config, shutdown.clone()));
+    let intake = hark_app::intake::Intake::start(app.store.clone());
+    let router = hark_web::router(WebState::new(app.clone(), intake, config, shutdown.clone()));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap_or_else(|e| panic!("{e}"));
     let address = listener.local_addr().unwrap_or_else(|e| panic!("{e}"));
     let stop = shutdown.clone();
@@ -89,7 +90,10 @@ pub async fn spawn_with(store: TestStore, config: WebConfig) -> TestApp {
         users,
         tokens,
         channel_id: channel.id,
-        client: reqwest::Client::new(),
+        client: {
+            hark_channels::http::install_crypto_provider();
+            reqwest::Client::new()
+        },
         store,
         shutdown,
     }

@@ -1,0 +1,229 @@
+//! Applying the inbound events that are not new customer messages: echoes of
+//! the brand's own sends, delivery statuses, edits and deletions. Each marks
+//! its raw event done in the same transaction as its effect.
+
+use hark_domain::*;
+use hark_store::Write;
+use jiff::{SignedDuration, Timestamp};
+use serde_json::json;
+
+use crate::change::Change;
+use crate::{Actor, App, AppError, AppResult, new_id, now};
+
+/// How long an event about a message Hark has not recorded yet (an echo or a
+/// status racing the publisher's own commit) is retried before it is dropped.
+const RACE_WINDOW: SignedDuration = SignedDuration::from_mins(2);
+const RETRY_AFTER: SignedDuration = SignedDuration::from_secs(5);
+
+/// A message sent from the brand's account that came back from the network.
+#[derive(Debug, Clone)]
+pub struct EchoItem {
+    pub channel_id: String,
+    pub platform_message_id: String,
+    pub thread_id: String,
+    pub recipient_platform_user_id: Option<String>,
+    pub text: String,
+    pub by_hark: bool,
+    pub created_at: Timestamp,
+}
+
+/// What became of a raw event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RawOutcome {
+    Applied,
+    /// Nothing to do (already known, or about something Hark never stored).
+    Skipped,
+    /// Retried later: it probably raced a commit of Hark's own.
+    Deferred,
+}
+
+impl App {
+    pub async fn finish_raw(&self, raw_id: i64) -> AppResult<()> {
+        self.store.commit(vec![Write::FinishRawEvent { id: raw_id, at: now() }]).await?;
+        Ok(())
+    }
+
+    /// Leaves the event for a later attempt, or gives up on it when `retry_at` is `None`.
+    pub async fn defer_raw(&self, raw_id: i64, error: &str, retry_at: Option<Timestamp>) -> AppResult<()> {
+        self.store.commit(vec![Write::FailRawEvent { id: raw_id, error: error.to_owned(), retry_at }]).await?;
+        Ok(())
+    }
+
+    /// Retries an event about a message not stored yet while it is young; drops it after.
+    async fn defer_or_skip(&self, raw_id: i64, received_at: Timestamp, why: &str) -> AppResult<RawOutcome> {
+        let at = now();
+        if at.duration_since(received_at) < RACE_WINDOW {
+            self.defer_raw(raw_id, why, at.checked_add(RETRY_AFTER).ok()).await?;
+            Ok(RawOutcome::Deferred)
+        } else {
+            self.finish_raw(raw_id).await?;
+            Ok(RawOutcome::Skipped)
+        }
+    }
+
+    /// An echo of the brand's own message: Hark's own sends are matched to
+    /// their message (recording the platform id if the publisher has not yet);
+    /// messages sent with the network's own tools are imported so the thread
+    /// stays complete.
+    pub async fn apply_echo(&self, raw_id: i64, received_at: Timestamp, echo: EchoItem) -> AppResult<RawOutcome> {
+        let channel = self.store.channel(&echo.channel_id).await?.ok_or(AppError::NotFound("channel"))?;
+        if self.store.message_by_platform_id(&channel.id, &echo.platform_message_id).await?.is_some() {
+            self.finish_raw(raw_id).await?;
+            return Ok(RawOutcome::Skipped);
+        }
+        let pending = self.store.unmatched_outbound(&channel.id, 50).await?;
+        if let Some(ours) = pending.iter().find(|m| m.text.trim() == echo.text.trim()) {
+            let at = now();
+            self.store
+                .commit(vec![
+                    Write::SetMessagePlatformId {
+                        message_id: ours.id.clone(),
+                        platform_message_id: echo.platform_message_id.clone(),
+                    },
+                    Write::FinishRawEvent { id: raw_id, at },
+                ])
+                .await?;
+            return Ok(RawOutcome::Applied);
+        }
+        if echo.by_hark {
+            return self.defer_or_skip(raw_id, received_at, "echo of a send not recorded yet").await;
+        }
+        self.import_outside_reply(raw_id, &channel, echo).await
+    }
+
+    async fn import_outside_reply(&self, raw_id: i64, channel: &Channel, echo: EchoItem) -> AppResult<RawOutcome> {
+        let contact_id = match &echo.recipient_platform_user_id {
+            Some(user) => {
+                self.store.identity(&channel.workspace_id, channel.network, user).await?.map(|i| i.contact_id)
+            }
+            None => None,
+        };
+        let filter = hark_store::ConversationFilter {
+            workspace_id: channel.workspace_id.clone(),
+            channel_id: Some(channel.id.clone()),
+            contact_id: contact_id.clone(),
+            platform_thread_id: if contact_id.is_none() { Some(echo.thread_id.clone()) } else { None },
+            ..Default::default()
+        };
+        let Some(before) = self.store.conversations(&filter, &hark_store::Page::first(1)).await?.into_iter().next()
+        else {
+            // A post of the brand's own that starts no customer conversation.
+            self.finish_raw(raw_id).await?;
+            return Ok(RawOutcome::Skipped);
+        };
+        let at = now();
+        let message = Message {
+            id: new_id("msg"),
+            conversation_id: before.id.clone(),
+            workspace_id: before.workspace_id.clone(),
+            channel_id: channel.id.clone(),
+            direction: Direction::Outbound,
+            visibility: if before.kind == ConversationKind::Public { Visibility::Public } else { Visibility::Private },
+            author_kind: AuthorKind::User,
+            author_user_id: None,
+            author_contact_id: None,
+            text: echo.text.clone(),
+            attachments: vec![],
+            platform_message_id: Some(echo.platform_message_id.clone()),
+            platform_parent_id: None,
+            delivery_status: DeliveryStatus::Published,
+            delivery_error: None,
+            language: None,
+            sentiment: None,
+            intent: None,
+            created_at: echo.created_at,
+            recorded_at: at,
+            edited_at: None,
+            deleted_at: None,
+        };
+        let mut after = before.clone();
+        after.record_outbound(echo.created_at, true);
+        after.version = before.version + 1;
+        after.updated_at = at;
+        let actor = Actor::system(&channel.workspace_id);
+        Change::new(&actor, at)
+            .write(Write::InsertMessage(message.clone()))
+            .write(Write::UpdateConversation { conversation: after.clone(), expected_version: before.version })
+            .write(Write::FinishRawEvent { id: raw_id, at })
+            .audit(
+                "message.publish",
+                "message",
+                &message.id,
+                json!({ "via": "network's own tools", "channel_id": channel.id }),
+            )
+            .event("message.created", &before.id, &message)
+            .event("conversation.updated", &before.id, &after)
+            .commit(self)
+            .await?;
+        Ok(RawOutcome::Applied)
+    }
+
+    /// Delivery news for a message Hark sent; statuses only move forward.
+    pub async fn apply_delivery_status(
+        &self,
+        raw_id: i64,
+        received_at: Timestamp,
+        channel_id: &str,
+        platform_message_id: &str,
+        status: DeliveryStatus,
+        error: Option<String>,
+    ) -> AppResult<RawOutcome> {
+        let Some(message) = self.store.message_by_platform_id(channel_id, platform_message_id).await? else {
+            return self.defer_or_skip(raw_id, received_at, "status for a message not recorded yet").await;
+        };
+        if message.delivery_status.progress() >= status.progress() {
+            self.finish_raw(raw_id).await?;
+            return Ok(RawOutcome::Skipped);
+        }
+        let at = now();
+        let mut updated = message.clone();
+        updated.delivery_status = status;
+        updated.delivery_error = error.clone();
+        let actor = Actor::system(&message.workspace_id);
+        Change::new(&actor, at)
+            .write(Write::UpdateMessageDelivery { message_id: message.id.clone(), status, error })
+            .write(Write::FinishRawEvent { id: raw_id, at })
+            .event("message.updated", &message.conversation_id, &updated)
+            .commit(self)
+            .await?;
+        Ok(RawOutcome::Applied)
+    }
+
+    /// The customer edited (`Some(text)`) or deleted (`None`) a message.
+    pub async fn apply_edit_or_delete(
+        &self,
+        raw_id: i64,
+        channel_id: &str,
+        platform_message_id: &str,
+        new_text: Option<String>,
+    ) -> AppResult<RawOutcome> {
+        let Some(message) = self.store.message_by_platform_id(channel_id, platform_message_id).await? else {
+            self.finish_raw(raw_id).await?;
+            return Ok(RawOutcome::Skipped);
+        };
+        let at = now();
+        let mut updated = message.clone();
+        let (write, action) = match new_text {
+            Some(text) => {
+                updated.text = text.clone();
+                updated.edited_at = Some(at);
+                (Write::EditMessage { message_id: message.id.clone(), text, at }, "message.edited_by_author")
+            }
+            None => {
+                updated.text.clear();
+                updated.attachments.clear();
+                updated.deleted_at = Some(at);
+                (Write::RedactMessage { message_id: message.id.clone(), at }, "message.deleted_by_author")
+            }
+        };
+        let actor = Actor::system(&message.workspace_id);
+        Change::new(&actor, at)
+            .write(write)
+            .write(Write::FinishRawEvent { id: raw_id, at })
+            .audit(action, "message", &message.id, json!({ "platform_message_id": platform_message_id }))
+            .event("message.updated", &message.conversation_id, &updated)
+            .commit(self)
+            .await?;
+        Ok(RawOutcome::Applied)
+    }
+}

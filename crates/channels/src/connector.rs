@@ -1,0 +1,147 @@
+//! One entry point per operation, dispatching to the network's module, so
+//! the rest of Hark never matches on networks itself.
+
+use hark_domain::Network;
+use jiff::Timestamp;
+use serde_json::Value;
+
+use crate::model::*;
+use crate::{api_channel, meta, telegram, vk, x};
+
+/// Verifies and reads one webhook request for a channel.
+pub fn handle_webhook(ctx: &ChannelContext, req: &RawRequest, now: Timestamp) -> Result<Inbound, WebhookError> {
+    match ctx.network {
+        Network::X => x::handle_webhook(ctx, req, now),
+        Network::Facebook | Network::Instagram | Network::Whatsapp => meta::handle_webhook(ctx, req, now),
+        Network::Telegram => telegram::handle_webhook(ctx, req, now),
+        Network::Vk => vk::handle_webhook(ctx, req, now),
+        other => Err(WebhookError::BadRequest(format!("{other} channels do not receive webhooks here"))),
+    }
+}
+
+/// Publishes a reply.
+pub async fn publish(
+    http: &reqwest::Client,
+    ctx: &ChannelContext,
+    msg: &OutboundMessage,
+    now: Timestamp,
+) -> Result<Published, ConnectorError> {
+    match ctx.network {
+        Network::X => x::publish(http, ctx, msg, now).await,
+        Network::Facebook | Network::Instagram | Network::Whatsapp => meta::publish(http, ctx, msg, now).await,
+        Network::Telegram => telegram::publish(http, ctx, msg, now).await,
+        Network::Vk => vk::publish(http, ctx, msg, now).await,
+        Network::Api => publish_to_api_channel(http, ctx, msg, now).await,
+        other => Err(ConnectorError::Misconfigured(format!("{other} has no connector yet"))),
+    }
+}
+
+/// Whether sending the same reply again cannot create a second copy (the
+/// network deduplicates: VK's random_id and guid, our own API channel's
+/// stable webhook-id).
+pub fn resend_is_safe(network: Network) -> bool {
+    matches!(network, Network::Vk | Network::Api)
+}
+
+/// Whether [`find_published`] can tell that a reply did not go out.
+pub fn can_reconcile(network: Network) -> bool {
+    network == Network::X
+}
+
+/// Looks on the network for a reply whose publication outcome is unknown.
+pub async fn find_published(
+    http: &reqwest::Client,
+    ctx: &ChannelContext,
+    msg: &OutboundMessage,
+    since: Timestamp,
+) -> Result<Option<Published>, ConnectorError> {
+    match ctx.network {
+        Network::X => x::find_published(http, ctx, msg, since).await,
+        _ => Ok(None),
+    }
+}
+
+pub async fn engage(
+    http: &reqwest::Client,
+    ctx: &ChannelContext,
+    action: &EngagementAction,
+) -> Result<(), ConnectorError> {
+    match ctx.network {
+        Network::X => x::engage(http, ctx, action).await,
+        Network::Facebook | Network::Instagram => meta::engage(http, ctx, action).await,
+        Network::Vk => vk::engage(http, ctx, action).await,
+        other => Err(ConnectorError::NotAllowed(format!("{other} does not offer this action"))),
+    }
+}
+
+/// Whether a channel is polled: X when `poll` or a `monitor_query` is set,
+/// Telegram bots in `polling` mode.
+pub fn polls(network: Network, settings: &Value) -> bool {
+    let flag = |key: &str| settings.get(key).and_then(Value::as_bool).unwrap_or(false);
+    let text = |key: &str| settings.get(key).and_then(Value::as_str).unwrap_or("");
+    match network {
+        Network::X => flag("poll") || !text("monitor_query").is_empty(),
+        Network::Telegram => text("mode") == "polling",
+        _ => false,
+    }
+}
+
+/// Polls the network; `None` when this channel does not poll.
+pub async fn poll(
+    http: &reqwest::Client,
+    ctx: &ChannelContext,
+    cursor: Option<&str>,
+) -> Option<Result<PollResult, ConnectorError>> {
+    if !polls(ctx.network, &ctx.settings) {
+        return None;
+    }
+    Some(match ctx.network {
+        Network::X => x::poll(http, ctx, cursor).await,
+        Network::Telegram => telegram::poll(http, ctx, cursor).await,
+        _ => return None,
+    })
+}
+
+pub fn can_check(network: Network) -> bool {
+    matches!(
+        network,
+        Network::X | Network::Facebook | Network::Instagram | Network::Whatsapp | Network::Telegram | Network::Vk
+    )
+}
+
+/// Asks the network whether the channel's credentials still work.
+pub async fn check_credentials(http: &reqwest::Client, ctx: &ChannelContext) -> Result<(), ConnectorError> {
+    match ctx.network {
+        Network::X => x::check_credentials(http, ctx).await,
+        Network::Facebook | Network::Instagram | Network::Whatsapp => meta::check_credentials(http, ctx).await,
+        Network::Telegram => telegram::check_credentials(http, ctx).await,
+        Network::Vk => vk::check_credentials(http, ctx).await,
+        _ => Ok(()),
+    }
+}
+
+/// Our own API channel: the reply goes to the partner's webhook, signed.
+async fn publish_to_api_channel(
+    http: &reqwest::Client,
+    ctx: &ChannelContext,
+    msg: &OutboundMessage,
+    now: Timestamp,
+) -> Result<Published, ConnectorError> {
+    let url = ctx
+        .setting_str("webhook_url")
+        .ok_or_else(|| ConnectorError::Misconfigured("the API channel has no webhook_url setting".into()))?;
+    let secret = ctx.credential("webhook_secret")?;
+    let body = serde_json::json!({
+        "type": "message.created",
+        "data": {
+            "id": msg.message_id,
+            "thread_id": msg.thread_id,
+            "in_reply_to": msg.reply_to_platform_message_id,
+            "visibility": msg.visibility,
+            "recipient": { "id": msg.recipient_platform_user_id },
+            "text": msg.text,
+        }
+    });
+    api_channel::deliver(http, url, secret, &msg.message_id, &body, now).await?;
+    Ok(Published { platform_message_id: format!("hark:{}", msg.message_id), private_thread_id: None })
+}

@@ -1,0 +1,256 @@
+//! The normalised shapes every connector speaks.
+
+use hark_domain::{ConversationKind, Network};
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// What a connector knows about the channel it acts for.
+#[derive(Debug, Clone)]
+pub struct ChannelContext {
+    pub network: Network,
+    /// The account's id on the platform: X user id, Facebook Page id, Instagram
+    /// account id, WhatsApp phone_number_id, Telegram bot id, VK group id.
+    pub external_id: String,
+    /// Decrypted credentials; the keys each network uses are listed in its module.
+    pub credentials: Map<String, Value>,
+    /// Channel settings: `api_base_url` (points a connector at the sandbox),
+    /// monitoring keywords, and network-specific switches.
+    pub settings: Value,
+}
+
+impl ChannelContext {
+    /// A credential as text, or an error naming what is missing.
+    pub fn credential(&self, key: &str) -> Result<&str, ConnectorError> {
+        self.credentials
+            .get(key)
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| ConnectorError::Misconfigured(format!("the channel has no `{key}` credential")))
+    }
+
+    pub fn setting_str(&self, key: &str) -> Option<&str> {
+        self.settings.get(key).and_then(Value::as_str).filter(|s| !s.is_empty())
+    }
+}
+
+/// One inbound HTTP request exactly as received: the signature is checked on `body`.
+#[derive(Debug, Clone)]
+pub struct RawRequest<'a> {
+    pub method: &'a str,
+    /// The raw query string, without `?`.
+    pub query: &'a str,
+    /// Header names lowercase.
+    pub headers: Vec<(String, String)>,
+    pub body: &'a [u8],
+}
+
+impl RawRequest<'_> {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+}
+
+/// An HTTP answer a connector wants sent back to the network.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HttpReply {
+    pub status: u16,
+    pub content_type: &'static str,
+    pub body: String,
+}
+
+impl HttpReply {
+    pub fn ok_text(body: impl Into<String>) -> Self {
+        HttpReply { status: 200, content_type: "text/plain; charset=utf-8", body: body.into() }
+    }
+
+    pub fn ok_json(body: &Value) -> Self {
+        HttpReply { status: 200, content_type: "application/json", body: body.to_string() }
+    }
+
+    pub fn empty_ok() -> Self {
+        HttpReply { status: 200, content_type: "text/plain; charset=utf-8", body: String::new() }
+    }
+}
+
+/// What a verified webhook request means.
+#[derive(Debug, Clone)]
+pub enum Inbound {
+    /// A handshake (X CRC, Meta hub.challenge, VK confirmation): answer, store nothing.
+    Handshake(HttpReply),
+    /// Events to store durably before answering with `reply`.
+    Events { reply: HttpReply, events: Vec<InboundEvent> },
+}
+
+/// Why a webhook request was refused. Nothing is stored for it.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum WebhookError {
+    /// Missing or wrong signature, secret or verify token: answer 401 (403 for handshakes).
+    #[error("unauthorized: {0}")]
+    Unauthorized(String),
+    /// Signed correctly but unreadable: answer 400.
+    #[error("bad request: {0}")]
+    BadRequest(String),
+}
+
+/// One fact from a network, normalised. `dedup_key` is unique per channel:
+/// the same fact delivered twice (redelivery, webhook and polling, echo) has
+/// the same key.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InboundEvent {
+    pub dedup_key: String,
+    pub occurred_at: Timestamp,
+    pub kind: InboundKind,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum InboundKind {
+    /// A customer wrote (mention, reply, comment, DM, chat message).
+    Message(InboundMessage),
+    /// A message sent from the brand's account came back: by Hark (`by_hark`,
+    /// matched through `platform_message_id`) or by someone using the network's
+    /// own tools, which Hark imports so the thread stays complete.
+    Echo(EchoMessage),
+    /// Delivery news about a message Hark sent.
+    Status { platform_message_id: String, status: DeliveryUpdate, error: Option<String> },
+    /// The customer edited a message.
+    Edited { platform_message_id: String, text: String },
+    /// The customer (or a moderator) deleted a message.
+    Deleted { platform_message_id: String },
+    /// The customer allowed or refused private messages from the brand (VK, Telegram blocks).
+    MessagingPermission { platform_user_id: String, allowed: bool },
+    /// Understood and deliberately not turned into anything (likes, typing, reads).
+    Ignored { what: String },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryUpdate {
+    Sent,
+    Delivered,
+    Read,
+    Failed,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Author {
+    pub platform_user_id: String,
+    pub handle: String,
+    pub display_name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InboundMessage {
+    /// Public (mention, comment) or private (DM).
+    pub conversation_kind: ConversationKind,
+    /// Unique per channel (Telegram: `chat_id:message_id`).
+    pub platform_message_id: String,
+    /// Groups the conversation: the root post for public threads (tweet
+    /// conversation, Facebook/Instagram post or media, VK `owner_post`), the
+    /// chat for private ones.
+    pub thread_id: String,
+    /// The message this one answers, when the network says.
+    pub parent_id: Option<String>,
+    pub author: Author,
+    pub text: String,
+    pub attachments: Vec<Value>,
+    /// Whether it reached Hark through keyword/hashtag monitoring rather than
+    /// being addressed to the brand.
+    pub via_monitoring: bool,
+    /// The language the network reports, if any.
+    pub language: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EchoMessage {
+    pub platform_message_id: String,
+    pub thread_id: String,
+    pub recipient_platform_user_id: Option<String>,
+    pub text: String,
+    /// True when the network says Hark's own app sent it.
+    pub by_hark: bool,
+}
+
+/// A reply to publish.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OutboundMessage {
+    /// Hark's message id: the idempotency key where the network has one.
+    pub message_id: String,
+    pub text: String,
+    /// Where it goes: a public reply in the thread, or a private message.
+    pub visibility: OutboundVisibility,
+    pub conversation_kind: ConversationKind,
+    /// The customer's id on the network.
+    pub recipient_platform_user_id: String,
+    /// The conversation's thread id (see [`InboundMessage::thread_id`]).
+    pub thread_id: Option<String>,
+    /// The latest customer message, which a public reply answers and a Meta
+    /// private reply targets.
+    pub reply_to_platform_message_id: Option<String>,
+    /// When the customer last wrote (messaging windows).
+    pub last_inbound_at: Option<Timestamp>,
+    /// When the comment a private reply targets was written (Meta: 7 days).
+    pub reply_to_created_at: Option<Timestamp>,
+    /// Whether this thread already got its one Meta private reply.
+    pub private_reply_already_sent: bool,
+    /// A human agent wrote it (Meta HUMAN_AGENT tag, 7 days).
+    pub by_person: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OutboundVisibility {
+    Public,
+    Private,
+}
+
+/// A published message.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Published {
+    pub platform_message_id: String,
+    /// The private conversation it opened, when it moved a public thread to private.
+    pub private_thread_id: Option<String>,
+}
+
+/// What one poll of a network brought: the events, and the cursor to pass to
+/// the next poll (`None` when the network gives none). The caller stores the
+/// cursor only after the events are stored, so a crash re-polls rather than
+/// loses events.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PollResult {
+    pub events: Vec<InboundEvent>,
+    pub cursor: Option<String>,
+}
+
+/// Other things an agent can do on a network.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum EngagementAction {
+    Like { platform_message_id: String },
+    Repost { platform_message_id: String },
+    Hide { platform_message_id: String },
+}
+
+/// Why a send did not happen. The connector decides what is worth retrying.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ConnectorError {
+    /// Try again later (429, 5xx, timeout); `retry_after_secs` when the network says.
+    #[error("temporarily unavailable: {reason}")]
+    Retryable { reason: String, retry_after_secs: Option<u64> },
+    /// The network refused for good; `reason` is its words, for the agent.
+    #[error("{0}")]
+    Rejected(String),
+    /// The token expired or a permission was revoked: the channel is unhealthy until fixed.
+    #[error("channel credentials rejected: {0}")]
+    Unauthorized(String),
+    /// Refused before calling the network: a messaging window or a length limit.
+    #[error("{0}")]
+    NotAllowed(String),
+    /// The channel lacks a setting or credential.
+    #[error("channel misconfigured: {0}")]
+    Misconfigured(String),
+    /// The outcome is unknown (timeout after sending): reconcile before retrying.
+    #[error("outcome unknown: {0}")]
+    Unknown(String),
+}

@@ -1,0 +1,596 @@
+//! Channels end to end: the platform sandbox plays each network over real
+//! HTTP against a Hark server (in this process), whose workers are driven one
+//! step at a time. Runs on SQLite and, when HARK_TEST_DATABASE_URL is set,
+//! on PostgreSQL.
+
+use std::collections::{BTreeMap, HashSet};
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use hark_app::intake::Intake;
+use hark_app::{Actor, ActorVia, App, ChannelCreate, CredentialSealer, NewMessage, UserCreate};
+use hark_domain::*;
+use hark_jobs::{WorkerConfig, Workers};
+use hark_sandbox::{
+    Account, ApiFault, Customer, CustomerAction, Faults, PublishedKind, Sandbox, SandboxConfig, SimNetwork,
+};
+use hark_store::Page;
+use hark_store::testing::{self, TestStore};
+use hark_web::{WebConfig, WebState};
+use serde_json::{Map, Value, json};
+use tokio_util::sync::CancellationToken;
+
+struct Rig {
+    sandbox: Sandbox,
+    app: App,
+    workers: Workers,
+    agent: Actor,
+    channels: BTreeMap<SimNetwork, Channel>,
+    _store: TestStore,
+    shutdown: CancellationToken,
+}
+
+impl Drop for Rig {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+        self.sandbox.stop();
+    }
+}
+
+fn credentials(network: SimNetwork) -> Map<String, Value> {
+    let value = match network {
+        SimNetwork::X => json!({
+            "consumer_key": "simConsumerKey", "consumer_secret": "sim_consumer_secret_0123456789",
+            "access_token": "1580000000000000001-simAccessToken", "access_token_secret": "simAccessTokenSecret",
+            "bearer_token": "sim-bearer"
+        }),
+        SimNetwork::Facebook | SimNetwork::Instagram | SimNetwork::Whatsapp => json!({
+            "app_id": "555000111", "app_secret": "sim_app_secret_abcdef", "verify_token": "sim-verify", "access_token": "EAAsimtoken"
+        }),
+        SimNetwork::Telegram => json!({ "bot_token": "7000000001:AAsimtoken", "secret_token": "sim_secret_token" }),
+        SimNetwork::Vk => {
+            json!({ "access_token": "vk1.a.simtoken", "secret": "sim-vk-secret-9f8e7d", "confirmation_code": "5a1b2c3d" })
+        }
+    };
+    value.as_object().cloned().unwrap_or_default()
+}
+
+fn external_id(network: SimNetwork) -> &'static str {
+    match network {
+        SimNetwork::X => "1580000000000000001",
+        SimNetwork::Facebook => "104000000000001",
+        SimNetwork::Instagram => "17841400000000001",
+        SimNetwork::Whatsapp => "106000000000001",
+        SimNetwork::Telegram => "7000000001",
+        SimNetwork::Vk => "229000001",
+    }
+}
+
+fn domain_network(network: SimNetwork) -> Network {
+    match network {
+        SimNetwork::X => Network::X,
+        SimNetwork::Facebook => Network::Facebook,
+        SimNetwork::Instagram => Network::Instagram,
+        SimNetwork::Whatsapp => Network::Whatsapp,
+        SimNetwork::Telegram => Network::Telegram,
+        SimNetwork::Vk => Network::Vk,
+    }
+}
+
+async fn rig(store: TestStore) -> Rig {
+    hark_channels::http::install_crypto_provider();
+    let sandbox = Sandbox::start(SandboxConfig { auto_redeliver: false, ..Default::default() })
+        .await
+        .unwrap_or_else(|e| panic!("sandbox: {e}"));
+    let app = App::new(store.store.clone(), CredentialSealer::new(&[9u8; 32]));
+    let intake = Intake::start(app.store.clone());
+    // Short client timeout so the sandbox's held requests time out quickly.
+    let _ = hark_channels::http::client();
+    let http =
+        reqwest::Client::builder().timeout(Duration::from_millis(1500)).build().unwrap_or_else(|e| panic!("{e}"));
+    let config = WorkerConfig {
+        retry_base: Duration::ZERO,
+        retry_after_cap: Duration::ZERO,
+        lease: Duration::from_secs(30),
+        unknown_settle: Duration::from_secs(4),
+        ..Default::default()
+    };
+    let workers = Workers::new(app.clone(), http, intake.clone(), config);
+    let shutdown = CancellationToken::new();
+    let router = hark_web::router(WebState::new(app.clone(), intake, WebConfig::default(), shutdown.clone()));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap_or_else(|e| panic!("{e}"));
+    let address = listener.local_addr().unwrap_or_else(|e| panic!("{e}"));
+    let stop = shutdown.clone();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(stop.cancelled_owned())
+            .await;
+    });
+
+    let ws = app.create_workspace("Acme", "UTC").await.unwrap_or_else(|e| panic!("{e}"));
+    let system = Actor::system(&ws.id);
+    let input = UserCreate {
+        email: "agent@acme.test".into(),
+        name: "Ana".into(),
+        role: Role::Agent,
+        password: "long enough password".into(),
+        locale: "en".into(),
+    };
+    let agent =
+        Actor { user: app.create_user(&system, input).await.unwrap_or_else(|e| panic!("{e}")), via: ActorVia::Session };
+    let mut channels = BTreeMap::new();
+    for network in SimNetwork::ALL {
+        let channel = app
+            .create_channel(
+                &system,
+                ChannelCreate {
+                    network: domain_network(network),
+                    name: format!("Acme on {network}"),
+                    handle: format!("acme_{network}"),
+                    external_id: external_id(network).into(),
+                    credentials: Some(credentials(network)),
+                    settings: json!({ "api_base_url": sandbox.api_base_url(network) }),
+                },
+            )
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        sandbox.add_account(Account {
+            network,
+            external_id: external_id(network).into(),
+            handle: format!("acme_{network}"),
+            webhook_url: Some(format!("http://{address}/webhooks/{}", channel.id)),
+            credentials: credentials(network),
+        });
+        channels.insert(network, channel);
+    }
+    sandbox.settle().await;
+    Rig { sandbox, app, workers, agent, channels, _store: store, shutdown }
+}
+
+impl Rig {
+    /// Runs ingestion and publishing until both queues are empty (bounded).
+    async fn drain(&self) {
+        for _ in 0..200 {
+            self.sandbox.settle().await;
+            let ingested = hark_jobs::ingest::ingest_once(&self.workers).await.unwrap_or_else(|e| panic!("{e}"));
+            let published = hark_jobs::publish::publish_once(&self.workers).await.unwrap_or_else(|e| panic!("{e}"));
+            let pending = self.app.store.raw_event_counts().await.map(|c| c.pending).unwrap_or(0);
+            let outbox = self.app.store.open_outbox_count("publish").await.unwrap_or(0);
+            if ingested == 0 && published == 0 && pending == 0 && outbox == 0 {
+                return;
+            }
+            if ingested == 0 && published == 0 {
+                // Deferred work (echo races, rescheduled replies) falls due shortly.
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+        panic!("queues did not drain");
+    }
+
+    async fn act(&self, action: CustomerAction) -> hark_sandbox::ActionReport {
+        self.sandbox.act(action).await.unwrap_or_else(|e| panic!("sandbox action: {e}"))
+    }
+
+    async fn all_messages(&self) -> Vec<Message> {
+        let ws = self.agent.workspace_id().to_owned();
+        let filter = hark_store::ConversationFilter { workspace_id: ws, ..Default::default() };
+        let mut out = vec![];
+        for c in self.app.store.conversations(&filter, &Page::first(200)).await.unwrap_or_default() {
+            out.extend(self.app.store.messages(&c.id, &Page::first(200)).await.unwrap_or_default());
+        }
+        out
+    }
+
+    async fn only_conversation(&self) -> Conversation {
+        let filter =
+            hark_store::ConversationFilter { workspace_id: self.agent.workspace_id().to_owned(), ..Default::default() };
+        let list = self.app.store.conversations(&filter, &Page::first(10)).await.unwrap_or_default();
+        assert_eq!(list.len(), 1, "expected one conversation, found {}", list.len());
+        list.into_iter().next().unwrap_or_else(|| unreachable!())
+    }
+
+    async fn reply(&self, conversation_id: &str, visibility: Visibility, text: &str) -> Message {
+        self.app
+            .post_message(&self.agent, conversation_id, NewMessage { visibility, text: text.into() })
+            .await
+            .unwrap_or_else(|e| panic!("reply: {e}"))
+    }
+}
+
+fn customer(n: usize) -> Customer {
+    Customer::new(format!("{}", 912_345_000 + n), format!("customer_{n}"), format!("Customer {n}"))
+}
+
+/// One action of every kind, customer `n`.
+fn mixed_actions(n: usize) -> Vec<CustomerAction> {
+    let c = customer(n);
+    vec![
+        CustomerAction::XMention {
+            account: None,
+            customer: c.clone(),
+            text: format!("@acme_x my order #{n} never arrived"),
+        },
+        CustomerAction::XDirectMessage {
+            account: None,
+            customer: c.clone(),
+            text: format!("Order {n}, shipped to Lyon"),
+        },
+        CustomerAction::FacebookComment {
+            account: None,
+            customer: c.clone(),
+            post_id: None,
+            parent_comment_id: None,
+            text: format!("Still no refund for {n}?!"),
+        },
+        CustomerAction::MessengerMessage {
+            account: None,
+            customer: c.clone(),
+            text: format!("Привет, заказ {n} где?"),
+            reply_to_mid: None,
+        },
+        CustomerAction::InstagramComment {
+            account: None,
+            customer: c.clone(),
+            media_id: None,
+            parent_comment_id: None,
+            text: format!("Does {n} ship to Canada?"),
+        },
+        CustomerAction::InstagramMessage {
+            account: None, customer: c.clone(), text: format!("我的订单 {n} 在哪里")
+        },
+        CustomerAction::WhatsappMessage {
+            account: None,
+            customer: Customer::new(format!("44770090{n:04}"), "", format!("WA {n}")),
+            text: format!("Is the store open? {n}"),
+            bsuid: None,
+            hide_phone: false,
+            context_message_id: None,
+            with_image: false,
+        },
+        CustomerAction::TelegramPrivateMessage {
+            account: None,
+            customer: c.clone(),
+            text: format!("Hallo {n}, Bestellung fehlt 📦"),
+            reply_to_message_id: None,
+        },
+        CustomerAction::VkMessage {
+            account: None,
+            customer: c.clone(),
+            text: format!("Здравствуйте, где мой заказ {n}?"),
+        },
+        CustomerAction::VkWallComment {
+            account: None,
+            customer: c,
+            post_id: None,
+            reply_to_comment: None,
+            text: format!("Доставка в Казань есть? {n}"),
+        },
+    ]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_distinct_event_becomes_exactly_one_message_despite_redelivery_reordering_and_bursts() {
+    for store in testing::all().await {
+        let backend = store.name;
+        let rig = rig(store).await;
+        for network in SimNetwork::ALL {
+            rig.sandbox.set_faults(network, Faults::none().redeliver_each(2).reorder().burst(4));
+        }
+        let mut actions = 0;
+        for n in 0..4 {
+            for action in mixed_actions(n) {
+                rig.act(action).await;
+                actions += 1;
+            }
+        }
+        // Whatever is still held by the burst or reorder faults goes out now, twice more.
+        rig.sandbox.redeliver_pending().await;
+        rig.drain().await;
+        let inbound: Vec<Message> =
+            rig.all_messages().await.into_iter().filter(|m| m.direction == Direction::Inbound).collect();
+        let ids: HashSet<(String, Option<String>)> =
+            inbound.iter().map(|m| (m.channel_id.clone(), m.platform_message_id.clone())).collect();
+        assert_eq!(ids.len(), inbound.len(), "{backend}: a platform message was stored twice");
+        assert_eq!(inbound.len(), actions, "{backend}: every customer action is exactly one message");
+        let duplicates = rig.sandbox.deliveries().iter().filter(|d| d.duplicate).count();
+        assert!(
+            duplicates >= actions,
+            "{backend}: the redelivery fault should have duplicated deliveries ({duplicates})"
+        );
+        // Public threads group by post and customer; DMs by participant.
+        let x = &rig.channels[&SimNetwork::X];
+        let filter = hark_store::ConversationFilter {
+            workspace_id: x.workspace_id.clone(),
+            channel_id: Some(x.id.clone()),
+            ..Default::default()
+        };
+        let x_conversations = rig.app.store.conversations(&filter, &Page::first(100)).await.unwrap_or_default();
+        assert_eq!(x_conversations.len(), 8, "{backend}: 4 mention threads and 4 DM threads on X");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_signature_or_secret_is_refused_and_nothing_is_stored() {
+    let rig = rig(testing::sqlite().await).await;
+    for network in SimNetwork::ALL {
+        rig.sandbox.set_faults(network, Faults::none().bad_signature());
+    }
+    for action in mixed_actions(1) {
+        rig.act(action).await;
+    }
+    rig.sandbox.settle().await;
+    let answered: Vec<u16> = rig.sandbox.deliveries().iter().filter_map(|d| d.status).collect();
+    assert!(!answered.is_empty());
+    assert!(answered.iter().all(|s| *s == 401), "every forged delivery must get 401: {answered:?}");
+    assert_eq!(rig.app.store.raw_event_counts().await.ok(), Some(Default::default()), "nothing is stored");
+    // Repeated refusals surface on the channel.
+    let x = rig
+        .app
+        .store
+        .channel(&rig.channels[&SimNetwork::X].id)
+        .await
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| panic!("channel"));
+    assert_eq!(x.health, ChannelHealth::Ok, "two refusals are not yet a pattern");
+    for n in 2..4 {
+        rig.act(CustomerAction::XMention { account: None, customer: customer(n), text: "@acme_x hi".into() }).await;
+    }
+    let x = rig
+        .app
+        .store
+        .channel(&rig.channels[&SimNetwork::X].id)
+        .await
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| panic!("channel"));
+    assert_eq!(x.health, ChannelHealth::Degraded, "{}", x.health_detail);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reply_is_published_exactly_once_through_429_5xx_and_a_timeout() {
+    for store in testing::all().await {
+        let backend = store.name;
+        let rig = rig(store).await;
+        rig.act(CustomerAction::XMention {
+            account: None,
+            customer: customer(1),
+            text: "@acme_x my order never arrived".into(),
+        })
+        .await;
+        rig.drain().await;
+        let conversation = rig.only_conversation().await;
+        rig.sandbox.set_faults(
+            SimNetwork::X,
+            Faults::none()
+                .fail_next(ApiFault::Timeout { secs: 3 })
+                .fail_next(ApiFault::RateLimited)
+                .fail_next(ApiFault::ServerError(503)),
+        );
+        let reply = rig.reply(&conversation.id, Visibility::Public, "Sorry about that! Looking into it now.").await;
+        for _ in 0..120 {
+            rig.drain().await;
+            let m = rig.app.store.message(&reply.id).await.ok().flatten().unwrap_or_else(|| panic!("message"));
+            if m.delivery_status == DeliveryStatus::Published {
+                break;
+            }
+            // The timed-out request is still being held by the sandbox; let it land.
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+        let published: Vec<_> = rig.sandbox.published().into_iter().filter(|p| p.text == reply.text).collect();
+        let trail = rig.app.store.delivery_attempts(&reply.id).await.unwrap_or_default();
+        let calls: Vec<String> =
+            rig.sandbox.calls().iter().map(|c| format!("{} {} {} {:?}", c.method, c.path, c.status, c.fault)).collect();
+        assert_eq!(
+            published.len(),
+            1,
+            "{backend}: published {} times; attempts {trail:?}; calls {calls:?}",
+            published.len()
+        );
+        let stored = rig.app.store.message(&reply.id).await.ok().flatten().unwrap_or_else(|| panic!("message"));
+        assert_eq!(stored.delivery_status, DeliveryStatus::Published, "{backend}: {:?}", stored.delivery_error);
+        assert_eq!(stored.platform_message_id.as_deref(), Some(published[0].id.as_str()));
+        let attempts = rig.app.store.delivery_attempts(&reply.id).await.unwrap_or_default();
+        let outcomes: Vec<&str> = attempts.iter().map(|a| a.outcome.as_str()).collect();
+        assert!(outcomes.len() >= 3, "{backend}: every attempt is logged: {outcomes:?}");
+
+        // A reply the network refuses for good shows the network's reason.
+        let again = rig.reply(&conversation.id, Visibility::Public, "Sorry about that! Looking into it now.").await;
+        rig.drain().await;
+        let failed = rig.app.store.message(&again.id).await.ok().flatten().unwrap_or_else(|| panic!("message"));
+        assert_eq!(failed.delivery_status, DeliveryStatus::Failed, "{backend}");
+        assert!(
+            failed.delivery_error.as_deref().unwrap_or("").to_lowercase().contains("duplicate"),
+            "{backend}: {:?}",
+            failed.delivery_error
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expired_token_turns_the_channel_unhealthy_with_an_alert_and_it_recovers() {
+    let rig = rig(testing::sqlite().await).await;
+    rig.act(CustomerAction::MessengerMessage {
+        account: None,
+        customer: customer(1),
+        text: "Hi, the app keeps logging me out".into(),
+        reply_to_mid: None,
+    })
+    .await;
+    rig.drain().await;
+    let conversation = rig.only_conversation().await;
+    let before = rig.app.store.last_event_id().await.unwrap_or(0);
+    rig.sandbox.set_faults(SimNetwork::Facebook, Faults::none().expired_token());
+    let reply = rig.reply(&conversation.id, Visibility::Private, "Sorry! Which phone do you use?").await;
+    rig.drain().await;
+    let fb = &rig.channels[&SimNetwork::Facebook];
+    let channel = rig.app.store.channel(&fb.id).await.ok().flatten().unwrap_or_else(|| panic!("channel"));
+    assert_eq!(channel.health, ChannelHealth::Failing, "{}", channel.health_detail);
+    let message = rig.app.store.message(&reply.id).await.ok().flatten().unwrap_or_else(|| panic!("message"));
+    assert_eq!(message.delivery_status, DeliveryStatus::Failed);
+    let events = rig.app.store.events_after(&fb.workspace_id, before, 500).await.unwrap_or_default();
+    assert!(events.iter().any(|e| e.kind == "alert.raised" && e.subject_id == fb.id), "an alert is raised");
+
+    rig.sandbox.set_faults(SimNetwork::Facebook, Faults::none());
+    hark_jobs::health::check_once(&rig.workers, false).await;
+    let channel = rig.app.store.channel(&fb.id).await.ok().flatten().unwrap_or_else(|| panic!("channel"));
+    assert_eq!(channel.health, ChannelHealth::Ok);
+    // The agent retries and it goes out once.
+    rig.app.retry_message(&rig.agent, &reply.id).await.unwrap_or_else(|e| panic!("{e}"));
+    rig.drain().await;
+    let sent: Vec<_> = rig.sandbox.published().into_iter().filter(|p| p.text == reply.text).collect();
+    assert_eq!(sent.len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_x_complaint_is_answered_publicly_then_privately() {
+    let rig = rig(testing::sqlite().await).await;
+    let c = customer(7);
+    let mention = rig
+        .act(CustomerAction::XMention {
+            account: None,
+            customer: c.clone(),
+            text: "@acme_x my order #4471 never arrived, can you check?".into(),
+        })
+        .await;
+    rig.drain().await;
+    let conversation = rig.only_conversation().await;
+    assert_eq!(conversation.kind, ConversationKind::Public);
+    rig.reply(&conversation.id, Visibility::Public, "So sorry, Dana! We've sent you a DM to sort this out.").await;
+    rig.reply(&conversation.id, Visibility::Private, "Hi Dana, could you share your order number and postcode?").await;
+    rig.drain().await;
+    let published = rig.sandbox.published();
+    let public: Vec<_> = published.iter().filter(|p| p.kind == PublishedKind::Reply).collect();
+    let private: Vec<_> = published.iter().filter(|p| p.kind == PublishedKind::DirectMessage).collect();
+    assert_eq!(public.len(), 1);
+    assert_eq!(
+        public[0].in_reply_to.as_deref(),
+        Some(mention.item_id.as_str()),
+        "the public reply answers the mention"
+    );
+    assert_eq!(private.len(), 1);
+    assert_eq!(private[0].recipient.as_deref(), Some(c.id.as_str()), "the DM goes to the customer");
+    // X echoes the DM back to the webhook; it must not become a second message.
+    rig.sandbox.settle().await;
+    rig.drain().await;
+    let messages = rig.all_messages().await;
+    let outbound: Vec<_> = messages.iter().filter(|m| m.direction == Direction::Outbound).collect();
+    assert_eq!(outbound.len(), 2, "{:?}", outbound.iter().map(|m| &m.text).collect::<Vec<_>>());
+    assert!(outbound.iter().all(|m| m.delivery_status == DeliveryStatus::Published && m.platform_message_id.is_some()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_facebook_comment_gets_one_private_reply() {
+    let rig = rig(testing::sqlite().await).await;
+    let comment = rig
+        .act(CustomerAction::FacebookComment {
+            account: None,
+            customer: customer(3),
+            post_id: None,
+            parent_comment_id: None,
+            text: "Still no refund after 3 weeks?!".into(),
+        })
+        .await;
+    rig.drain().await;
+    let conversation = rig.only_conversation().await;
+    assert_eq!(conversation.kind, ConversationKind::Public);
+    rig.reply(&conversation.id, Visibility::Public, "We're sorry! We've sent you a private message.").await;
+    rig.reply(&conversation.id, Visibility::Private, "Hi! Could you send us your booking reference?").await;
+    rig.drain().await;
+    let published = rig.sandbox.published();
+    let private: Vec<_> = published.iter().filter(|p| p.kind == PublishedKind::PrivateReply).collect();
+    assert_eq!(private.len(), 1, "{published:?}");
+    assert_eq!(private[0].in_reply_to.as_deref(), Some(comment.item_id.as_str()));
+    assert_eq!(
+        published.iter().filter(|p| p.kind == PublishedKind::Comment || p.kind == PublishedKind::Reply).count(),
+        1
+    );
+    // Meta allows one private reply per comment: Hark refuses a second before calling the API.
+    let second = rig.reply(&conversation.id, Visibility::Private, "Any news?").await;
+    let calls_before = rig.sandbox.calls().len();
+    rig.drain().await;
+    let second = rig.app.store.message(&second.id).await.ok().flatten().unwrap_or_else(|| panic!("message"));
+    assert_eq!(second.delivery_status, DeliveryStatus::Failed);
+    assert!(second.delivery_error.as_deref().unwrap_or("").contains("private reply"), "{:?}", second.delivery_error);
+    assert_eq!(rig.sandbox.calls().len(), calls_before, "refused before calling the network");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_api_channel_takes_messages_in_and_sends_signed_replies_out() {
+    use std::sync::{Arc, Mutex};
+    let rig = rig(testing::sqlite().await).await;
+    // The partner's receiver checks every delivery's signature.
+    let received: Arc<Mutex<Vec<Value>>> = Arc::default();
+    let secret = "whsec_c2ltLWdlbmVyaWMtd2ViaG9vay1rZXktMzJieXRlcyE=";
+    let sink = received.clone();
+    let receiver = axum::Router::new().route(
+        "/hooks",
+        axum::routing::post(move |headers: axum::http::HeaderMap, body: axum::body::Bytes| {
+            let sink = sink.clone();
+            async move {
+                let h = |k: &str| headers.get(k).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+                let ts: i64 = h("webhook-timestamp").parse().unwrap_or(0);
+                let ok = hark_channels::api_channel::verify(
+                    secret,
+                    &h("webhook-id"),
+                    ts,
+                    &body,
+                    &h("webhook-signature"),
+                    jiff::Timestamp::now(),
+                );
+                if !ok {
+                    return axum::http::StatusCode::UNAUTHORIZED;
+                }
+                sink.lock().unwrap_or_else(|p| p.into_inner()).push(serde_json::from_slice(&body).unwrap_or_default());
+                axum::http::StatusCode::OK
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap_or_else(|e| panic!("{e}"));
+    let hook = format!("http://{}/hooks", listener.local_addr().unwrap_or_else(|e| panic!("{e}")));
+    tokio::spawn(async move { axum::serve(listener, receiver).await });
+
+    let system = Actor::system(rig.agent.workspace_id());
+    let channel = rig
+        .app
+        .create_channel(
+            &system,
+            ChannelCreate {
+                network: Network::Api,
+                name: "Shop chat".into(),
+                handle: "shop".into(),
+                external_id: "shop-1".into(),
+                credentials: json!({ "inbound_token": "partner-token-123", "webhook_secret": secret })
+                    .as_object()
+                    .cloned(),
+                settings: json!({ "webhook_url": hook }),
+            },
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let base = rig.sandbox.accounts()[0].webhook_url.clone().unwrap_or_default();
+    let base = base.split("/webhooks/").next().unwrap_or_default().to_owned();
+    let client = reqwest::Client::new();
+    let post = |token: &'static str| {
+        client
+            .post(format!("{base}/api/v1/channels/{}/messages", channel.id))
+            .bearer_auth(token)
+            .json(&json!({
+                "id": "ext-123", "thread_id": "ext-thread-9", "visibility": "private",
+                "author": { "id": "u-77", "name": "Kim", "handle": "@kim" }, "text": "Where is my parcel?"
+            }))
+            .send()
+    };
+    assert_eq!(post("wrong").await.map(|r| r.status().as_u16()).ok(), Some(401));
+    assert_eq!(post("partner-token-123").await.map(|r| r.status().as_u16()).ok(), Some(202));
+    assert_eq!(post("partner-token-123").await.map(|r| r.status().as_u16()).ok(), Some(200), "a repeat is idempotent");
+    rig.drain().await;
+    let conversation = rig.only_conversation().await;
+    assert_eq!(conversation.channel_id, channel.id);
+    rig.reply(&conversation.id, Visibility::Private, "It left our warehouse this morning.").await;
+    rig.drain().await;
+    let got = received.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    assert_eq!(got.len(), 1, "one signed delivery: {got:?}");
+    assert_eq!(got[0]["data"]["text"], "It left our warehouse this morning.");
+    assert_eq!(got[0]["data"]["recipient"]["id"], "u-77");
+}

@@ -1,0 +1,58 @@
+//! Checks channels' credentials with each network: unhealthy channels often,
+//! so they turn green as soon as someone fixes them, and every channel now
+//! and then, so a token that expires without traffic is noticed too.
+
+use hark_channels::{ConnectorError, connector};
+use hark_domain::{Channel, ChannelHealth};
+use tokio_util::sync::CancellationToken;
+
+use crate::{Workers, pause};
+
+pub async fn run(workers: Workers, shutdown: CancellationToken) {
+    let mut rounds: u64 = 0;
+    let every = (workers.config.health_interval.as_secs() / workers.config.poll_interval.as_secs().max(1)).max(1);
+    loop {
+        check_once(&workers, rounds.is_multiple_of(every)).await;
+        rounds += 1;
+        if !pause(workers.config.poll_interval, None, &shutdown).await {
+            return;
+        }
+    }
+}
+
+/// Checks unhealthy channels (and all of them when `all`); returns how many were checked.
+pub async fn check_once(workers: &Workers, all: bool) -> usize {
+    let mut checked = 0;
+    for ws in workers.app.store.workspaces().await.unwrap_or_default() {
+        for channel in workers.app.store.channels(&ws.id).await.unwrap_or_default() {
+            if channel.enabled && (all || channel.health != ChannelHealth::Ok) && connector::can_check(channel.network)
+            {
+                check_channel(workers, &channel).await;
+                checked += 1;
+            }
+        }
+    }
+    checked
+}
+
+async fn check_channel(workers: &Workers, channel: &Channel) {
+    let Ok(ctx) = workers.context(channel).await else {
+        let _ = workers
+            .app
+            .channel_failed(&channel.id, ChannelHealth::Failing, "stored credentials cannot be opened")
+            .await;
+        return;
+    };
+    match connector::check_credentials(&workers.http, &ctx).await {
+        Ok(()) => {
+            // Webhook-verification trouble is cleared by a verified webhook, not by a token check.
+            if !channel.health_detail.starts_with("webhook") {
+                let _ = workers.app.channel_ok(&channel.id).await;
+            }
+        }
+        Err(err @ (ConnectorError::Unauthorized(_) | ConnectorError::Misconfigured(_))) => {
+            let _ = workers.app.channel_failed(&channel.id, ChannelHealth::Failing, &err.to_string()).await;
+        }
+        Err(err) => tracing::debug!(channel = %channel.id, %err, "health check inconclusive"),
+    }
+}

@@ -1,0 +1,483 @@
+//! Meta Graph API (Facebook Page, Messenger, Instagram, WhatsApp Cloud),
+//! served under `/meta/{version}/…`. Tokens are checked on every call
+//! (`access_token` parameter or bearer), `appsecret_proof` when sent (or when
+//! the account's `require_appsecret_proof` credential is true), and errors
+//! use the Graph error body.
+
+mod events;
+mod feed;
+mod messaging;
+mod whatsapp;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use jiff::Timestamp;
+use serde_json::{Map, Value, json};
+
+use crate::config::ApiFault;
+use crate::faults::{Gate, gate, label};
+use crate::http::{ApiRequest, ApiResponse, Handled, param_str};
+use crate::model::{Account, HandshakeRecord, SimNetwork};
+use crate::signing;
+use crate::state::{Inner, World};
+
+pub(crate) use events::act;
+
+/// State of the app's webhook subscription for one account.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Subscription {
+    /// The hub.challenge handshake has not answered yet.
+    Pending,
+    Verified,
+    /// Meta does not save a subscription whose verification failed.
+    Failed,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct Post {
+    pub account: String,
+    pub id: String,
+    /// None for the page's own posts and IG media.
+    pub author: Option<(String, String)>,
+    pub text: String,
+    pub created: Timestamp,
+    pub private_replied: bool,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct Comment {
+    pub account: String,
+    pub network: SimNetwork,
+    pub id: String,
+    pub post_id: String,
+    /// Top-level comment this one answers (Facebook threads are two levels deep).
+    pub parent_id: Option<String>,
+    pub author_id: String,
+    pub author_name: String,
+    pub text: String,
+    pub created: Timestamp,
+    pub hidden: bool,
+    pub deleted: bool,
+    pub private_replied: bool,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct Message {
+    pub account: String,
+    pub network: SimNetwork,
+    pub user: String,
+    pub text: String,
+    pub edits: u32,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct WaContact {
+    pub wa_id: String,
+    pub bsuid: String,
+    pub name: String,
+    pub phone_hidden: bool,
+    pub last_inbound: Option<Timestamp>,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct Media {
+    pub account: String,
+    pub mime_type: String,
+    pub bytes: Vec<u8>,
+}
+
+#[derive(Default)]
+pub(crate) struct MetaWorld {
+    pub subscriptions: BTreeMap<String, Subscription>,
+    pub fields: BTreeMap<String, BTreeSet<String>>,
+    /// Last inbound message per (account, user): the messaging window.
+    pub last_inbound: BTreeMap<(String, String), Timestamp>,
+    pub posts: BTreeMap<String, Post>,
+    pub comments: BTreeMap<String, Comment>,
+    pub messages: BTreeMap<String, Message>,
+    /// (phone_number_id, wa_id or bsuid) → contact; both keys point to one contact.
+    pub wa_contacts: BTreeMap<(String, String), WaContact>,
+    pub wa_outbound: BTreeMap<String, String>,
+    pub media: BTreeMap<String, Media>,
+    pub likes: BTreeSet<(String, String)>,
+}
+
+impl MetaWorld {
+    pub(crate) fn subscription(&self, account: &str) -> Subscription {
+        self.subscriptions.get(account).copied().unwrap_or(Subscription::Verified)
+    }
+
+    pub(crate) fn subscribed(&self, account: &str, field: &str) -> bool {
+        self.fields.get(account).is_some_and(|f| f.contains(field))
+    }
+}
+
+fn default_fields(network: SimNetwork) -> &'static [&'static str] {
+    match network {
+        SimNetwork::Facebook => &[
+            "feed",
+            "messages",
+            "message_echoes",
+            "message_edits",
+            "messaging_postbacks",
+            "message_reads",
+            "message_deliveries",
+            "message_reactions",
+        ],
+        SimNetwork::Instagram => &["comments", "messages", "message_echoes", "message_edits", "mentions"],
+        _ => &["messages"],
+    }
+}
+
+pub(crate) fn register(world: &mut World, account: &Account) {
+    let fields: BTreeSet<String> = match account.credentials.get("subscribed_fields") {
+        Some(Value::Array(items)) => items.iter().filter_map(Value::as_str).map(str::to_string).collect(),
+        Some(Value::String(list)) => list.split(',').map(|f| f.trim().to_string()).collect(),
+        _ => default_fields(account.network).iter().map(|f| (*f).to_string()).collect(),
+    };
+    world.meta.fields.insert(account.external_id.clone(), fields);
+    let state = if account.webhook_url.is_some() && account.credential("verify_token").is_some() {
+        Subscription::Pending
+    } else {
+        Subscription::Verified
+    };
+    world.meta.subscriptions.insert(account.external_id.clone(), state);
+}
+
+/// The hub.challenge handshake Meta runs when a subscription is saved.
+pub(crate) async fn verify_subscription(inner: &Arc<Inner>, account: &Account) {
+    let (Some(url), Some(verify_token)) = (account.webhook_url.clone(), account.credential("verify_token")) else {
+        return;
+    };
+    let challenge = inner.with(|world| (1_000_000_000 + world.rng.below(8_999_999_999)).to_string());
+    let query = [("hub.mode", "subscribe"), ("hub.challenge", challenge.as_str()), ("hub.verify_token", verify_token)];
+    let timeout = Duration::from_secs(inner.config.webhook_timeout_secs);
+    let result = inner.http.get(&url).query(&query).timeout(timeout).send().await;
+    let (ok, detail) = match result {
+        Err(error) => (false, error.to_string()),
+        Ok(response) => {
+            let status = response.status().as_u16();
+            let body = response.text().await.unwrap_or_default();
+            (status == 200 && body == challenge, format!("HTTP {status}, body {body:?}, expected {challenge:?}"))
+        }
+    };
+    let now = inner.now();
+    inner.with(|world| {
+        let state = if ok { Subscription::Verified } else { Subscription::Failed };
+        world.meta.subscriptions.insert(account.external_id.clone(), state);
+        world.record_handshake(HandshakeRecord {
+            network: account.network,
+            account_id: account.external_id.clone(),
+            kind: "meta_hub_challenge".into(),
+            url,
+            ok,
+            detail,
+            at: now,
+        });
+    });
+}
+
+/// Graph error body.
+pub(crate) fn graph_error(
+    world: &mut World,
+    status: u16,
+    message: &str,
+    kind: &str,
+    code: u64,
+    subcode: Option<u64>,
+) -> ApiResponse {
+    let mut error = json!({"message": message, "type": kind, "code": code, "fbtrace_id": world.rng.alphanumeric(11)});
+    if let Some(subcode) = subcode {
+        error["error_subcode"] = json!(subcode);
+    }
+    ApiResponse::json(status, &json!({ "error": error }))
+}
+
+pub(crate) fn invalid_param(world: &mut World, message: &str) -> ApiResponse {
+    graph_error(world, 400, &format!("(#100) {message}"), "OAuthException", 100, None)
+}
+
+pub(crate) fn unknown_object(world: &mut World, id: &str, method: &str) -> ApiResponse {
+    let message = format!(
+        "Unsupported {} request. Object with ID '{id}' does not exist, cannot be loaded due to missing permissions, or does not support this operation. Please read the Graph API documentation at https://developers.facebook.com/docs/graph-api",
+        method.to_lowercase()
+    );
+    graph_error(world, 400, &message, "GraphMethodException", 100, Some(33))
+}
+
+/// The call after authentication: who, on what, with which parameters.
+pub(crate) struct Call<'a> {
+    pub account: Account,
+    pub method: &'a str,
+    pub segments: Vec<String>,
+    pub params: Map<String, Value>,
+    pub now: Timestamp,
+}
+
+impl Call<'_> {
+    pub(crate) fn param(&self, key: &str) -> Option<String> {
+        param_str(&self.params, key)
+    }
+}
+
+pub(crate) async fn handle(inner: &Arc<Inner>, request: &ApiRequest) -> Handled {
+    let mut segments = request.segments("/meta");
+    if segments.first().is_some_and(|s| is_version(s)) {
+        segments.remove(0);
+    }
+    let params = request.params();
+    let token = param_str(&params, "access_token").or_else(|| request.bearer().map(str::to_string));
+    let resolved = inner.with(|world| resolve_account(world, &segments, token.as_deref()));
+    let account = match resolved {
+        Ok(account) => account,
+        Err(response) => return Handled { network: SimNetwork::Facebook, response, fault: None },
+    };
+    let network = account.network;
+    let fault = match gate(inner, network).await {
+        Gate::Proceed(label) => label,
+        Gate::Refuse(fault) => {
+            let response = inner.with(|world| fault_response(world, network, &fault));
+            return Handled {
+                network,
+                response: with_app_usage(inner, &account, response, true),
+                fault: Some(label(&fault)),
+            };
+        }
+    };
+    if let Err(response) =
+        inner.with(|world| check_proof(world, &account, &params, token.as_deref().unwrap_or_default()))
+    {
+        return Handled { network, response, fault };
+    }
+    let call = Call { account: account.clone(), method: request.method.as_str(), segments, params, now: inner.now() };
+    let response = route(inner, call);
+    Handled { network, response: with_app_usage(inner, &account, response, false), fault }
+}
+
+fn is_version(segment: &str) -> bool {
+    segment
+        .strip_prefix('v')
+        .is_some_and(|rest| !rest.is_empty() && rest.chars().all(|c| c.is_ascii_digit() || c == '.'))
+}
+
+/// Finds the account the call acts for: the path's object (account id, post,
+/// comment, media) must belong to an account whose token was presented.
+fn resolve_account(world: &mut World, segments: &[String], token: Option<&str>) -> Result<Account, ApiResponse> {
+    let Some(token) = token else {
+        return Err(graph_error(
+            world,
+            400,
+            "An active access token must be used to query information about the current user.",
+            "OAuthException",
+            2500,
+            None,
+        ));
+    };
+    let candidates: Vec<Account> = world
+        .accounts
+        .iter()
+        .filter(|a| a.network.is_meta() && a.credential("access_token") == Some(token))
+        .cloned()
+        .collect();
+    if candidates.is_empty() {
+        return Err(graph_error(
+            world,
+            400,
+            "Invalid OAuth access token - Cannot parse access token",
+            "OAuthException",
+            190,
+            None,
+        ));
+    }
+    let object = segments.iter().find(|s| s.as_str() != "_media").cloned().unwrap_or_else(|| "me".into());
+    let owner = owner_of(world, &object);
+    match owner {
+        None if object == "me" => Ok(candidates[0].clone()),
+        None => Err(unknown_object(world, &object, "get")),
+        Some(owner) => candidates
+            .iter()
+            .find(|a| a.external_id == owner)
+            .cloned()
+            .ok_or_else(|| unknown_object(world, &object, "post")),
+    }
+}
+
+/// Which account an object id belongs to.
+fn owner_of(world: &World, object: &str) -> Option<String> {
+    if world.accounts.iter().any(|a| a.network.is_meta() && a.external_id == object) {
+        return Some(object.to_string());
+    }
+    let meta = &world.meta;
+    meta.comments
+        .get(object)
+        .map(|c| c.account.clone())
+        .or_else(|| meta.posts.get(object).map(|p| p.account.clone()))
+        .or_else(|| meta.media.get(object).map(|m| m.account.clone()))
+        .or_else(|| meta.messages.get(object).map(|m| m.account.clone()))
+}
+
+fn check_proof(
+    world: &mut World,
+    account: &Account,
+    params: &Map<String, Value>,
+    token: &str,
+) -> Result<(), ApiResponse> {
+    let secret = account.credential_or_empty("app_secret");
+    match param_str(params, "appsecret_proof") {
+        Some(proof) => {
+            let expected = signing::appsecret_proof(&secret, token);
+            if signing::constant_time_eq(proof.as_bytes(), expected.as_bytes()) {
+                Ok(())
+            } else {
+                Err(graph_error(
+                    world,
+                    400,
+                    "Invalid appsecret_proof provided in the API argument",
+                    "GraphMethodException",
+                    100,
+                    None,
+                ))
+            }
+        }
+        None if account.credentials.get("require_appsecret_proof").and_then(Value::as_bool) == Some(true) => {
+            Err(graph_error(
+                world,
+                400,
+                "API calls from the server require an appsecret_proof argument",
+                "GraphMethodException",
+                100,
+                None,
+            ))
+        }
+        None => Ok(()),
+    }
+}
+
+fn route(inner: &Arc<Inner>, call: Call<'_>) -> ApiResponse {
+    let segments: Vec<&str> = call.segments.iter().map(String::as_str).collect();
+    let network = call.account.network;
+    inner.with(|world| match (call.method, segments.as_slice(), network) {
+        ("POST", [_, "messages"], SimNetwork::Whatsapp) => whatsapp::send(world, &call),
+        ("POST", [_, "messages"], _) => messaging::send(world, &call),
+        ("GET", ["_media", id], _) => whatsapp::download(world, &call, id),
+        ("GET", [id], SimNetwork::Whatsapp) if world.meta.media.contains_key(*id) => {
+            whatsapp::media_info(world, &inner.api_base(SimNetwork::Whatsapp), id)
+        }
+        ("POST", [id, "comments"], _) => feed::comment_on(world, &call, id),
+        ("POST", [id, "replies"], SimNetwork::Instagram) => feed::ig_reply(world, &call, id),
+        ("POST", [id, "likes"], _) => feed::like(world, &call, id, true),
+        ("DELETE", [id, "likes"], _) => feed::like(world, &call, id, false),
+        ("DELETE", [id], _) => feed::delete(world, &call, id),
+        ("POST", [id], _) if call.params.contains_key("is_hidden") || call.params.contains_key("hide") => {
+            feed::hide(world, &call, id)
+        }
+        ("POST", [id, "subscribed_apps"], _) => subscribe_fields(world, &call, id),
+        ("GET", [id, "subscribed_apps"], _) => subscribed_fields(world, id),
+        ("GET", [id, "comments"], _) => feed::list_comments(world, id),
+        ("GET", [id], _) => describe(world, &call, id),
+        (method, _, _) => unknown_object(world, segments.first().copied().unwrap_or_default(), method),
+    })
+}
+
+fn subscribe_fields(world: &mut World, call: &Call<'_>, id: &str) -> ApiResponse {
+    let fields: BTreeSet<String> = call
+        .param("subscribed_fields")
+        .unwrap_or_default()
+        .split(',')
+        .map(|f| f.trim().to_string())
+        .filter(|f| !f.is_empty())
+        .collect();
+    if fields.is_empty() {
+        return invalid_param(world, "The parameter subscribed_fields is required.");
+    }
+    world.meta.fields.insert(id.to_string(), fields);
+    ApiResponse::json(200, &json!({"success": true}))
+}
+
+fn subscribed_fields(world: &World, id: &str) -> ApiResponse {
+    let fields: Vec<&String> = world.meta.fields.get(id).map(|f| f.iter().collect()).unwrap_or_default();
+    ApiResponse::json(200, &json!({"data": [{"name": "Hark", "id": "1", "subscribed_fields": fields}]}))
+}
+
+fn describe(world: &mut World, call: &Call<'_>, id: &str) -> ApiResponse {
+    if id == "me" || id == call.account.external_id {
+        let account = &call.account;
+        return ApiResponse::json(200, &json!({"id": account.external_id, "name": account.handle}));
+    }
+    if let Some(comment) = world.meta.comments.get(id).filter(|c| !c.deleted) {
+        return ApiResponse::json(200, &feed::comment_json(comment));
+    }
+    if let Some(post) = world.meta.posts.get(id) {
+        return ApiResponse::json(
+            200,
+            &json!({"id": post.id, "message": post.text, "created_time": feed::graph_time(post.created)}),
+        );
+    }
+    unknown_object(world, id, "get")
+}
+
+/// Each network's throttling/permission/expiry answer.
+fn fault_response(world: &mut World, network: SimNetwork, fault: &ApiFault) -> ApiResponse {
+    let whatsapp = network == SimNetwork::Whatsapp;
+    match fault {
+        ApiFault::RateLimited if whatsapp => {
+            graph_error(world, 400, "(#130429) Rate limit hit", "OAuthException", 130_429, None)
+        }
+        ApiFault::RateLimited => graph_error(
+            world,
+            400,
+            "(#613) Calls to this api have exceeded the rate limit.",
+            "OAuthException",
+            613,
+            None,
+        ),
+        ApiFault::ServerError(code) => {
+            let error = json!({"message": "An unexpected error has occurred. Please retry your request later.",
+                               "type": "OAuthException", "is_transient": true, "code": 2,
+                               "fbtrace_id": world.rng.alphanumeric(11)});
+            ApiResponse::json(*code, &json!({ "error": error }))
+        }
+        ApiFault::ExpiredToken | ApiFault::Timeout { .. } => graph_error(
+            world,
+            400,
+            "Error validating access token: Session has expired on Tuesday, 03-Nov-26 01:00:00 PST. The current time is Tuesday, 03-Nov-26 02:12:45 PST.",
+            "OAuthException",
+            190,
+            Some(463),
+        ),
+        ApiFault::MissingPermission if whatsapp => graph_error(
+            world,
+            403,
+            "(#10) Application does not have permission for this action",
+            "OAuthException",
+            10,
+            None,
+        ),
+        ApiFault::MissingPermission => graph_error(
+            world,
+            403,
+            "(#200) Requires pages_messaging permission to manage the object",
+            "OAuthException",
+            200,
+            None,
+        ),
+    }
+}
+
+/// `X-App-Usage`: share of the hourly call budget used by this app.
+fn with_app_usage(inner: &Inner, account: &Account, response: ApiResponse, exhausted: bool) -> ApiResponse {
+    let key = format!("meta-app:{}", account.credential_or_empty("app_id"));
+    let now = inner.rate_now();
+    let hour = Duration::from_secs(3600);
+    let percent = inner.with(|world| {
+        world.rates.hit(&key, hour, 0, now);
+        let used = world.rates.count(&key, hour, now) as u64;
+        let budget = u64::from(world.limits.meta_app_calls_per_hour.max(1));
+        (used * 100 / budget).min(100)
+    });
+    let percent = if exhausted { 100 } else { percent };
+    let usage = json!({"call_count": percent, "total_cputime": percent / 2, "total_time": percent / 2});
+    response.header("x-app-usage", usage.to_string())
+}
