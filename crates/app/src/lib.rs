@@ -32,7 +32,7 @@ pub use directory::{LabelInput, TeamInput, UserCreate, UserUpdate};
 pub use error::{AppError, AppResult};
 pub use ids::new_id;
 pub use ingest::{InboundAuthor, InboundItem, IngestOutcome};
-pub use publishing::OutboundJob;
+pub use publishing::{Engagement, OutboundJob};
 pub use raw_events::{EchoItem, RawOutcome};
 pub use secrets::CredentialSealer;
 pub use tokens::{CreatedToken, TokenInfo};

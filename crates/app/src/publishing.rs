@@ -328,3 +328,68 @@ fn attempt(item: &OutboxItem, at: Timestamp, outcome: &str, detail: &str) -> Wri
         detail: detail.chars().take(2000).collect(),
     })
 }
+
+/// Likes, reposts and hides an agent can do on a customer's message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Engagement {
+    Like,
+    Repost,
+    Hide,
+}
+
+impl App {
+    /// Checks that the actor may engage with a customer's message and returns
+    /// it with its channel and opened credentials.
+    pub async fn engagement_target(
+        &self,
+        actor: &Actor,
+        message_id: &str,
+        kind: Engagement,
+    ) -> AppResult<(Message, Channel, Map<String, Value>)> {
+        match kind {
+            // Hiding a comment is moderation; liking and sharing speak for the brand.
+            Engagement::Hide => actor.require(Action::UpdateConversation)?,
+            Engagement::Like | Engagement::Repost => actor.require(Action::Reply)?,
+        }
+        let message = self
+            .store
+            .message(message_id)
+            .await?
+            .filter(|m| m.workspace_id == actor.workspace_id())
+            .ok_or(AppError::NotFound("message"))?;
+        if message.direction != Direction::Inbound || message.platform_message_id.is_none() {
+            return Err(AppError::invalid(
+                "message",
+                "only a customer's message on a network can be liked, shared or hidden",
+            ));
+        }
+        let channel = self.store.channel(&message.channel_id).await?.ok_or(AppError::NotFound("channel"))?;
+        let credentials = self.channel_credentials(&channel.id).await?.unwrap_or_default();
+        Ok((message, channel, credentials))
+    }
+
+    /// Records an engagement the network accepted.
+    pub async fn record_engagement(&self, actor: &Actor, message: &Message, kind: Engagement) -> AppResult<()> {
+        let action = match kind {
+            Engagement::Like => "message.like",
+            Engagement::Repost => "message.repost",
+            Engagement::Hide => "message.hide",
+        };
+        Change::new(actor, now())
+            .audit(
+                action,
+                "message",
+                &message.id,
+                json!({ "platform_message_id": message.platform_message_id, "channel_id": message.channel_id }),
+            )
+            .event(
+                "message.engaged",
+                &message.conversation_id,
+                &json!({ "message_id": message.id, "engagement": kind }),
+            )
+            .commit(self)
+            .await?;
+        Ok(())
+    }
+}

@@ -26,6 +26,8 @@ struct Rig {
     workers: Workers,
     agent: Actor,
     channels: BTreeMap<SimNetwork, Channel>,
+    /// Where Hark's HTTP server listens.
+    base: String,
     _store: TestStore,
     shutdown: CancellationToken,
 }
@@ -78,6 +80,12 @@ fn domain_network(network: SimNetwork) -> Network {
 }
 
 async fn rig(store: TestStore) -> Rig {
+    rig_with(store, false).await
+}
+
+/// With `polling`, X and Telegram deliver no webhooks: Hark polls them
+/// (X mentions plus a keyword search, Telegram getUpdates).
+async fn rig_with(store: TestStore, polling: bool) -> Rig {
     hark_channels::http::install_crypto_provider();
     let sandbox = Sandbox::start(SandboxConfig { auto_redeliver: false, ..Default::default() })
         .await
@@ -119,7 +127,16 @@ async fn rig(store: TestStore) -> Rig {
     let agent =
         Actor { user: app.create_user(&system, input).await.unwrap_or_else(|e| panic!("{e}")), via: ActorVia::Session };
     let mut channels = BTreeMap::new();
+    let base = format!("http://{address}");
     for network in SimNetwork::ALL {
+        let polled = polling && matches!(network, SimNetwork::X | SimNetwork::Telegram);
+        let mut settings = json!({ "api_base_url": sandbox.api_base_url(network) });
+        if polled {
+            settings["poll"] = json!(true);
+            settings["monitor_query"] = json!("acme -is:retweet");
+            settings["mode"] = json!("polling");
+            settings["long_poll_secs"] = json!(0);
+        }
         let channel = app
             .create_channel(
                 &system,
@@ -129,7 +146,7 @@ async fn rig(store: TestStore) -> Rig {
                     handle: format!("acme_{network}"),
                     external_id: external_id(network).into(),
                     credentials: Some(credentials(network)),
-                    settings: json!({ "api_base_url": sandbox.api_base_url(network) }),
+                    settings,
                 },
             )
             .await
@@ -138,13 +155,13 @@ async fn rig(store: TestStore) -> Rig {
             network,
             external_id: external_id(network).into(),
             handle: format!("acme_{network}"),
-            webhook_url: Some(format!("http://{address}/webhooks/{}", channel.id)),
+            webhook_url: (!polled).then(|| format!("http://{address}/webhooks/{}", channel.id)),
             credentials: credentials(network),
         });
         channels.insert(network, channel);
     }
     sandbox.settle().await;
-    Rig { sandbox, app, workers, agent, channels, _store: store, shutdown }
+    Rig { sandbox, app, workers, agent, channels, base, _store: store, shutdown }
 }
 
 impl Rig {
@@ -593,4 +610,93 @@ async fn the_api_channel_takes_messages_in_and_sends_signed_replies_out() {
     assert_eq!(got.len(), 1, "one signed delivery: {got:?}");
     assert_eq!(got[0]["data"]["text"], "It left our warehouse this morning.");
     assert_eq!(got[0]["data"]["recipient"]["id"], "u-77");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn polling_picks_up_mentions_keyword_hits_and_bot_messages_without_webhooks() {
+    let rig = rig_with(testing::sqlite().await, true).await;
+    rig.act(CustomerAction::XMention {
+        account: None,
+        customer: customer(1),
+        text: "@acme_x where is my refund?".into(),
+    })
+    .await;
+    rig.act(CustomerAction::TelegramPrivateMessage {
+        account: None,
+        customer: customer(2),
+        text: "Hallo, Bestellung fehlt".into(),
+        reply_to_message_id: None,
+    })
+    .await;
+    rig.sandbox.settle().await;
+    assert_eq!(rig.app.store.raw_event_counts().await.ok(), Some(Default::default()), "no webhooks: nothing yet");
+    let stored = hark_jobs::poll::poll_once(&rig.workers).await;
+    let calls: Vec<String> =
+        rig.sandbox.calls().iter().map(|c| format!("{} {} {}", c.method, c.path, c.status)).collect();
+    let health: Vec<String> = rig.channels.values().map(|c| c.id.clone()).collect();
+    let mut states = vec![];
+    for id in health {
+        if let Ok(Some(c)) = rig.app.store.channel(&id).await {
+            states.push(format!("{} {} {}", c.network, c.health, c.health_detail));
+        }
+    }
+    assert!(stored >= 2, "polling stored {stored} events; calls {calls:?}; channels {states:?}");
+    // Polling again finds nothing new: cursors moved only after storing.
+    assert_eq!(hark_jobs::poll::poll_once(&rig.workers).await, 0);
+    rig.drain().await;
+    let messages = rig.all_messages().await;
+    assert_eq!(
+        messages.len(),
+        2,
+        "the mention found by both the mentions timeline and the keyword search is one message"
+    );
+    let texts: Vec<&str> = messages.iter().map(|m| m.text.as_str()).collect();
+    assert!(texts.iter().any(|t| t.contains("refund")) && texts.iter().any(|t| t.contains("Bestellung")), "{texts:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn agents_like_a_mention_and_hide_a_comment_from_the_api() {
+    let rig = rig(testing::sqlite().await).await;
+    let mention = rig
+        .act(CustomerAction::XMention {
+            account: None,
+            customer: customer(1),
+            text: "@acme_x best airline ever!".into(),
+        })
+        .await;
+    let comment = rig
+        .act(CustomerAction::FacebookComment {
+            account: None,
+            customer: customer(2),
+            post_id: None,
+            parent_comment_id: None,
+            text: "Spam spam spam".into(),
+        })
+        .await;
+    rig.drain().await;
+    let token =
+        rig.app.create_token_for_email("agent@acme.test", "tests").await.unwrap_or_else(|e| panic!("{e}")).token;
+    let client = reqwest::Client::new();
+    let mut ids = BTreeMap::new();
+    for m in rig.all_messages().await {
+        ids.insert(m.platform_message_id.clone().unwrap_or_default(), m.id.clone());
+    }
+    let engage = |message_id: String, action: &'static str| {
+        client
+            .post(format!("{}/api/v1/messages/{message_id}/engage", rig.base))
+            .bearer_auth(&token)
+            .json(&json!({ "action": action }))
+            .send()
+    };
+    let liked = engage(ids[&mention.item_id].clone(), "like").await.map(|r| r.status().as_u16()).ok();
+    assert_eq!(liked, Some(204));
+    let hidden = engage(ids[&comment.item_id].clone(), "hide").await.map(|r| r.status().as_u16()).ok();
+    assert_eq!(hidden, Some(204));
+    let refused = engage(ids[&comment.item_id].clone(), "repost").await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(refused.status().as_u16(), 400, "Facebook has no repost");
+    let published = rig.sandbox.published();
+    assert!(published.iter().any(|p| p.kind == PublishedKind::Like && p.id == mention.item_id), "{published:?}");
+    assert!(published.iter().any(|p| p.kind == PublishedKind::Hide && p.id == comment.item_id), "{published:?}");
+    let log = rig.app.audit_log(&Actor::system(rig.agent.workspace_id()), &Page::first(100)).await.unwrap_or_default();
+    assert!(log.iter().any(|a| a.action == "message.like") && log.iter().any(|a| a.action == "message.hide"));
 }

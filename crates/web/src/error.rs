@@ -19,7 +19,8 @@ pub struct ErrorDetail {
     /// Stable machine-readable code: `unauthenticated`, `forbidden`, `csrf`,
     /// `not_found`, `invalid_input`, `invalid_json`, `payload_too_large`,
     /// `unsupported_media_type`, `conflict`, `duplicate`, `bad_credentials`,
-    /// `rate_limited`, `method_not_allowed`, `unavailable`, `internal`.
+    /// `rate_limited`, `method_not_allowed`, `not_allowed` (the network's rules forbid it),
+    /// `network_refused`, `bad_signature`, `unavailable`, `internal`.
     pub code: &'static str,
     /// A sentence for people.
     pub message: String,

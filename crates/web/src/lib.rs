@@ -53,6 +53,8 @@ pub struct WebState {
     /// Durable storage for inbound events, committed in groups.
     pub intake: Intake,
     refusals: Arc<webhooks::RefusalCounter>,
+    /// For calls to the networks made on an agent's behalf (likes, hides).
+    pub http: reqwest::Client,
     /// Cancelled at shutdown so that long-lived event streams end and the
     /// server can drain.
     shutdown: CancellationToken,
@@ -61,7 +63,15 @@ pub struct WebState {
 impl WebState {
     pub fn new(app: App, intake: Intake, config: WebConfig, shutdown: CancellationToken) -> Self {
         let login_limiter = Arc::new(auth::LoginLimiter::new(config.login_attempts_per_minute));
-        WebState { app, config: Arc::new(config), login_limiter, intake, refusals: Arc::default(), shutdown }
+        WebState {
+            app,
+            config: Arc::new(config),
+            login_limiter,
+            intake,
+            refusals: Arc::default(),
+            http: hark_channels::http::client(),
+            shutdown,
+        }
     }
 }
 

@@ -33,6 +33,7 @@ use crate::error::{ErrorBody, ErrorDetail};
         api::conversations::approve,
         api::conversations::reject,
         api::conversations::retry,
+        api::conversations::engage,
         crate::webhooks::api_channel_inbound,
         api::contacts::list,
         api::contacts::get,
@@ -90,6 +91,8 @@ use crate::error::{ErrorBody, ErrorDetail};
         api::contacts::MergeRequest,
         api::tokens::TokenRequest,
         crate::webhooks::ApiChannelMessage,
+        api::conversations::EngageRequest,
+        hark_app::Engagement,
         crate::webhooks::ApiChannelAuthor,
     ))
 )]

@@ -184,3 +184,50 @@ pub async fn retry(
 ) -> ApiResult<JsonOut<Message>> {
     Ok(JsonOut(state.app.retry_message(&auth.actor, &id).await?))
 }
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EngageRequest {
+    /// `like`, `repost` (X) or `hide` (Facebook and Instagram comments, X replies).
+    pub action: hark_app::Engagement,
+}
+
+/// Likes, reposts or hides a customer's message on its network.
+#[utoipa::path(post, path = "/api/v1/messages/{id}/engage", tag = "conversations", params(("id" = String, Path)),
+    request_body = EngageRequest,
+    responses((status = 204), (status = 400, body = crate::ErrorBody), (status = 403, body = crate::ErrorBody),
+        (status = 502, body = crate::ErrorBody), (status = 503, body = crate::ErrorBody)))]
+pub async fn engage(
+    State(state): State<WebState>,
+    auth: Authenticated,
+    Path(id): Path<String>,
+    Json(body): Json<EngageRequest>,
+) -> ApiResult<StatusCode> {
+    use hark_channels::{ConnectorError, EngagementAction};
+    let (message, channel, credentials) = state.app.engagement_target(&auth.actor, &id, body.action).await?;
+    let ctx = hark_channels::ChannelContext {
+        network: channel.network,
+        external_id: channel.external_id.clone(),
+        credentials,
+        settings: channel.settings.clone(),
+    };
+    let platform_message_id = message.platform_message_id.clone().unwrap_or_default();
+    let action = match body.action {
+        hark_app::Engagement::Like => EngagementAction::Like { platform_message_id },
+        hark_app::Engagement::Repost => EngagementAction::Repost { platform_message_id },
+        hark_app::Engagement::Hide => EngagementAction::Hide { platform_message_id },
+    };
+    match hark_channels::connector::engage(&state.http, &ctx, &action).await {
+        Ok(()) => {
+            state.app.record_engagement(&auth.actor, &message, body.action).await?;
+            Ok(StatusCode::NO_CONTENT)
+        }
+        Err(ConnectorError::NotAllowed(reason)) => Err(ApiError::new(StatusCode::BAD_REQUEST, "not_allowed", reason)),
+        Err(err @ (ConnectorError::Unauthorized(_) | ConnectorError::Misconfigured(_))) => {
+            let _ = state.app.channel_failed(&channel.id, hark_domain::ChannelHealth::Failing, &err.to_string()).await;
+            Err(ApiError::new(StatusCode::BAD_GATEWAY, "network_refused", err.to_string()))
+        }
+        Err(ConnectorError::Rejected(reason)) => Err(ApiError::new(StatusCode::BAD_GATEWAY, "network_refused", reason)),
+        Err(err) => Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", err.to_string())),
+    }
+}

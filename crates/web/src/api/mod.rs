@@ -32,6 +32,7 @@ pub fn routes() -> Router<WebState> {
         .route("/messages/{id}/approve", post(conversations::approve))
         .route("/messages/{id}/reject", post(conversations::reject))
         .route("/messages/{id}/retry", post(conversations::retry))
+        .route("/messages/{id}/engage", post(conversations::engage))
         .route("/channels/{id}/messages", post(crate::webhooks::api_channel_inbound))
         .route("/contacts", get(contacts::list))
         .route("/contacts/{id}", get(contacts::get).patch(contacts::update))
