@@ -31,6 +31,10 @@ impl App {
         let message = self.store.message(message_id).await?.ok_or(AppError::NotFound("message"))?;
         let conversation =
             self.store.conversation(&message.conversation_id).await?.ok_or(AppError::NotFound("conversation"))?;
+        self.job_for(message, conversation).await
+    }
+
+    async fn job_for(&self, message: Message, conversation: Conversation) -> AppResult<OutboundJob> {
         let channel = self.store.channel(&message.channel_id).await?.ok_or(AppError::NotFound("channel"))?;
         let credentials = self.channel_credentials(&channel.id).await?.unwrap_or_default();
         let contact = self.store.contact(&conversation.contact_id).await?.ok_or(AppError::NotFound("contact"))?;
@@ -59,6 +63,52 @@ impl App {
             reply_to,
             private_reply_already_sent,
         })
+    }
+
+    /// What publishing a reply with this text would look like, without storing
+    /// anything: used to tell an agent before sending whether the network allows it.
+    pub async fn draft_outbound(
+        &self,
+        actor: &Actor,
+        conversation_id: &str,
+        visibility: Visibility,
+        text: &str,
+    ) -> AppResult<OutboundJob> {
+        actor.require(Action::ReadInbox)?;
+        let conversation = self
+            .store
+            .conversation(conversation_id)
+            .await?
+            .filter(|c| c.workspace_id == actor.workspace_id())
+            .ok_or(AppError::NotFound("conversation"))?;
+        let at = now();
+        let draft = Message {
+            id: "draft".into(),
+            conversation_id: conversation.id.clone(),
+            workspace_id: conversation.workspace_id.clone(),
+            channel_id: conversation.channel_id.clone(),
+            direction: Direction::Outbound,
+            visibility,
+            author_kind: AuthorKind::User,
+            author_user_id: Some(actor.user.id.clone()),
+            author_contact_id: None,
+            text: text.to_owned(),
+            attachments: vec![],
+            platform_message_id: None,
+            platform_parent_id: None,
+            delivery_status: DeliveryStatus::Queued,
+            delivery_error: None,
+            language: None,
+            sentiment: None,
+            intent: None,
+            created_at: at,
+            recorded_at: at,
+            edited_at: None,
+            deleted_at: None,
+        };
+        let mut job = self.job_for(draft, conversation).await?;
+        job.message.id = "draft".into();
+        Ok(job)
     }
 
     /// Marks a reply as being sent, just before the network is called. A

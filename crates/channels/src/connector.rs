@@ -36,6 +36,17 @@ pub async fn publish(
     }
 }
 
+/// What the network would refuse for this reply (messaging windows, private
+/// reply rules, length), decided without calling it, so an agent learns why
+/// before sending.
+pub fn check_outbound(ctx: &ChannelContext, msg: &OutboundMessage, now: Timestamp) -> Result<(), ConnectorError> {
+    match ctx.network {
+        Network::X => x::check_outbound(msg),
+        Network::Facebook | Network::Instagram | Network::Whatsapp => meta::check_outbound(ctx, msg, now),
+        network => crate::text::check_length(network, msg.visibility, &msg.text),
+    }
+}
+
 /// Whether sending the same reply again cannot create a second copy (the
 /// network deduplicates: VK's random_id and guid, our own API channel's
 /// stable webhook-id).

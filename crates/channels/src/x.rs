@@ -647,6 +647,15 @@ pub async fn publish(
     msg: &OutboundMessage,
     now: Timestamp,
 ) -> Result<Published, ConnectorError> {
+    check_outbound(msg)?;
+    match msg.visibility {
+        OutboundVisibility::Public => publish_post(http, ctx, msg, now).await,
+        OutboundVisibility::Private => publish_dm(http, ctx, msg, now).await,
+    }
+}
+
+/// What X would refuse, decided before any call: length and where a reply can go.
+pub fn check_outbound(msg: &OutboundMessage) -> Result<(), ConnectorError> {
     text::check_length(Network::X, msg.visibility, &msg.text)?;
     if msg.visibility == OutboundVisibility::Public && msg.conversation_kind == ConversationKind::Private {
         // The thread of a private conversation is a user id, not a post to answer.
@@ -654,10 +663,7 @@ pub async fn publish(
             "A direct-message conversation on X can only be answered privately.".into(),
         ));
     }
-    match msg.visibility {
-        OutboundVisibility::Public => publish_post(http, ctx, msg, now).await,
-        OutboundVisibility::Private => publish_dm(http, ctx, msg, now).await,
-    }
+    Ok(())
 }
 
 /// The post a public reply answers: the latest customer post, else the thread.

@@ -700,3 +700,54 @@ async fn agents_like_a_mention_and_hide_a_comment_from_the_api() {
     let log = rig.app.audit_log(&Actor::system(rig.agent.workspace_id()), &Page::first(100)).await.unwrap_or_default();
     assert!(log.iter().any(|a| a.action == "message.like") && log.iter().any(|a| a.action == "message.hide"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reply_outside_the_whatsapp_window_is_refused_with_the_reason_before_any_call() {
+    let rig = rig(testing::sqlite().await).await;
+    // The customer wrote 30 hours ago.
+    rig.sandbox.advance(jiff::SignedDuration::from_hours(-30));
+    let wa = Customer::new("447700900123", "", "Aisha K");
+    rig.act(CustomerAction::WhatsappMessage {
+        account: None,
+        customer: wa,
+        text: "Is the store open on Sunday?".into(),
+        bsuid: None,
+        hide_phone: false,
+        context_message_id: None,
+        with_image: false,
+    })
+    .await;
+    rig.sandbox.advance(jiff::SignedDuration::from_hours(30));
+    rig.drain().await;
+    let conversation = rig.only_conversation().await;
+    let token =
+        rig.app.create_token_for_email("agent@acme.test", "tests").await.unwrap_or_else(|e| panic!("{e}")).token;
+    let client = reqwest::Client::new();
+    let options: Value = client
+        .get(format!("{}/api/v1/conversations/{}/reply-options", rig.base, conversation.id))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .and_then(|r| r.error_for_status())
+        .unwrap_or_else(|e| panic!("{e}"))
+        .json()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let private =
+        options.as_array().and_then(|a| a.iter().find(|o| o["visibility"] == "private")).cloned().unwrap_or_default();
+    assert_eq!(private["allowed"], false, "{options}");
+    assert!(private["reason"].as_str().unwrap_or("").contains("24"), "{options}");
+    let calls_before = rig.sandbox.calls().len();
+    let refused = client
+        .post(format!("{}/api/v1/conversations/{}/messages", rig.base, conversation.id))
+        .bearer_auth(&token)
+        .json(&json!({ "visibility": "private", "text": "Yes, 10:00-16:00." }))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(refused.status().as_u16(), 422);
+    let body: Value = refused.json().await.unwrap_or_default();
+    assert_eq!(body["error"]["code"], "not_allowed");
+    assert_eq!(rig.sandbox.calls().len(), calls_before, "nothing reached WhatsApp");
+    assert!(rig.all_messages().await.iter().all(|m| m.direction == Direction::Inbound), "nothing was queued");
+}

@@ -180,7 +180,8 @@ fn retry_time(workers: &Workers, attempts: i64, retry_after_secs: Option<u64>) -
     Timestamp::now().checked_add(SignedDuration::from_millis(wait)).unwrap_or_else(|_| Timestamp::now())
 }
 
-fn outbound_message(job: &OutboundJob) -> OutboundMessage {
+/// The connector's view of a reply about to be sent.
+pub fn outbound_message(job: &OutboundJob) -> OutboundMessage {
     let m = &job.message;
     OutboundMessage {
         message_id: m.id.clone(),

@@ -34,6 +34,7 @@ use crate::error::{ErrorBody, ErrorDetail};
         api::conversations::reject,
         api::conversations::retry,
         api::conversations::engage,
+        api::conversations::reply_options,
         crate::webhooks::api_channel_inbound,
         api::contacts::list,
         api::contacts::get,
@@ -92,6 +93,7 @@ use crate::error::{ErrorBody, ErrorDetail};
         api::tokens::TokenRequest,
         crate::webhooks::ApiChannelMessage,
         api::conversations::EngageRequest,
+        api::conversations::ReplyOption,
         hark_app::Engagement,
         crate::webhooks::ApiChannelAuthor,
     ))

@@ -57,6 +57,13 @@ pub async fn publish(
     send(&graph, ctx, &delivery, &msg.text).await
 }
 
+/// What Meta would refuse (windows, private-reply rules, length), decided
+/// without calling it.
+pub fn check_outbound(ctx: &ChannelContext, msg: &OutboundMessage, now: Timestamp) -> Result<(), ConnectorError> {
+    let delivery = plan(ctx, msg, now)?;
+    check_length(ctx.network, delivery.visibility(), &msg.text)
+}
+
 /// Decides how a reply goes out, refusing what Meta would refuse.
 fn plan(ctx: &ChannelContext, msg: &OutboundMessage, now: Timestamp) -> Result<Delivery, ConnectorError> {
     match ctx.network {

@@ -149,7 +149,78 @@ pub async fn post_message(
     Path(id): Path<String>,
     Json(body): Json<NewMessage>,
 ) -> ApiResult<(StatusCode, JsonOut<Message>)> {
+    if body.visibility != Visibility::Note {
+        // Refuse now what the network would refuse, so the agent learns why at once.
+        if let ReplyOption { allowed: false, reason: Some(reason), .. } =
+            reply_option(&state, &auth, &id, body.visibility, &body.text).await?
+        {
+            return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "not_allowed", reason));
+        }
+    }
     Ok((StatusCode::CREATED, JsonOut(state.app.post_message(&auth.actor, &id, body).await?)))
+}
+
+/// Whether a reply of one visibility can go out now, and if not, why.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ReplyOption {
+    pub visibility: Visibility,
+    pub allowed: bool,
+    /// The network's rule that forbids it (a closed messaging window, one private reply per comment…).
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ReplyOptionsQuery {
+    /// The draft, to check its length too.
+    pub text: Option<String>,
+}
+
+/// Which replies the network allows right now in this conversation: public,
+/// private, both or neither, with the reason for each one that is not.
+#[utoipa::path(get, path = "/api/v1/conversations/{id}/reply-options", tag = "conversations",
+    params(("id" = String, Path), ReplyOptionsQuery),
+    responses((status = 200, body = Vec<ReplyOption>), (status = 404, body = crate::ErrorBody)))]
+pub async fn reply_options(
+    State(state): State<WebState>,
+    auth: Authenticated,
+    Path(id): Path<String>,
+    Query(q): Query<ReplyOptionsQuery>,
+) -> ApiResult<JsonOut<Vec<ReplyOption>>> {
+    let text = q.text.unwrap_or_else(|| ".".into());
+    let mut options = vec![];
+    for visibility in [Visibility::Public, Visibility::Private] {
+        options.push(reply_option(&state, &auth, &id, visibility, &text).await?);
+    }
+    Ok(JsonOut(options))
+}
+
+async fn reply_option(
+    state: &WebState,
+    auth: &Authenticated,
+    conversation_id: &str,
+    visibility: Visibility,
+    text: &str,
+) -> ApiResult<ReplyOption> {
+    let job = state.app.draft_outbound(&auth.actor, conversation_id, visibility, text).await?;
+    if job.conversation.kind == ConversationKind::Private && visibility == Visibility::Public {
+        let reason = Some("a private conversation can only get private replies".to_owned());
+        return Ok(ReplyOption { visibility, allowed: false, reason });
+    }
+    let ctx = hark_channels::ChannelContext {
+        network: job.channel.network,
+        external_id: job.channel.external_id.clone(),
+        credentials: job.credentials.clone(),
+        settings: job.channel.settings.clone(),
+    };
+    let outbound = hark_jobs::publish::outbound_message(&job);
+    let verdict = hark_channels::connector::check_outbound(&ctx, &outbound, jiff::Timestamp::now());
+    Ok(match verdict {
+        Err(hark_channels::ConnectorError::NotAllowed(reason)) => {
+            ReplyOption { visibility, allowed: false, reason: Some(reason) }
+        }
+        _ => ReplyOption { visibility, allowed: true, reason: None },
+    })
 }
 
 /// Approves a reply waiting for approval; it is queued for publication.

@@ -29,6 +29,7 @@ pub fn routes() -> Router<WebState> {
         .route("/conversations", get(conversations::list))
         .route("/conversations/{id}", get(conversations::get).patch(conversations::update))
         .route("/conversations/{id}/messages", get(conversations::messages).post(conversations::post_message))
+        .route("/conversations/{id}/reply-options", get(conversations::reply_options))
         .route("/messages/{id}/approve", post(conversations::approve))
         .route("/messages/{id}/reject", post(conversations::reject))
         .route("/messages/{id}/retry", post(conversations::retry))
