@@ -256,11 +256,12 @@ fn message_kind(bot_id: &str, message: &TgMessage) -> InboundKind {
         return InboundKind::Ignored { what: "a Telegram service message".into() };
     }
     let parent_id = message.reply_to_message.as_ref().map(|r| message_ref(message.chat.id, r.message_id));
-    let (conversation_kind, thread_id) = if message.chat.is_private() {
-        (ConversationKind::Private, chat_id)
-    } else {
-        (ConversationKind::Public, parent_id.clone().unwrap_or(chat_id))
-    };
+    // A group is one public thread per customer (Hark groups by thread and
+    // author), so a customer answering the bot stays in their conversation;
+    // `parent_id` keeps which message they answered.
+    let conversation_kind =
+        if message.chat.is_private() { ConversationKind::Private } else { ConversationKind::Public };
+    let thread_id = chat_id;
     InboundKind::Message(InboundMessage {
         conversation_kind,
         platform_message_id: message.platform_id(),
@@ -640,7 +641,7 @@ mod tests {
     }
 
     #[test]
-    fn a_group_message_is_public_and_threaded_by_chat_or_by_the_message_it_answers() {
+    fn a_group_message_is_public_and_threaded_by_chat_with_its_parent_kept() {
         let plain = receive(&group_update(1, json!({"message_id": 77, "text": "@acme_support_bot is the shop open?"})));
         let plain = message(&plain);
         assert_eq!(plain.conversation_kind, ConversationKind::Public);
@@ -658,7 +659,7 @@ mod tests {
         );
         let reply = receive(&reply);
         let reply = message(&reply);
-        assert_eq!(reply.thread_id, "-1001234567890:78");
+        assert_eq!(reply.thread_id, "-1001234567890");
         assert_eq!(reply.parent_id.as_deref(), Some("-1001234567890:78"));
     }
 

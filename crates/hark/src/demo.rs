@@ -295,13 +295,16 @@ async fn work_on(
         }
         return Ok(());
     }
-    let reply = reply_for(&conversation.last_message_preview);
+    // Personal, not a template: X also refuses the same text twice.
+    let name = app.contact(&actor, &conversation.contact_id).await.map(|c| c.display_name).unwrap_or_default();
+    let first = name.split_whitespace().next().unwrap_or("there");
+    let reply = format!("{first}, {}", reply_for(&conversation.last_message_preview));
     let visibility = if conversation.kind == ConversationKind::Public && rng.below(3) != 0 {
         Visibility::Public
     } else {
         Visibility::Private
     };
-    app.post_message(&actor, &conversation.id, NewMessage { visibility, text: reply.to_owned() }).await?;
+    app.post_message(&actor, &conversation.id, NewMessage { visibility, text: reply }).await?;
     let status = match roll {
         6 => ConversationStatus::Pending,
         7 | 8 => ConversationStatus::Resolved,
