@@ -131,6 +131,15 @@ pub async fn check_credentials(http: &reqwest::Client, ctx: &ChannelContext) -> 
     }
 }
 
+/// Whether the network still delivers to Hark's webhook (X marks webhooks
+/// invalid after a failed CRC and stops silently). `Some(problem)` when not.
+pub async fn check_webhooks(http: &reqwest::Client, ctx: &ChannelContext) -> Result<Option<String>, ConnectorError> {
+    match ctx.network {
+        Network::X => x::check_webhooks(http, ctx).await,
+        _ => Ok(None),
+    }
+}
+
 /// Our own API channel: the reply goes to the partner's webhook, signed.
 async fn publish_to_api_channel(
     http: &reqwest::Client,

@@ -863,6 +863,36 @@ pub async fn engage(
 }
 
 /// Checks that the credentials work and belong to the channel's account.
+/// X stops delivering, silently, to a webhook whose CRC check failed. This
+/// lists the app's webhooks, asks X to re-run the check on any marked invalid,
+/// and returns the problem in words if one stays invalid.
+pub async fn check_webhooks(http: &reqwest::Client, ctx: &ChannelContext) -> Result<Option<String>, ConnectorError> {
+    let now = Timestamp::now();
+    let response = call(http, ctx, Auth::AppOrUser, Method::GET, endpoint(ctx, &["webhooks"])?, None, now).await?;
+    if !response.is_success() {
+        return Err(x_error(&response, now));
+    }
+    let hooks = response.body.get("data").and_then(Value::as_array).cloned().unwrap_or_default();
+    for hook in hooks {
+        if hook.get("valid").and_then(Value::as_bool) != Some(false) {
+            continue;
+        }
+        let id = hook.get("id").and_then(id_of).unwrap_or_default();
+        let url = hook.get("url").and_then(Value::as_str).unwrap_or_default().to_owned();
+        let recheck =
+            call(http, ctx, Auth::AppOrUser, Method::PUT, endpoint(ctx, &["webhooks", &id])?, None, now).await?;
+        let valid_now =
+            recheck.is_success() && recheck.body.pointer("/data/valid").and_then(Value::as_bool) != Some(false);
+        if !valid_now {
+            return Ok(Some(format!(
+                "webhook verification failing: X marked {url} invalid (its CRC check failed) and has stopped delivering; \
+                 check that the URL is reachable and the consumer secret is right"
+            )));
+        }
+    }
+    Ok(None)
+}
+
 pub async fn check_credentials(http: &reqwest::Client, ctx: &ChannelContext) -> Result<(), ConnectorError> {
     let now = Timestamp::now();
     let response = call(http, ctx, Auth::User, Method::GET, endpoint(ctx, &["users", "me"])?, None, now).await?;

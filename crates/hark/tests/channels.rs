@@ -751,3 +751,37 @@ async fn a_reply_outside_the_whatsapp_window_is_refused_with_the_reason_before_a
     assert_eq!(rig.sandbox.calls().len(), calls_before, "nothing reached WhatsApp");
     assert!(rig.all_messages().await.iter().all(|m| m.direction == Direction::Inbound), "nothing was queued");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_x_webhook_that_failed_its_crc_turns_the_channel_unhealthy_until_it_passes_again() {
+    let rig = rig(testing::sqlite().await).await;
+    let x = rig.channels[&SimNetwork::X].clone();
+    let system = Actor::system(rig.agent.workspace_id());
+    let enable = |on: bool| hark_app::ChannelUpdate { enabled: Some(on), ..Default::default() };
+    // While Hark's endpoint does not answer (here: the channel is switched
+    // off), X's periodic CRC fails: X marks the webhook invalid and stops
+    // delivering, without telling anyone.
+    rig.app.update_channel(&system, &x.id, enable(false)).await.unwrap_or_else(|e| panic!("{e}"));
+    rig.sandbox.recheck_x_webhooks().await;
+    let failed = rig.sandbox.handshakes().into_iter().rev().find(|h| h.network == SimNetwork::X).map(|h| h.ok);
+    assert_eq!(failed, Some(false));
+    let off = rig.app.store.channel(&x.id).await.ok().flatten().unwrap_or_else(|| panic!("channel"));
+    hark_jobs::health::check_channel(&rig.workers, &off).await;
+    let channel = rig.app.store.channel(&x.id).await.ok().flatten().unwrap_or_else(|| panic!("channel"));
+    assert_eq!(channel.health, ChannelHealth::Degraded, "{}", channel.health_detail);
+    assert!(channel.health_detail.contains("CRC"), "{}", channel.health_detail);
+    // Back on: X still sends nothing until the webhook is re-validated.
+    rig.app.update_channel(&system, &x.id, enable(true)).await.unwrap_or_else(|e| panic!("{e}"));
+    let lost =
+        rig.act(CustomerAction::XMention { account: None, customer: customer(5), text: "@acme_x hello?".into() }).await;
+    rig.drain().await;
+    assert!(rig.all_messages().await.is_empty(), "X does not deliver to an invalid webhook: {lost:?}");
+    // The watchdog has X re-run the check; the channel turns green and deliveries flow.
+    hark_jobs::health::check_once(&rig.workers, true).await;
+    let channel = rig.app.store.channel(&x.id).await.ok().flatten().unwrap_or_else(|| panic!("channel"));
+    assert_eq!(channel.health, ChannelHealth::Ok, "{}", channel.health_detail);
+    rig.act(CustomerAction::XMention { account: None, customer: customer(6), text: "@acme_x are you there?".into() })
+        .await;
+    rig.drain().await;
+    assert_eq!(rig.all_messages().await.len(), 1);
+}

@@ -35,7 +35,8 @@ pub async fn check_once(workers: &Workers, all: bool) -> usize {
     checked
 }
 
-async fn check_channel(workers: &Workers, channel: &Channel) {
+/// Checks one channel now (whether or not it is enabled).
+pub async fn check_channel(workers: &Workers, channel: &Channel) {
     let Ok(ctx) = workers.context(channel).await else {
         let _ = workers
             .app
@@ -44,12 +45,19 @@ async fn check_channel(workers: &Workers, channel: &Channel) {
         return;
     };
     match connector::check_credentials(&workers.http, &ctx).await {
-        Ok(()) => {
-            // Webhook-verification trouble is cleared by a verified webhook, not by a token check.
-            if !channel.health_detail.starts_with("webhook") {
-                let _ = workers.app.channel_ok(&channel.id).await;
+        Ok(()) => match connector::check_webhooks(&workers.http, &ctx).await {
+            Ok(Some(problem)) => {
+                let _ = workers.app.channel_failed(&channel.id, ChannelHealth::Degraded, &problem).await;
             }
-        }
+            Ok(None) => {
+                // Trouble with webhooks Hark itself refused is cleared by the next
+                // verified webhook, not by a token check.
+                if !channel.health_detail.starts_with("webhook requests") {
+                    let _ = workers.app.channel_ok(&channel.id).await;
+                }
+            }
+            Err(err) => tracing::debug!(channel = %channel.id, %err, "webhook check inconclusive"),
+        },
         Err(err @ (ConnectorError::Unauthorized(_) | ConnectorError::Misconfigured(_))) => {
             let _ = workers.app.channel_failed(&channel.id, ChannelHealth::Failing, &err.to_string()).await;
         }
