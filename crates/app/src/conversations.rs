@@ -236,30 +236,15 @@ impl App {
                 (_, true) => DeliveryStatus::AwaitingApproval,
                 (_, false) => DeliveryStatus::Queued,
             };
-            let message = Message {
-                id: new_id("msg"),
-                conversation_id: conversation_id.to_owned(),
-                workspace_id: before.workspace_id.clone(),
-                channel_id: before.channel_id.clone(),
-                direction: Direction::Outbound,
-                visibility: input.visibility,
-                author_kind: AuthorKind::User,
-                author_user_id: Some(actor.user.id.clone()),
-                author_contact_id: None,
-                text: text.to_owned(),
-                attachments: vec![],
-                platform_message_id: None,
-                platform_parent_id: None,
+            let message = Message::written_by_user(
+                new_id("msg"),
+                &before,
+                &actor.user.id,
+                input.visibility,
+                text,
                 delivery_status,
-                delivery_error: None,
-                language: None,
-                sentiment: None,
-                intent: None,
-                created_at: at,
-                recorded_at: at,
-                edited_at: None,
-                deleted_at: None,
-            };
+                at,
+            );
             let mut after = before.clone();
             if delivery_status == DeliveryStatus::Queued {
                 after.record_outbound(at, true);

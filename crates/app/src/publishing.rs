@@ -82,30 +82,15 @@ impl App {
             .filter(|c| c.workspace_id == actor.workspace_id())
             .ok_or(AppError::NotFound("conversation"))?;
         let at = now();
-        let draft = Message {
-            id: "draft".into(),
-            conversation_id: conversation.id.clone(),
-            workspace_id: conversation.workspace_id.clone(),
-            channel_id: conversation.channel_id.clone(),
-            direction: Direction::Outbound,
+        let draft = Message::written_by_user(
+            "draft".into(),
+            &conversation,
+            &actor.user.id,
             visibility,
-            author_kind: AuthorKind::User,
-            author_user_id: Some(actor.user.id.clone()),
-            author_contact_id: None,
-            text: text.to_owned(),
-            attachments: vec![],
-            platform_message_id: None,
-            platform_parent_id: None,
-            delivery_status: DeliveryStatus::Queued,
-            delivery_error: None,
-            language: None,
-            sentiment: None,
-            intent: None,
-            created_at: at,
-            recorded_at: at,
-            edited_at: None,
-            deleted_at: None,
-        };
+            text,
+            DeliveryStatus::Queued,
+            at,
+        );
         let mut job = self.job_for(draft, conversation).await?;
         job.message.id = "draft".into();
         Ok(job)
@@ -115,18 +100,8 @@ impl App {
     /// reply found in this state after a crash may have gone out: the
     /// publisher reconciles before sending it again.
     pub async fn mark_sending(&self, message: &Message) -> AppResult<()> {
-        let mut updated = message.clone();
-        updated.delivery_status = DeliveryStatus::Sending;
         let actor = Actor::system(&message.workspace_id);
-        Change::new(&actor, now())
-            .write(Write::UpdateMessageDelivery {
-                message_id: message.id.clone(),
-                status: DeliveryStatus::Sending,
-                error: None,
-            })
-            .event("message.updated", &message.conversation_id, &updated)
-            .commit(self)
-            .await?;
+        delivery_change(&actor, message, DeliveryStatus::Sending, None, now()).commit(self).await?;
         Ok(())
     }
 
@@ -176,20 +151,11 @@ impl App {
         outcome: &str,
     ) -> AppResult<()> {
         let at = now();
-        let mut updated = message.clone();
-        updated.delivery_status = DeliveryStatus::Failed;
-        updated.delivery_error = Some(reason.to_owned());
         let actor = Actor::system(&message.workspace_id);
-        Change::new(&actor, at)
-            .write(Write::UpdateMessageDelivery {
-                message_id: message.id.clone(),
-                status: DeliveryStatus::Failed,
-                error: Some(reason.to_owned()),
-            })
+        delivery_change(&actor, message, DeliveryStatus::Failed, Some(reason.to_owned()), at)
             .write(Write::FinishOutbox { id: item.id, at })
             .write(attempt(item, at, outcome, reason))
             .audit("message.publish_failed", "message", &message.id, json!({ "reason": reason }))
-            .event("message.updated", &message.conversation_id, &updated)
             .commit(self)
             .await?;
         Ok(())
@@ -204,19 +170,10 @@ impl App {
         reason: &str,
     ) -> AppResult<()> {
         let at = now();
-        let mut updated = message.clone();
-        updated.delivery_status = DeliveryStatus::Queued;
-        updated.delivery_error = Some(format!("retrying: {reason}"));
         let actor = Actor::system(&message.workspace_id);
-        Change::new(&actor, at)
-            .write(Write::UpdateMessageDelivery {
-                message_id: message.id.clone(),
-                status: DeliveryStatus::Queued,
-                error: updated.delivery_error.clone(),
-            })
+        delivery_change(&actor, message, DeliveryStatus::Queued, Some(format!("retrying: {reason}")), at)
             .write(Write::RescheduleOutbox { id: item.id, due_at, error: reason.to_owned() })
             .write(attempt(item, at, "retry", reason))
-            .event("message.updated", &message.conversation_id, &updated)
             .commit(self)
             .await?;
         Ok(())
@@ -276,21 +233,14 @@ impl App {
         if message.delivery_status != DeliveryStatus::Failed || message.direction != Direction::Outbound {
             return Err(AppError::Conflict("only a failed reply can be retried".into()));
         }
-        let at = now();
-        let mut updated = message.clone();
-        updated.delivery_status = DeliveryStatus::Queued;
-        updated.delivery_error = None;
-        Change::new(actor, at)
-            .write(Write::UpdateMessageDelivery {
-                message_id: message.id.clone(),
-                status: DeliveryStatus::Queued,
-                error: None,
-            })
+        delivery_change(actor, &message, DeliveryStatus::Queued, None, now())
             .outbox("publish", &message.id, json!({ "message_id": message.id }))
             .audit("message.retry", "message", &message.id, json!({}))
-            .event("message.updated", &message.conversation_id, &updated)
             .commit(self)
             .await?;
+        let mut updated = message;
+        updated.delivery_status = DeliveryStatus::Queued;
+        updated.delivery_error = None;
         Ok(updated)
     }
 
@@ -367,6 +317,24 @@ impl App {
         change.commit(self).await?;
         Ok(())
     }
+}
+
+/// A change moving `message` to `status`, with the event agents' screens follow.
+fn delivery_change<'a>(
+    actor: &'a Actor,
+    message: &Message,
+    status: DeliveryStatus,
+    error: Option<String>,
+    at: Timestamp,
+) -> Change<'a> {
+    let mut updated = message.clone();
+    updated.delivery_status = status;
+    updated.delivery_error = error.clone();
+    Change::new(actor, at).write(Write::UpdateMessageDelivery { message_id: message.id.clone(), status, error }).event(
+        "message.updated",
+        &message.conversation_id,
+        &updated,
+    )
 }
 
 fn attempt(item: &OutboxItem, at: Timestamp, outcome: &str, detail: &str) -> Write {

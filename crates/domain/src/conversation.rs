@@ -124,6 +124,44 @@ impl Conversation {
     }
 }
 
+impl crate::model::Message {
+    /// A reply or note written in Hark by the user `author_user_id`.
+    pub fn written_by_user(
+        id: String,
+        conversation: &Conversation,
+        author_user_id: &str,
+        visibility: crate::enums::Visibility,
+        text: &str,
+        delivery_status: crate::enums::DeliveryStatus,
+        at: Timestamp,
+    ) -> Self {
+        crate::model::Message {
+            id,
+            conversation_id: conversation.id.clone(),
+            workspace_id: conversation.workspace_id.clone(),
+            channel_id: conversation.channel_id.clone(),
+            direction: crate::enums::Direction::Outbound,
+            visibility,
+            author_kind: crate::enums::AuthorKind::User,
+            author_user_id: Some(author_user_id.to_owned()),
+            author_contact_id: None,
+            text: text.to_owned(),
+            attachments: vec![],
+            platform_message_id: None,
+            platform_parent_id: None,
+            delivery_status,
+            delivery_error: None,
+            language: None,
+            sentiment: None,
+            intent: None,
+            created_at: at,
+            recorded_at: at,
+            edited_at: None,
+            deleted_at: None,
+        }
+    }
+}
+
 fn is_paused(status: ConversationStatus) -> bool {
     matches!(status, ConversationStatus::Pending | ConversationStatus::Snoozed)
 }
