@@ -45,6 +45,21 @@ pub struct NewMessage {
     /// `public` or `private` for a reply, `note` for an internal note.
     pub visibility: Visibility,
     pub text: String,
+    /// WhatsApp only: send this approved template (the one kind of message
+    /// WhatsApp allows outside its 24-hour window); `text` says what it says.
+    #[serde(default)]
+    pub template: Option<TemplateInput>,
+}
+
+/// An approved WhatsApp template and its body parameters.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TemplateInput {
+    pub name: String,
+    /// Like `en_GB`.
+    pub language: String,
+    #[serde(default)]
+    pub parameters: Vec<String>,
 }
 
 impl App {
@@ -216,6 +231,11 @@ impl App {
             Visibility::Note => actor.require(Action::WriteNote)?,
             Visibility::Public | Visibility::Private => actor.require(Action::Reply)?,
         }
+        if let Some(t) = &input.template
+            && (input.visibility != Visibility::Private || t.name.trim().is_empty() || t.language.trim().is_empty())
+        {
+            return Err(AppError::invalid("template", "a template needs a name and a language, in a private reply"));
+        }
         let text = input.text.trim();
         if text.is_empty() {
             return Err(AppError::invalid("text", "must not be empty"));
@@ -236,7 +256,7 @@ impl App {
                 (_, true) => DeliveryStatus::AwaitingApproval,
                 (_, false) => DeliveryStatus::Queued,
             };
-            let message = Message::written_by_user(
+            let mut message = Message::written_by_user(
                 new_id("msg"),
                 &before,
                 &actor.user.id,
@@ -245,6 +265,11 @@ impl App {
                 delivery_status,
                 at,
             );
+            if let Some(template) = &input.template {
+                let mut attachment = json!(template);
+                attachment["type"] = json!("whatsapp_template");
+                message.attachments.push(attachment);
+            }
             let mut after = before.clone();
             if delivery_status == DeliveryStatus::Queued {
                 after.record_outbound(at, true);

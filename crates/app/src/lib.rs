@@ -27,7 +27,7 @@ use std::sync::Arc;
 pub use actor::{Actor, ActorVia};
 pub use channels::{ChannelCreate, ChannelUpdate};
 pub use contacts::ContactUpdate;
-pub use conversations::{ConversationUpdate, NewMessage};
+pub use conversations::{ConversationUpdate, NewMessage, TemplateInput};
 pub use directory::{LabelInput, TeamInput, UserCreate, UserUpdate};
 pub use error::{AppError, AppResult};
 pub use ids::new_id;

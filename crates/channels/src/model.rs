@@ -196,6 +196,20 @@ pub struct OutboundMessage {
     pub private_reply_already_sent: bool,
     /// A human agent wrote it (Meta HUMAN_AGENT tag, 7 days).
     pub by_person: bool,
+    /// A pre-approved WhatsApp message template to send instead of free text
+    /// (the only thing WhatsApp allows outside its 24-hour window).
+    #[serde(default)]
+    pub template: Option<MessageTemplate>,
+}
+
+/// A WhatsApp message template and the values of its body parameters.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageTemplate {
+    pub name: String,
+    /// Like `en_GB`.
+    pub language: String,
+    #[serde(default)]
+    pub parameters: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -777,6 +777,7 @@ mod tests {
             reply_to_created_at: None,
             private_reply_already_sent: false,
             by_person: true,
+            template: None,
         }
     }
 

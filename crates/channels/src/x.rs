@@ -1675,6 +1675,7 @@ mod tests {
             reply_to_created_at: None,
             private_reply_already_sent: false,
             by_person: true,
+            template: None,
         }
     }
 

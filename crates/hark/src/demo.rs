@@ -278,6 +278,7 @@ async fn work_on(
             NewMessage {
                 visibility: Visibility::Note,
                 text: "Checked the booking: rebooked on tomorrow's flight. @Sofia can you approve a voucher?".into(),
+                template: None,
             },
         )
         .await?;
@@ -289,6 +290,7 @@ async fn work_on(
                 NewMessage {
                     visibility: Visibility::Private,
                     text: "Hello! I'm sorry for the trouble. Could you send me your booking reference?".into(),
+                    template: None,
                 },
             )
             .await?;
@@ -304,7 +306,7 @@ async fn work_on(
     } else {
         Visibility::Private
     };
-    app.post_message(&actor, &conversation.id, NewMessage { visibility, text: reply }).await?;
+    app.post_message(&actor, &conversation.id, NewMessage { visibility, text: reply, template: None }).await?;
     let status = match roll {
         6 => ConversationStatus::Pending,
         7 | 8 => ConversationStatus::Resolved,

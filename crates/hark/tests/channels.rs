@@ -208,7 +208,7 @@ impl Rig {
 
     async fn reply(&self, conversation_id: &str, visibility: Visibility, text: &str) -> Message {
         self.app
-            .post_message(&self.agent, conversation_id, NewMessage { visibility, text: text.into() })
+            .post_message(&self.agent, conversation_id, NewMessage { visibility, text: text.into(), template: None })
             .await
             .unwrap_or_else(|e| panic!("reply: {e}"))
     }
@@ -784,4 +784,62 @@ async fn an_x_webhook_that_failed_its_crc_turns_the_channel_unhealthy_until_it_p
         .await;
     rig.drain().await;
     assert_eq!(rig.all_messages().await.len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outside_the_whatsapp_window_an_approved_template_goes_out() {
+    let rig = rig(testing::sqlite().await).await;
+    rig.sandbox.advance(jiff::SignedDuration::from_hours(-30));
+    let wa = Customer::new("447700900124", "", "Aisha K");
+    rig.act(CustomerAction::WhatsappMessage {
+        account: None,
+        customer: wa.clone(),
+        text: "Any news on ticket 4471?".into(),
+        bsuid: None,
+        hide_phone: false,
+        context_message_id: None,
+        with_image: false,
+    })
+    .await;
+    rig.sandbox.advance(jiff::SignedDuration::from_hours(30));
+    rig.drain().await;
+    let conversation = rig.only_conversation().await;
+    let token =
+        rig.app.create_token_for_email("agent@acme.test", "tests").await.unwrap_or_else(|e| panic!("{e}")).token;
+    let sent = reqwest::Client::new()
+        .post(format!("{}/api/v1/conversations/{}/messages", rig.base, conversation.id))
+        .bearer_auth(&token)
+        .json(&json!({
+            "visibility": "private", "text": "Template ticket_update: your ticket #4471 was updated",
+            "template": { "name": "ticket_update", "language": "en_GB", "parameters": ["#4471"] }
+        }))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(sent.status().as_u16(), 201, "{:?}", sent.text().await);
+    rig.drain().await;
+    let published = rig.sandbox.published();
+    let templates: Vec<_> = published.iter().filter(|p| p.kind == PublishedKind::Template).collect();
+    let debug: Vec<String> = rig
+        .all_messages()
+        .await
+        .iter()
+        .map(|m| format!("{:?} {:?} {:?}", m.direction, m.delivery_status, m.delivery_error))
+        .collect();
+    let calls: Vec<String> =
+        rig.sandbox.calls().iter().map(|c| format!("{} {} {} {}", c.method, c.path, c.status, c.body)).collect();
+    assert_eq!(templates.len(), 1, "{published:?} {debug:?} {calls:?}");
+    // Hark addresses WhatsApp users by their business-scoped id when they have one, else by phone.
+    let to = templates[0].recipient.clone().unwrap_or_default();
+    assert!(to == wa.id || to.starts_with("user."), "{to}");
+    let outbound: Vec<_> =
+        rig.all_messages().await.into_iter().filter(|m| m.direction == Direction::Outbound).collect();
+    assert!(
+        matches!(
+            outbound[0].delivery_status,
+            DeliveryStatus::Published | DeliveryStatus::Delivered | DeliveryStatus::Read
+        ),
+        "{:?}",
+        outbound[0].delivery_error
+    );
 }

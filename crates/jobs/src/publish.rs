@@ -199,5 +199,10 @@ pub fn outbound_message(job: &OutboundJob) -> OutboundMessage {
         reply_to_created_at: job.reply_to.as_ref().map(|r| r.created_at),
         private_reply_already_sent: job.private_reply_already_sent,
         by_person: m.author_user_id.is_some(),
+        template: m
+            .attachments
+            .iter()
+            .find(|a| a.get("type").and_then(|t| t.as_str()) == Some("whatsapp_template"))
+            .and_then(|a| serde_json::from_value(a.clone()).ok()),
     }
 }

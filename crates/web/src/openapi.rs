@@ -94,6 +94,7 @@ use crate::error::{ErrorBody, ErrorDetail};
         crate::webhooks::ApiChannelMessage,
         api::conversations::EngageRequest,
         api::conversations::ReplyOption,
+        hark_app::TemplateInput,
         hark_app::Engagement,
         crate::webhooks::ApiChannelAuthor,
     ))

@@ -168,7 +168,11 @@ impl Case {
                 let trainee =
                     hark_app::Actor { user: t.users[&Role::Trainee].clone(), via: hark_app::ActorVia::Session };
                 let m = app
-                    .post_message(&trainee, &id, NewMessage { visibility: Visibility::Public, text: "Sorry!".into() })
+                    .post_message(
+                        &trainee,
+                        &id,
+                        NewMessage { visibility: Visibility::Public, text: "Sorry!".into(), template: None },
+                    )
                     .await
                     .unwrap_or_else(|e| panic!("{e}"));
                 assert_eq!(m.delivery_status, DeliveryStatus::AwaitingApproval);
@@ -179,7 +183,11 @@ impl Case {
                 let id = t.inbound(&unique("p"), &unique("u"), "help").await;
                 let agent = hark_app::Actor { user: t.users[&Role::Agent].clone(), via: hark_app::ActorVia::Session };
                 let m = app
-                    .post_message(&agent, &id, NewMessage { visibility: Visibility::Public, text: "Sorry!".into() })
+                    .post_message(
+                        &agent,
+                        &id,
+                        NewMessage { visibility: Visibility::Public, text: "Sorry!".into(), template: None },
+                    )
                     .await
                     .unwrap_or_else(|e| panic!("{e}"));
                 let failed = hark_store::Write::UpdateMessageDelivery {

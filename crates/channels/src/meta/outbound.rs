@@ -11,7 +11,9 @@ use serde_json::{Value, json};
 
 use super::graph::Graph;
 use super::windows::{self, DirectMessageType};
-use crate::model::{ChannelContext, ConnectorError, EngagementAction, OutboundMessage, OutboundVisibility, Published};
+use crate::model::{
+    ChannelContext, ConnectorError, EngagementAction, MessageTemplate, OutboundMessage, OutboundVisibility, Published,
+};
 
 /// What one reply turns into on the wire.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,6 +31,8 @@ enum Delivery {
     PrivateReply { recipient_field: &'static str, target: String },
     /// `POST /{phone-number-id}/messages`, optionally quoting a message.
     WhatsApp { to: String, quoted: Option<String> },
+    /// `POST /{phone-number-id}/messages` with `type: template`.
+    WhatsAppTemplate { to: String, template: MessageTemplate },
 }
 
 impl Delivery {
@@ -68,6 +72,10 @@ pub fn check_outbound(ctx: &ChannelContext, msg: &OutboundMessage, now: Timestam
 fn plan(ctx: &ChannelContext, msg: &OutboundMessage, now: Timestamp) -> Result<Delivery, ConnectorError> {
     match ctx.network {
         Network::Whatsapp => {
+            if let Some(template) = &msg.template {
+                // Templates are what WhatsApp allows at any time.
+                return Ok(Delivery::WhatsAppTemplate { to: recipient(msg)?, template: template.clone() });
+            }
             windows::check_whatsapp_window(msg.last_inbound_at, now)?;
             let quoted = msg.reply_to_platform_message_id.clone().filter(|id| !id.is_empty());
             Ok(Delivery::WhatsApp { to: recipient(msg)?, quoted })
@@ -166,6 +174,21 @@ async fn send(
             });
             if let Some(quoted) = quoted {
                 body["context"] = json!({"message_id": quoted});
+            }
+            let answer = graph.post_json(&[account, "messages"], &body).await?;
+            published(&answer, "/messages/0/id", None)
+        }
+        Delivery::WhatsAppTemplate { to, template } => {
+            let parameters: Vec<Value> =
+                template.parameters.iter().map(|p| json!({"type": "text", "text": p})).collect();
+            let mut body = json!({
+                "messaging_product": "whatsapp",
+                "to": to,
+                "type": "template",
+                "template": {"name": template.name, "language": {"code": template.language}},
+            });
+            if !parameters.is_empty() {
+                body["template"]["components"] = json!([{"type": "body", "parameters": parameters}]);
             }
             let answer = graph.post_json(&[account, "messages"], &body).await?;
             published(&answer, "/messages/0/id", None)
@@ -286,6 +309,7 @@ mod tests {
             reply_to_created_at: hours_ago(last_inbound_hours),
             private_reply_already_sent: false,
             by_person: true,
+            template: None,
         }
     }
 

@@ -137,6 +137,7 @@ mod tests {
             reply_to_created_at: ago(created_hours_ago),
             private_reply_already_sent: already_sent,
             by_person: true,
+            template: None,
         }
     }
 

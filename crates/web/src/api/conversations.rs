@@ -152,7 +152,7 @@ pub async fn post_message(
     if body.visibility != Visibility::Note {
         // Refuse now what the network would refuse, so the agent learns why at once.
         if let ReplyOption { allowed: false, reason: Some(reason), .. } =
-            reply_option(&state, &auth, &id, body.visibility, &body.text).await?
+            reply_option(&state, &auth, &id, body.visibility, &body.text, body.template.as_ref()).await?
         {
             return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "not_allowed", reason));
         }
@@ -190,7 +190,7 @@ pub async fn reply_options(
     let text = q.text.unwrap_or_else(|| ".".into());
     let mut options = vec![];
     for visibility in [Visibility::Public, Visibility::Private] {
-        options.push(reply_option(&state, &auth, &id, visibility, &text).await?);
+        options.push(reply_option(&state, &auth, &id, visibility, &text, None).await?);
     }
     Ok(JsonOut(options))
 }
@@ -201,6 +201,7 @@ async fn reply_option(
     conversation_id: &str,
     visibility: Visibility,
     text: &str,
+    template: Option<&hark_app::TemplateInput>,
 ) -> ApiResult<ReplyOption> {
     let job = state.app.draft_outbound(&auth.actor, conversation_id, visibility, text).await?;
     if job.conversation.kind == ConversationKind::Private && visibility == Visibility::Public {
@@ -213,7 +214,12 @@ async fn reply_option(
         credentials: job.credentials.clone(),
         settings: job.channel.settings.clone(),
     };
-    let outbound = hark_jobs::publish::outbound_message(&job);
+    let mut outbound = hark_jobs::publish::outbound_message(&job);
+    outbound.template = template.map(|t| hark_channels::MessageTemplate {
+        name: t.name.clone(),
+        language: t.language.clone(),
+        parameters: t.parameters.clone(),
+    });
     let verdict = hark_channels::connector::check_outbound(&ctx, &outbound, jiff::Timestamp::now());
     Ok(match verdict {
         Err(hark_channels::ConnectorError::NotAllowed(reason)) => {
