@@ -163,3 +163,58 @@ impl App {
         Ok(after)
     }
 }
+
+impl App {
+    /// Checks that the actor may connect the channel and returns it with its
+    /// opened credentials.
+    pub async fn connection_target(
+        &self,
+        actor: &Actor,
+        id: &str,
+    ) -> AppResult<(Channel, serde_json::Map<String, Value>)> {
+        actor.require(Action::ManageChannels)?;
+        let channel = self.channel(actor, id).await?;
+        let credentials = self.channel_credentials(&channel.id).await?.unwrap_or_default();
+        Ok((channel, credentials))
+    }
+
+    /// Records that the network now delivers to `webhook_url`, keeping any
+    /// credentials it handed out, and clears webhook trouble from the channel.
+    pub async fn record_connection(
+        &self,
+        actor: &Actor,
+        channel: &Channel,
+        webhook_url: &str,
+        detail: &str,
+        credentials_update: serde_json::Map<String, Value>,
+    ) -> AppResult<Channel> {
+        let sealed = if credentials_update.is_empty() {
+            None
+        } else {
+            let mut credentials = self.channel_credentials(&channel.id).await?.unwrap_or_default();
+            credentials.extend(credentials_update);
+            Some(self.seal_credentials(&credentials)?)
+        };
+        let at = now();
+        let mut updated = channel.clone();
+        updated.has_credentials = updated.has_credentials || sealed.is_some();
+        updated.health = ChannelHealth::Ok;
+        updated.health_detail.clear();
+        updated.failure_count = 0;
+        updated.updated_at = at;
+        Change::new(actor, at)
+            .write(Write::UpdateChannel { channel: updated.clone(), credentials: sealed })
+            .write(Write::UpdateChannelHealth {
+                channel_id: channel.id.clone(),
+                health: ChannelHealth::Ok,
+                detail: String::new(),
+                failure_count: 0,
+                at,
+            })
+            .audit("channel.connect", "channel", &channel.id, json!({ "webhook_url": webhook_url, "detail": detail }))
+            .event("channel.updated", &channel.id, &updated)
+            .commit(self)
+            .await?;
+        Ok(updated)
+    }
+}

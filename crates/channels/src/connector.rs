@@ -131,6 +131,21 @@ pub async fn check_credentials(http: &reqwest::Client, ctx: &ChannelContext) -> 
     }
 }
 
+/// Registers Hark's webhook URL for the channel with its network.
+pub async fn register_webhook(
+    http: &reqwest::Client,
+    ctx: &ChannelContext,
+    url: &str,
+) -> Result<Registration, ConnectorError> {
+    match ctx.network {
+        Network::X => x::register_webhook(http, ctx, url).await,
+        Network::Telegram => telegram::register_webhook(http, ctx, url).await,
+        Network::Vk => vk::register_webhook(http, ctx, url).await,
+        Network::Facebook | Network::Instagram | Network::Whatsapp => meta::register_webhook(http, ctx, url).await,
+        other => Err(ConnectorError::NotAllowed(format!("{other} channels have no webhook to register"))),
+    }
+}
+
 /// Whether the network still delivers to Hark's webhook (X marks webhooks
 /// invalid after a failed CRC and stops silently). `Some(problem)` when not.
 pub async fn check_webhooks(http: &reqwest::Client, ctx: &ChannelContext) -> Result<Option<String>, ConnectorError> {

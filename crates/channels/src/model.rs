@@ -219,6 +219,16 @@ pub enum OutboundVisibility {
     Private,
 }
 
+/// What registering Hark's webhook with a network did.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Registration {
+    /// What happened, for the admin and the audit log.
+    pub detail: String,
+    /// Credentials the network handed out that Hark must keep (VK's
+    /// confirmation code changes when a callback server is added).
+    pub credentials_update: Map<String, Value>,
+}
+
 /// A published message.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Published {

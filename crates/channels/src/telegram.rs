@@ -501,6 +501,27 @@ fn webhook_mode_error(reason: &str) -> ConnectorError {
 }
 
 /// Checks the token with `getMe`, and that it is this channel's bot.
+/// Points the bot's webhook at `url` with the channel's secret token.
+pub async fn register_webhook(
+    http: &reqwest::Client,
+    ctx: &ChannelContext,
+    url: &str,
+) -> Result<Registration, ConnectorError> {
+    if ctx.setting_str("mode") == Some("polling") {
+        return Err(ConnectorError::Misconfigured(
+            "the bot is in polling mode; switch `mode` to `webhook` first".into(),
+        ));
+    }
+    let secret = ctx.credential("secret_token")?;
+    let params = serde_json::json!({
+        "url": url,
+        "secret_token": secret,
+        "allowed_updates": ["message", "edited_message", "my_chat_member", "business_message", "edited_business_message"],
+    });
+    call(http, ctx, "setWebhook", &params, None).await?;
+    Ok(Registration { detail: format!("Telegram delivers the bot's updates to {url}"), ..Default::default() })
+}
+
 pub async fn check_credentials(http: &reqwest::Client, ctx: &ChannelContext) -> Result<(), ConnectorError> {
     let me = call(http, ctx, "getMe", &json!({}), None).await?;
     let id = me.get("id").and_then(Value::as_i64).map(|id| id.to_string());

@@ -23,7 +23,8 @@ use sha2::{Digest, Sha256};
 use crate::http;
 use crate::model::{
     Author, ChannelContext, ConnectorError, EchoMessage, EngagementAction, HttpReply, Inbound, InboundEvent,
-    InboundKind, InboundMessage, OutboundMessage, OutboundVisibility, Published, RawRequest, WebhookError,
+    InboundKind, InboundMessage, OutboundMessage, OutboundVisibility, Published, RawRequest, Registration,
+    WebhookError,
 };
 use crate::signing;
 use crate::text;
@@ -466,6 +467,49 @@ pub async fn engage(
 }
 
 /// Proves the community token works.
+/// Adds Hark as a Callback API server of the community, subscribes it to the
+/// events Hark reads, and fetches the new confirmation code (adding a server
+/// changes it) so Hark can answer VK's confirmation request.
+pub async fn register_webhook(
+    http: &reqwest::Client,
+    ctx: &ChannelContext,
+    url: &str,
+) -> Result<Registration, ConnectorError> {
+    let group = group_id(ctx)?.to_string();
+    let secret = ctx.credential("secret")?.to_owned();
+    let added = call(
+        http,
+        ctx,
+        "groups.addCallbackServer",
+        vec![("group_id", group.clone()), ("url", url.to_owned()), ("title", "Hark".into()), ("secret_key", secret)],
+    )
+    .await?;
+    let server_id = number_text(added.get("server_id")).ok_or_else(|| no_id(&added))?;
+    let mut settings =
+        vec![("group_id", group.clone()), ("server_id", server_id), ("api_version", API_VERSION.to_string())];
+    for event in [
+        "message_new",
+        "message_reply",
+        "message_edit",
+        "message_allow",
+        "message_deny",
+        "wall_reply_new",
+        "wall_reply_edit",
+        "wall_reply_delete",
+    ] {
+        settings.push((event, "1".into()));
+    }
+    call(http, ctx, "groups.setCallbackSettings", settings).await?;
+    let answer = call(http, ctx, "groups.getCallbackConfirmationCode", vec![("group_id", group)]).await?;
+    let code = answer.get("code").and_then(Value::as_str).ok_or_else(|| no_id(&answer))?.to_owned();
+    let mut credentials_update = serde_json::Map::new();
+    credentials_update.insert("confirmation_code".into(), Value::String(code));
+    Ok(Registration {
+        detail: format!("VK's Callback API delivers the community's events to {url}"),
+        credentials_update,
+    })
+}
+
 pub async fn check_credentials(http: &reqwest::Client, ctx: &ChannelContext) -> Result<(), ConnectorError> {
     call(http, ctx, "groups.getById", vec![("group_id", group_id(ctx)?.to_string())]).await.map(|_| ())
 }

@@ -863,6 +863,60 @@ pub async fn engage(
 }
 
 /// Checks that the credentials work and belong to the channel's account.
+/// Registers `url` as the app's Account Activity webhook (or re-validates it
+/// when it is already registered) and subscribes the channel's account to it.
+pub async fn register_webhook(
+    http: &reqwest::Client,
+    ctx: &ChannelContext,
+    url: &str,
+) -> Result<Registration, ConnectorError> {
+    let now = Timestamp::now();
+    let listed = call(http, ctx, Auth::AppOrUser, Method::GET, endpoint(ctx, &["webhooks"])?, None, now).await?;
+    if !listed.is_success() {
+        return Err(x_error(&listed, now));
+    }
+    let existing = listed
+        .body
+        .get("data")
+        .and_then(Value::as_array)
+        .and_then(|hooks| hooks.iter().find(|h| h.get("url").and_then(Value::as_str) == Some(url)).cloned());
+    let webhook_id = match existing {
+        Some(hook) => {
+            let id = hook.get("id").and_then(id_of).unwrap_or_default();
+            if hook.get("valid").and_then(Value::as_bool) == Some(false) {
+                let recheck =
+                    call(http, ctx, Auth::AppOrUser, Method::PUT, endpoint(ctx, &["webhooks", &id])?, None, now)
+                        .await?;
+                if !recheck.is_success() {
+                    return Err(x_error(&recheck, now));
+                }
+            }
+            id
+        }
+        None => {
+            let body = serde_json::json!({ "url": url });
+            let created =
+                call(http, ctx, Auth::AppOrUser, Method::POST, endpoint(ctx, &["webhooks"])?, Some(&body), now).await?;
+            if !created.is_success() {
+                // X runs the CRC while registering: a failure here usually means it failed.
+                return Err(x_error(&created, now));
+            }
+            created.body.pointer("/data/id").and_then(id_of).unwrap_or_default()
+        }
+    };
+    let path = ["account_activity", "webhooks", webhook_id.as_str(), "subscriptions", "all"];
+    let subscribed =
+        call(http, ctx, Auth::User, Method::POST, endpoint(ctx, &path)?, Some(&serde_json::json!({})), now).await?;
+    let duplicate = subscribed.body.to_string().contains("DuplicateSubscription");
+    if !subscribed.is_success() && subscribed.status.as_u16() != 409 && !duplicate {
+        return Err(x_error(&subscribed, now));
+    }
+    Ok(Registration {
+        detail: format!("X delivers the account's activity to {url} (webhook {webhook_id})"),
+        ..Default::default()
+    })
+}
+
 /// X stops delivering, silently, to a webhook whose CRC check failed. This
 /// lists the app's webhooks, asks X to re-run the check on any marked invalid,
 /// and returns the problem in words if one stays invalid.

@@ -43,6 +43,7 @@ pub struct Config {
     pub log_level: String,
     pub log_format: String,
     pub poll_interval_secs: u64,
+    pub public_url: String,
 }
 
 /// Values given on the command line; `None` leaves the lower layers' value.

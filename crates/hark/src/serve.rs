@@ -54,6 +54,11 @@ pub async fn start(config: &Config, app: App) -> anyhow::Result<Running> {
         secure_cookies: config.secure_cookies,
         max_body_bytes: config.max_body_bytes,
         login_attempts_per_minute: config.login_attempts_per_minute,
+        public_url: if config.public_url.trim().is_empty() {
+            format!("http://{}", config.listen)
+        } else {
+            config.public_url.trim().to_owned()
+        },
     };
     let intake = hark_app::intake::Intake::start(app.store.clone());
     let workers =

@@ -80,12 +80,21 @@ fn domain_network(network: SimNetwork) -> Network {
 }
 
 async fn rig(store: TestStore) -> Rig {
-    rig_with(store, false).await
+    rig_with(store, Mode::Webhooks).await
 }
 
-/// With `polling`, X and Telegram deliver no webhooks: Hark polls them
-/// (X mentions plus a keyword search, Telegram getUpdates).
-async fn rig_with(store: TestStore, polling: bool) -> Rig {
+#[derive(Clone, Copy, PartialEq)]
+enum Mode {
+    /// The networks deliver to Hark's webhooks, set up beforehand.
+    Webhooks,
+    /// X and Telegram deliver nothing: Hark polls them.
+    Polling,
+    /// Nothing is set up: Hark must register its webhooks itself.
+    Unconnected,
+}
+
+async fn rig_with(store: TestStore, mode: Mode) -> Rig {
+    let polling = mode == Mode::Polling;
     hark_channels::http::install_crypto_provider();
     let sandbox = Sandbox::start(SandboxConfig { auto_redeliver: false, ..Default::default() })
         .await
@@ -105,9 +114,10 @@ async fn rig_with(store: TestStore, polling: bool) -> Rig {
     };
     let workers = Workers::new(app.clone(), http, intake.clone(), config);
     let shutdown = CancellationToken::new();
-    let router = hark_web::router(WebState::new(app.clone(), intake, WebConfig::default(), shutdown.clone()));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap_or_else(|e| panic!("{e}"));
     let address = listener.local_addr().unwrap_or_else(|e| panic!("{e}"));
+    let web = WebConfig { public_url: format!("http://{address}"), ..WebConfig::default() };
+    let router = hark_web::router(WebState::new(app.clone(), intake, web, shutdown.clone()));
     let stop = shutdown.clone();
     tokio::spawn(async move {
         let _ = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
@@ -155,7 +165,8 @@ async fn rig_with(store: TestStore, polling: bool) -> Rig {
             network,
             external_id: external_id(network).into(),
             handle: format!("acme_{network}"),
-            webhook_url: (!polled).then(|| format!("http://{address}/webhooks/{}", channel.id)),
+            webhook_url: (!polled && mode != Mode::Unconnected)
+                .then(|| format!("http://{address}/webhooks/{}", channel.id)),
             credentials: credentials(network),
         });
         channels.insert(network, channel);
@@ -614,7 +625,7 @@ async fn the_api_channel_takes_messages_in_and_sends_signed_replies_out() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn polling_picks_up_mentions_keyword_hits_and_bot_messages_without_webhooks() {
-    let rig = rig_with(testing::sqlite().await, true).await;
+    let rig = rig_with(testing::sqlite().await, Mode::Polling).await;
     rig.act(CustomerAction::XMention {
         account: None,
         customer: customer(1),
@@ -843,3 +854,60 @@ async fn outside_the_whatsapp_window_an_approved_template_goes_out() {
         outbound[0].delivery_error
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connecting_a_channel_registers_hark_with_the_network() {
+    let rig = rig_with(testing::sqlite().await, Mode::Unconnected).await;
+    let token =
+        rig.app.create_token_for_email("agent@acme.test", "tests").await.unwrap_or_else(|e| panic!("{e}")).token;
+    // Agents may not connect channels; an admin may.
+    let admin = UserCreate {
+        email: "admin@acme.test".into(),
+        name: "Ad".into(),
+        role: Role::Admin,
+        password: "long enough password".into(),
+        locale: "en".into(),
+    };
+    rig.app.create_user(&Actor::system(rig.agent.workspace_id()), admin).await.unwrap_or_else(|e| panic!("{e}"));
+    let admin_token =
+        rig.app.create_token_for_email("admin@acme.test", "tests").await.unwrap_or_else(|e| panic!("{e}")).token;
+    let client = reqwest::Client::new();
+    let connect = |network: SimNetwork, token: String| {
+        let url = format!("{}/api/v1/channels/{}/connect", rig.base, rig.channels[&network].id);
+        let client = client.clone();
+        async move { client.post(url).bearer_auth(token).send().await.unwrap_or_else(|e| panic!("{e}")) }
+    };
+    assert_eq!(connect(SimNetwork::X, token.clone()).await.status().as_u16(), 403);
+    for network in CONNECTABLE {
+        let answer = connect(network, admin_token.clone()).await;
+        let status = answer.status().as_u16();
+        let body: Value = answer.json().await.unwrap_or_default();
+        assert_eq!(status, 200, "{network}: {body}");
+        assert!(body["webhook_url"].as_str().unwrap_or("").ends_with(&rig.channels[&network].id), "{body}");
+    }
+    // VK asks Hark to confirm the new server with the code Hark just stored.
+    rig.sandbox.rerun_handshakes().await;
+    rig.act(CustomerAction::XMention { account: None, customer: customer(1), text: "@acme_x hello".into() }).await;
+    rig.act(CustomerAction::TelegramPrivateMessage {
+        account: None,
+        customer: customer(2),
+        text: "Hallo".into(),
+        reply_to_message_id: None,
+    })
+    .await;
+    rig.act(CustomerAction::VkMessage { account: None, customer: customer(3), text: "Привет".into() }).await;
+    rig.drain().await;
+    let networks: std::collections::BTreeSet<String> = rig
+        .all_messages()
+        .await
+        .iter()
+        .filter_map(|m| rig.channels.iter().find(|(_, c)| c.id == m.channel_id).map(|(n, _)| n.to_string()))
+        .collect();
+    let expected: std::collections::BTreeSet<String> = CONNECTABLE.iter().map(|n| n.to_string()).collect();
+    assert_eq!(networks, expected, "every connected network delivers");
+    let log = rig.app.audit_log(&Actor::system(rig.agent.workspace_id()), &Page::first(200)).await.unwrap_or_default();
+    assert_eq!(log.iter().filter(|a| a.action == "channel.connect").count(), CONNECTABLE.len());
+}
+
+/// The networks whose sandbox reproduces webhook registration.
+const CONNECTABLE: [SimNetwork; 3] = [SimNetwork::X, SimNetwork::Telegram, SimNetwork::Vk];

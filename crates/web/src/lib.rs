@@ -36,11 +36,19 @@ pub struct WebConfig {
     pub max_body_bytes: usize,
     /// Login attempts allowed per client address per minute.
     pub login_attempts_per_minute: u32,
+    /// The address the networks reach Hark at (`https://care.example.com`);
+    /// webhook URLs are built from it.
+    pub public_url: String,
 }
 
 impl Default for WebConfig {
     fn default() -> Self {
-        WebConfig { secure_cookies: false, max_body_bytes: 1024 * 1024, login_attempts_per_minute: 10 }
+        WebConfig {
+            secure_cookies: false,
+            max_body_bytes: 1024 * 1024,
+            login_attempts_per_minute: 10,
+            public_url: "http://127.0.0.1:8080".into(),
+        }
     }
 }
 

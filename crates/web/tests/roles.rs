@@ -25,6 +25,7 @@ enum Case {
     Reject,
     Retry,
     Engage,
+    Connect,
     ContactEdit,
     ContactMerge,
     UserCreate,
@@ -52,6 +53,7 @@ const CASES: &[Case] = &[
     Case::Reject,
     Case::Retry,
     Case::Engage,
+    Case::Connect,
     Case::ContactEdit,
     Case::ContactMerge,
     Case::UserCreate,
@@ -89,14 +91,14 @@ impl Case {
             Case::UserCreate | Case::UserUpdate => Action::ManageUsers,
             Case::TeamCreate | Case::TeamUpdate | Case::TeamDelete => Action::ManageTeams,
             Case::LabelCreate | Case::LabelUpdate | Case::LabelDelete => Action::ManageLabels,
-            Case::ChannelCreate | Case::ChannelUpdate => Action::ManageChannels,
+            Case::ChannelCreate | Case::ChannelUpdate | Case::Connect => Action::ManageChannels,
             Case::TokenCreate | Case::TokenRevoke => Action::ManageOwnTokens,
             Case::AuditRead => Action::ReadAuditLog,
         }
     }
 
     fn reaches_a_network(self) -> bool {
-        matches!(self, Case::Engage)
+        matches!(self, Case::Engage | Case::Connect)
     }
 
     /// The documented route this case exercises.
@@ -110,6 +112,7 @@ impl Case {
             Case::Reject => ("post", "/api/v1/messages/{id}/reject"),
             Case::Retry => ("post", "/api/v1/messages/{id}/retry"),
             Case::Engage => ("post", "/api/v1/messages/{id}/engage"),
+            Case::Connect => ("post", "/api/v1/channels/{id}/connect"),
             Case::ContactEdit => ("patch", "/api/v1/contacts/{id}"),
             Case::ContactMerge => ("post", "/api/v1/contacts/{id}/merge"),
             Case::UserCreate => ("post", "/api/v1/users"),
@@ -203,6 +206,7 @@ impl Case {
                 let messages = app.messages(&system, &conv, &hark_store::Page::first(5)).await.unwrap_or_default();
                 (Method::POST, format!("/api/v1/messages/{}/engage", messages[0].id), Some(json!({ "action": "like" })))
             }
+            Case::Connect => (Method::POST, format!("/api/v1/channels/{}/connect", t.channel_id), None),
             Case::ContactEdit => {
                 let conv = t.inbound(&unique("p"), &unique("u"), "help").await;
                 let contact = app.conversation(&system, &conv).await.unwrap_or_else(|e| panic!("{e}")).contact_id;

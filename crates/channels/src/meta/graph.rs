@@ -40,7 +40,20 @@ pub(super) struct Graph<'a> {
 
 impl<'a> Graph<'a> {
     pub(super) fn new(http: &'a reqwest::Client, ctx: &ChannelContext) -> Result<Self, ConnectorError> {
-        let access_token = ctx.credential("access_token")?.to_string();
+        Self::with_token(http, ctx, ctx.credential("access_token")?.to_string())
+    }
+
+    /// The Graph API as the app itself (`{app_id}|{app_secret}`), for app-level settings.
+    pub(super) fn as_app(http: &'a reqwest::Client, ctx: &ChannelContext) -> Result<Self, ConnectorError> {
+        let token = format!("{}|{}", ctx.credential("app_id")?, ctx.credential("app_secret")?);
+        Self::with_token(http, ctx, token)
+    }
+
+    fn with_token(
+        http: &'a reqwest::Client,
+        ctx: &ChannelContext,
+        access_token: String,
+    ) -> Result<Self, ConnectorError> {
         let proof = appsecret_proof(ctx.credential("app_secret")?, &access_token);
         let base = http::base_url(ctx, DEFAULT_API_BASE_URL);
         let version = ctx.setting_str("graph_version").unwrap_or(DEFAULT_GRAPH_VERSION).trim_matches('/');

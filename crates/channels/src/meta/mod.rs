@@ -31,7 +31,7 @@ mod windows;
 mod wire;
 
 pub use graph::appsecret_proof;
-pub use outbound::{check_credentials, check_outbound, engage, publish};
+pub use outbound::{check_credentials, check_outbound, engage, publish, register_webhook};
 pub use webhook::handle_webhook;
 
 /// The Graph API host used when a channel does not name another (the sandbox does).

@@ -61,6 +61,52 @@ pub async fn publish(
     send(&graph, ctx, &delivery, &msg.text).await
 }
 
+/// Subscribes the app to this channel's webhooks at `url` (Meta checks the
+/// URL with a hub.challenge on the spot) and the Page, Instagram account or
+/// WhatsApp business account to the app.
+pub async fn register_webhook(
+    http: &reqwest::Client,
+    ctx: &ChannelContext,
+    url: &str,
+) -> Result<crate::model::Registration, ConnectorError> {
+    let (object, fields) = match ctx.network {
+        Network::Facebook => (
+            "page",
+            "feed,mention,messages,message_echoes,messaging_postbacks,message_deliveries,message_reads,message_edits",
+        ),
+        Network::Instagram => ("instagram", "comments,live_comments,mentions,messages,message_reactions"),
+        Network::Whatsapp => ("whatsapp_business_account", "messages"),
+        other => {
+            return Err(ConnectorError::Misconfigured(format!("the Meta connector does not serve {other} channels")));
+        }
+    };
+    let app_id = ctx.credential("app_id")?.to_owned();
+    let verify_token = ctx.credential("verify_token")?.to_owned();
+    Graph::as_app(http, ctx)?
+        .post_form(
+            &[&app_id, "subscriptions"],
+            &[("object", object), ("callback_url", url), ("fields", fields), ("verify_token", &verify_token)],
+        )
+        .await?;
+    let account = match ctx.network {
+        Network::Whatsapp => ctx
+            .setting_str("waba_id")
+            .ok_or_else(|| ConnectorError::Misconfigured("WhatsApp needs the `waba_id` setting to subscribe".into()))?
+            .to_owned(),
+        _ => ctx.external_id.clone(),
+    };
+    let graph = Graph::new(http, ctx)?;
+    if ctx.network == Network::Whatsapp {
+        graph.post_query(&[&account, "subscribed_apps"], &[]).await?;
+    } else {
+        graph.post_query(&[&account, "subscribed_apps"], &[("subscribed_fields", fields)]).await?;
+    }
+    Ok(crate::model::Registration {
+        detail: format!("Meta delivers the {object} webhooks to {url}"),
+        ..Default::default()
+    })
+}
+
 /// What Meta would refuse (windows, private-reply rules, length), decided
 /// without calling it.
 pub fn check_outbound(ctx: &ChannelContext, msg: &OutboundMessage, now: Timestamp) -> Result<(), ConnectorError> {

@@ -47,3 +47,55 @@ pub async fn update(
 ) -> ApiResult<JsonOut<Channel>> {
     Ok(JsonOut(state.app.update_channel(&auth.actor, &id, body).await?))
 }
+
+/// What connecting a channel did.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct Connection {
+    pub channel: Channel,
+    /// Where the network now delivers this channel's events.
+    pub webhook_url: String,
+    pub detail: String,
+}
+
+/// Registers Hark's webhook for this channel with its network (X webhook and
+/// subscription, Meta app subscription, Telegram setWebhook, VK callback server).
+#[utoipa::path(post, path = "/api/v1/channels/{id}/connect", tag = "channels", params(("id" = String, Path)),
+    responses((status = 200, body = Connection), (status = 403, body = crate::ErrorBody), (status = 502, body = crate::ErrorBody)))]
+pub async fn connect(
+    State(state): State<WebState>,
+    auth: Authenticated,
+    Path(id): Path<String>,
+) -> ApiResult<JsonOut<Connection>> {
+    use axum::http::StatusCode;
+    use hark_channels::ConnectorError;
+
+    use crate::error::ApiError;
+
+    let (channel, credentials) = state.app.connection_target(&auth.actor, &id).await?;
+    let webhook_url = format!("{}/webhooks/{}", state.config.public_url.trim_end_matches('/'), channel.id);
+    let ctx = hark_channels::ChannelContext {
+        network: channel.network,
+        external_id: channel.external_id.clone(),
+        credentials,
+        settings: channel.settings.clone(),
+    };
+    match hark_channels::connector::register_webhook(&state.http, &ctx, &webhook_url).await {
+        Ok(registration) => {
+            let channel = state
+                .app
+                .record_connection(
+                    &auth.actor,
+                    &channel,
+                    &webhook_url,
+                    &registration.detail,
+                    registration.credentials_update,
+                )
+                .await?;
+            Ok(JsonOut(Connection { channel, webhook_url, detail: registration.detail }))
+        }
+        Err(ConnectorError::NotAllowed(reason) | ConnectorError::Misconfigured(reason)) => {
+            Err(ApiError::new(StatusCode::BAD_REQUEST, "not_allowed", reason))
+        }
+        Err(err) => Err(ApiError::new(StatusCode::BAD_GATEWAY, "network_refused", err.to_string())),
+    }
+}

@@ -46,6 +46,7 @@ pub fn routes() -> Router<WebState> {
         .route("/labels/{id}", patch(directory::update_label).delete(directory::delete_label))
         .route("/channels", get(channels::list).post(channels::create))
         .route("/channels/{id}", get(channels::get).patch(channels::update))
+        .route("/channels/{id}/connect", post(channels::connect))
         .route("/audit", get(journal::audit_log))
         .route("/tokens", get(tokens::list).post(tokens::create))
         .route("/tokens/{id}", axum::routing::delete(tokens::revoke))
