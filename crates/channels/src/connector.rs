@@ -19,6 +19,19 @@ pub fn handle_webhook(ctx: &ChannelContext, req: &RawRequest, now: Timestamp) ->
     }
 }
 
+/// Completes an inbound message the webhook described only partly (an
+/// Instagram mention names the post; its text and author are fetched).
+pub async fn complete(
+    http: &reqwest::Client,
+    ctx: &ChannelContext,
+    message: &mut InboundMessage,
+) -> Result<(), ConnectorError> {
+    match ctx.network {
+        Network::Instagram => meta::complete_mention(http, ctx, message).await,
+        _ => Ok(()),
+    }
+}
+
 /// Publishes a reply.
 pub async fn publish(
     http: &reqwest::Client,

@@ -141,6 +141,9 @@ async fn rig_with(store: TestStore, mode: Mode) -> Rig {
     for network in SimNetwork::ALL {
         let polled = polling && matches!(network, SimNetwork::X | SimNetwork::Telegram);
         let mut settings = json!({ "api_base_url": sandbox.api_base_url(network) });
+        if network == SimNetwork::Whatsapp {
+            settings["waba_id"] = json!("210000000000001");
+        }
         if polled {
             settings["poll"] = json!(true);
             settings["monitor_query"] = json!("acme -is:retweet");
@@ -896,7 +899,38 @@ async fn connecting_a_channel_registers_hark_with_the_network() {
     })
     .await;
     rig.act(CustomerAction::VkMessage { account: None, customer: customer(3), text: "Привет".into() }).await;
+    rig.act(CustomerAction::MessengerMessage {
+        account: None,
+        customer: customer(4),
+        text: "Hi".into(),
+        reply_to_mid: None,
+    })
+    .await;
+    rig.act(CustomerAction::InstagramMessage { account: None, customer: customer(5), text: "Hola".into() }).await;
+    let wa = Customer::new("447700900125", "", "Aisha");
+    rig.act(CustomerAction::WhatsappMessage {
+        account: None,
+        customer: wa,
+        text: "Open today?".into(),
+        bsuid: None,
+        hide_phone: false,
+        context_message_id: None,
+        with_image: false,
+    })
+    .await;
     rig.drain().await;
+    let subscribed: Vec<String> = rig.sandbox.subscriptions().iter().map(|s| s.object.clone()).collect();
+    for object in [
+        "x_webhook",
+        "x_subscription",
+        "telegram_webhook",
+        "vk_callback_server",
+        "page",
+        "instagram",
+        "whatsapp_business_account",
+    ] {
+        assert!(subscribed.iter().any(|s| s == object), "{object} not registered: {subscribed:?}");
+    }
     let networks: std::collections::BTreeSet<String> = rig
         .all_messages()
         .await
@@ -909,5 +943,38 @@ async fn connecting_a_channel_registers_hark_with_the_network() {
     assert_eq!(log.iter().filter(|a| a.action == "channel.connect").count(), CONNECTABLE.len());
 }
 
-/// The networks whose sandbox reproduces webhook registration.
-const CONNECTABLE: [SimNetwork; 3] = [SimNetwork::X, SimNetwork::Telegram, SimNetwork::Vk];
+const CONNECTABLE: [SimNetwork; 6] = SimNetwork::ALL;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_instagram_mention_arrives_with_its_text_and_author() {
+    let rig = rig(testing::sqlite().await).await;
+    let c = Customer::new("1790000000000000099", "lina.travels", "Lina");
+    rig.act(CustomerAction::InstagramMention {
+        account: None,
+        customer: c.clone(),
+        text: "@acme_instagram best trip ever!".into(),
+        in_comment: true,
+    })
+    .await;
+    rig.act(CustomerAction::InstagramMention {
+        account: None,
+        customer: c,
+        text: "Sunset with @acme_instagram".into(),
+        in_comment: false,
+    })
+    .await;
+    rig.drain().await;
+    let mut texts: Vec<(String, String)> = vec![];
+    for m in rig.all_messages().await {
+        let contact = rig.app.store.contact(m.author_contact_id.as_deref().unwrap_or_default()).await.ok().flatten();
+        texts.push((m.text.clone(), contact.map(|c| c.display_name).unwrap_or_default()));
+    }
+    texts.sort();
+    assert_eq!(
+        texts,
+        vec![
+            ("@acme_instagram best trip ever!".to_owned(), "lina.travels".to_owned()),
+            ("Sunset with @acme_instagram".to_owned(), "lina.travels".to_owned()),
+        ]
+    );
+}

@@ -65,7 +65,15 @@ async fn apply(workers: &Workers, raw: &RawEvent) -> hark_app::AppResult<()> {
         }
     };
     match event.kind {
-        InboundKind::Message(m) => {
+        InboundKind::Message(mut m) => {
+            if needs_completion(&m) {
+                let channel =
+                    app.store.channel(&raw.channel_id).await?.ok_or(hark_app::AppError::NotFound("channel"))?;
+                let ctx = workers.context(&channel).await?;
+                hark_channels::connector::complete(&workers.http, &ctx, &mut m)
+                    .await
+                    .map_err(|e| hark_app::AppError::Unavailable(format!("could not complete the message: {e}")))?;
+            }
             let item = InboundItem {
                 channel_id: raw.channel_id.clone(),
                 kind: m.conversation_kind,
@@ -117,4 +125,10 @@ async fn apply(workers: &Workers, raw: &RawEvent) -> hark_app::AppResult<()> {
         InboundKind::MessagingPermission { .. } | InboundKind::Ignored { .. } => app.finish_raw(raw.id).await?,
     }
     Ok(())
+}
+
+/// Whether the webhook left out what the message says (Instagram mentions).
+fn needs_completion(message: &hark_channels::InboundMessage) -> bool {
+    message.text.is_empty()
+        && message.attachments.iter().any(|a| a.get("type").and_then(|t| t.as_str()) == Some("instagram_mention"))
 }

@@ -26,6 +26,7 @@ pub(crate) fn routes() -> Router<Arc<Inner>> {
         .route("/_sim/published", get(published))
         .route("/_sim/deliveries", get(deliveries))
         .route("/_sim/handshakes", get(handshakes).post(rerun_handshakes))
+        .route("/_sim/subscriptions", get(subscriptions))
         .route("/_sim/faults/{network}", post(set_faults).get(get_faults))
         .route("/_sim/limits", post(set_limits).get(get_limits))
         .route("/_sim/clock", post(clock).get(now))
@@ -93,6 +94,10 @@ async fn deliveries(State(inner): State<Arc<Inner>>) -> Response {
 
 async fn handshakes(State(inner): State<Arc<Inner>>) -> Response {
     Json(handle(inner).handshakes()).into_response()
+}
+
+async fn subscriptions(State(inner): State<Arc<Inner>>) -> Response {
+    Json(handle(inner).subscriptions()).into_response()
 }
 
 async fn rerun_handshakes(State(inner): State<Arc<Inner>>) -> Response {

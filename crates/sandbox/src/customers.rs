@@ -145,10 +145,16 @@ pub(crate) fn random_action(world: &World, seed: u64) -> Result<CustomerAction, 
             45..90 => CustomerAction::MessengerMessage { account: brand, customer, text, reply_to_mid: None },
             _ => CustomerAction::FacebookVisitorPost { account: brand, customer, text },
         },
-        SimNetwork::Instagram if roll < 50 => {
+        SimNetwork::Instagram if roll < 40 => {
             CustomerAction::InstagramComment { account: brand, customer, media_id: None, parent_comment_id: None, text }
         }
-        SimNetwork::Instagram => CustomerAction::InstagramMessage { account: brand, customer, text },
+        SimNetwork::Instagram if roll < 80 => CustomerAction::InstagramMessage { account: brand, customer, text },
+        SimNetwork::Instagram => CustomerAction::InstagramMention {
+            account: brand,
+            customer,
+            text: format!("@{} {text}", account.handle.trim_start_matches('@')),
+            in_comment: roll >= 90,
+        },
         SimNetwork::Whatsapp => CustomerAction::WhatsappMessage {
             account: brand,
             customer,

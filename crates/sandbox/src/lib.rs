@@ -12,6 +12,7 @@
 //! [`ActionReport`]), `POST /_sim/actions/random` (`{"seed":n}`),
 //! `GET /_sim/calls`, `GET /_sim/published`, `GET /_sim/deliveries`,
 //! `GET /_sim/handshakes`, `POST /_sim/handshakes` (re-run them),
+//! `GET /_sim/subscriptions` ([`SubscriptionRecord`]s),
 //! `GET|POST /_sim/faults/{network}` ([`Faults`]), `GET|POST /_sim/limits`
 //! ([`Limits`]), `GET|POST /_sim/clock` (`{"now":RFC3339}` or
 //! `{"advance_secs":n}`), `POST /_sim/redeliver`, `POST /_sim/x/crc`.
@@ -49,7 +50,7 @@ use tokio_util::sync::CancellationToken;
 pub use config::{ApiFault, Faults, Limits, SandboxConfig, XRetryPolicy};
 pub use model::{
     Account, ActionReport, Customer, CustomerAction, DeliveryRecord, HandshakeRecord, PublishedItem, PublishedKind,
-    RecordedCall, SandboxError, SimNetwork,
+    RecordedCall, SandboxError, SimNetwork, SubscriptionRecord,
 };
 pub use signing::{
     appsecret_proof, escape_json_non_ascii, meta_signature_256, oauth_percent_encode, oauth1_base_string,
@@ -166,6 +167,13 @@ impl Sandbox {
         self.inner.with(|world| world.handshakes.clone())
     }
 
+    /// Webhook subscriptions and registrations Hark made through the APIs
+    /// (Meta app subscriptions and `subscribed_apps`, X webhooks and
+    /// subscriptions, Telegram `setWebhook`, VK `addCallbackServer`).
+    pub fn subscriptions(&self) -> Vec<SubscriptionRecord> {
+        self.inner.with(|world| world.subscriptions.clone())
+    }
+
     pub fn acknowledged_event_keys(&self) -> BTreeSet<String> {
         self.inner
             .with(|world| world.deliveries.iter().filter(|d| d.acknowledged).map(|d| d.event_key.clone()).collect())
@@ -278,6 +286,7 @@ fn dispatch(world: &mut state::World, now: Timestamp, action: CustomerAction) ->
         | A::MessengerMessage { .. }
         | A::InstagramComment { .. }
         | A::InstagramMessage { .. }
+        | A::InstagramMention { .. }
         | A::WhatsappMessage { .. } => meta::act(world, now, action),
         A::TelegramPrivateMessage { .. } | A::TelegramGroupMessage { .. } | A::TelegramBlockBot { .. } => {
             telegram::act(world, now, action)

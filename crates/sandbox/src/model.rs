@@ -176,6 +176,18 @@ pub enum CustomerAction {
         customer: Customer,
         text: String,
     },
+    /// The customer @mentions the brand's IG account in the caption of their
+    /// own media (`in_comment` false) or in a comment on some media (true).
+    /// Meta sends a `mentions` change; Hark fetches the content through the
+    /// `mentioned_media` / `mentioned_comment` fields of the IG user node.
+    InstagramMention {
+        #[serde(default)]
+        account: Option<String>,
+        customer: Customer,
+        text: String,
+        #[serde(default)]
+        in_comment: bool,
+    },
     /// `customer.id` is the phone number (wa_id). With `hide_phone` the user
     /// has adopted a username: `wa_id`/`from` are empty and only the BSUID is sent.
     WhatsappMessage {
@@ -346,6 +358,25 @@ pub struct HandshakeRecord {
     pub url: String,
     pub ok: bool,
     pub detail: String,
+    pub at: Timestamp,
+}
+
+/// A webhook subscription or registration Hark made through a network's API:
+/// Meta app subscriptions (`object` page, instagram or
+/// whatsapp_business_account, `account_id` = app id) and `subscribed_apps`
+/// (`account_id` = page, IG user or WABA id, no `callback_url`), X webhook
+/// registrations (`x_webhook`, `account_id` = webhook id) and subscriptions
+/// (`x_subscription`, `account_id` = user id, `callback_url` = the webhook's
+/// URL), Telegram `setWebhook` (`telegram_webhook`, `fields` =
+/// allowed_updates) and VK `groups.addCallbackServer` (`vk_callback_server`).
+/// Only what the network accepted is recorded.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SubscriptionRecord {
+    pub network: SimNetwork,
+    pub account_id: String,
+    pub object: String,
+    pub callback_url: Option<String>,
+    pub fields: Vec<String>,
     pub at: Timestamp,
 }
 

@@ -16,6 +16,7 @@ use crate::config::{Faults, Limits, SandboxConfig};
 use crate::delivery::PendingDelivery;
 use crate::model::{
     Account, DeliveryRecord, HandshakeRecord, PublishedItem, PublishedKind, RecordedCall, SandboxError, SimNetwork,
+    SubscriptionRecord,
 };
 use crate::{meta, telegram, vk, x};
 
@@ -106,6 +107,7 @@ pub(crate) struct World {
     pub published: Vec<PublishedItem>,
     pub deliveries: Vec<DeliveryRecord>,
     pub handshakes: Vec<HandshakeRecord>,
+    pub subscriptions: Vec<SubscriptionRecord>,
     pub pending: Vec<PendingDelivery>,
     pub faults: BTreeMap<SimNetwork, Faults>,
     pub rates: RateBook,
@@ -128,6 +130,7 @@ impl World {
             published: Vec::new(),
             deliveries: Vec::new(),
             handshakes: Vec::new(),
+            subscriptions: Vec::new(),
             pending: Vec::new(),
             faults: BTreeMap::new(),
             rates: RateBook::default(),
@@ -196,6 +199,25 @@ impl World {
 
     pub(crate) fn record_handshake(&mut self, record: HandshakeRecord) {
         self.handshakes.push(record);
+    }
+
+    pub(crate) fn record_subscription(
+        &mut self,
+        network: SimNetwork,
+        account_id: &str,
+        object: &str,
+        callback_url: Option<&str>,
+        fields: Vec<String>,
+        at: Timestamp,
+    ) {
+        self.subscriptions.push(SubscriptionRecord {
+            network,
+            account_id: account_id.to_string(),
+            object: object.to_string(),
+            callback_url: callback_url.map(str::to_string),
+            fields,
+            at,
+        });
     }
 }
 

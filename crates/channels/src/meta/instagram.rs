@@ -134,6 +134,57 @@ fn mention_event(change: &Change, at: Timestamp) -> InboundEvent {
     }
 }
 
+/// Fills in an Instagram mention's text and author, which the webhook leaves
+/// out, from the Graph API (`mentioned_comment` / `mentioned_media` of the
+/// brand's account). Other messages are left as they are.
+pub async fn complete_mention(
+    http: &reqwest::Client,
+    ctx: &crate::model::ChannelContext,
+    message: &mut InboundMessage,
+) -> Result<(), crate::model::ConnectorError> {
+    let Some(mention) = message
+        .attachments
+        .iter()
+        .find(|a| a.get("type").and_then(serde_json::Value::as_str) == Some("instagram_mention"))
+    else {
+        return Ok(());
+    };
+    if !message.text.is_empty() {
+        return Ok(());
+    }
+    let field = |key: &str| mention.get(key).and_then(serde_json::Value::as_str).map(str::to_owned);
+    let (comment_id, media_id) = (field("comment_id"), field("media_id"));
+    let graph = super::graph::Graph::new(http, ctx)?;
+    let account = ctx.external_id.clone();
+    let (found, text_key) = match (&comment_id, &media_id) {
+        (Some(comment), _) => {
+            let fields = format!("mentioned_comment.comment_id({comment}){{id,text,timestamp,username,media{{id}}}}");
+            (graph.get(&[&account], &[("fields", &fields)]).await?.get("mentioned_comment").cloned(), "text")
+        }
+        (None, Some(media)) => {
+            let fields = format!("mentioned_media.media_id({media}){{id,caption,timestamp,username}}");
+            (graph.get(&[&account], &[("fields", &fields)]).await?.get("mentioned_media").cloned(), "caption")
+        }
+        (None, None) => return Ok(()),
+    };
+    let Some(found) = found else {
+        return Err(crate::model::ConnectorError::Rejected("Instagram did not return the mentioned post".into()));
+    };
+    message.text = found.get(text_key).and_then(serde_json::Value::as_str).unwrap_or_default().to_owned();
+    if let Some(username) = found.get("username").and_then(serde_json::Value::as_str).filter(|u| !u.is_empty()) {
+        // Mentions name the author only by username, so that is their identity here.
+        message.author = Author {
+            platform_user_id: format!("username:{username}"),
+            handle: username.to_owned(),
+            display_name: username.to_owned(),
+        };
+    }
+    if let Some(media) = found.pointer("/media/id").and_then(serde_json::Value::as_str) {
+        message.thread_id = media.to_owned();
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use hark_domain::Network;

@@ -31,6 +31,7 @@ mod windows;
 mod wire;
 
 pub use graph::appsecret_proof;
+pub use instagram::complete_mention;
 pub use outbound::{check_credentials, check_outbound, engage, publish, register_webhook};
 pub use webhook::handle_webhook;
 

@@ -51,6 +51,10 @@ pub(crate) fn act(world: &mut World, now: Timestamp, action: CustomerAction) -> 
             let account = world.resolve_account(SimNetwork::Instagram, account.as_deref())?;
             Ok(direct_message(world, &account, &customer, &text, None, now))
         }
+        CustomerAction::InstagramMention { account, customer, text, in_comment } => {
+            let account = world.resolve_account(SimNetwork::Instagram, account.as_deref())?;
+            Ok(super::mentions::mention(world, &account, &customer, &text, in_comment, now))
+        }
         CustomerAction::WhatsappMessage {
             account,
             customer,

@@ -6,6 +6,7 @@
 
 mod events;
 mod feed;
+mod mentions;
 mod messaging;
 mod whatsapp;
 
@@ -102,6 +103,13 @@ pub(crate) struct MetaWorld {
     pub wa_outbound: BTreeMap<String, String>,
     pub media: BTreeMap<String, Media>,
     pub likes: BTreeSet<(String, String)>,
+    /// (app id, object) → (callback URL, fields) of saved app subscriptions.
+    pub app_subscriptions: BTreeMap<(String, String), (String, Vec<String>)>,
+    /// Media and comments that @mention a brand IG account, by their id.
+    pub mentions: BTreeMap<String, mentions::Mention>,
+    /// Fields of the app-level subscription (`POST /{app-id}/subscriptions`)
+    /// per account; when set, only these fields are delivered.
+    pub app_fields: BTreeMap<String, BTreeSet<String>>,
 }
 
 impl MetaWorld {
@@ -111,6 +119,7 @@ impl MetaWorld {
 
     pub(crate) fn subscribed(&self, account: &str, field: &str) -> bool {
         self.fields.get(account).is_some_and(|f| f.contains(field))
+            && self.app_fields.get(account).is_none_or(|f| f.contains(field))
     }
 }
 
@@ -151,18 +160,7 @@ pub(crate) async fn verify_subscription(inner: &Arc<Inner>, account: &Account) {
     let (Some(url), Some(verify_token)) = (account.webhook_url.clone(), account.credential("verify_token")) else {
         return;
     };
-    let challenge = inner.with(|world| (1_000_000_000 + world.rng.below(8_999_999_999)).to_string());
-    let query = [("hub.mode", "subscribe"), ("hub.challenge", challenge.as_str()), ("hub.verify_token", verify_token)];
-    let timeout = Duration::from_secs(inner.config.webhook_timeout_secs);
-    let result = inner.http.get(&url).query(&query).timeout(timeout).send().await;
-    let (ok, detail) = match result {
-        Err(error) => (false, error.to_string()),
-        Ok(response) => {
-            let status = response.status().as_u16();
-            let body = response.text().await.unwrap_or_default();
-            (status == 200 && body == challenge, format!("HTTP {status}, body {body:?}, expected {challenge:?}"))
-        }
-    };
+    let (ok, detail) = hub_challenge(inner, &url, verify_token).await;
     let now = inner.now();
     inner.with(|world| {
         let state = if ok { Subscription::Verified } else { Subscription::Failed };
@@ -177,6 +175,23 @@ pub(crate) async fn verify_subscription(inner: &Arc<Inner>, account: &Account) {
             at: now,
         });
     });
+}
+
+/// `GET callback?hub.mode=subscribe&hub.challenge=…&hub.verify_token=…`:
+/// whether the challenge came back, and what was seen.
+async fn hub_challenge(inner: &Arc<Inner>, url: &str, verify_token: &str) -> (bool, String) {
+    let challenge = inner.with(|world| (1_000_000_000 + world.rng.below(8_999_999_999)).to_string());
+    let query = [("hub.mode", "subscribe"), ("hub.challenge", challenge.as_str()), ("hub.verify_token", verify_token)];
+    let timeout = Duration::from_secs(inner.config.webhook_timeout_secs);
+    let result = inner.http.get(url).query(&query).timeout(timeout).send().await;
+    match result {
+        Err(error) => (false, error.to_string()),
+        Ok(response) => {
+            let status = response.status().as_u16();
+            let body = response.text().await.unwrap_or_default();
+            (status == 200 && body == challenge, format!("HTTP {status}, body {body:?}, expected {challenge:?}"))
+        }
+    }
 }
 
 /// Graph error body.
@@ -229,6 +244,13 @@ pub(crate) async fn handle(inner: &Arc<Inner>, request: &ApiRequest) -> Handled 
     }
     let params = request.params();
     let token = param_str(&params, "access_token").or_else(|| request.bearer().map(str::to_string));
+    if let [app_id, edge] = segments.as_slice()
+        && edge == "subscriptions"
+        && inner.with(|world| is_app(world, app_id))
+    {
+        let (network, response) = app_subscription(inner, request, app_id, &params, token.as_deref()).await;
+        return Handled { network, response, fault: None };
+    }
     let resolved = inner.with(|world| resolve_account(world, &segments, token.as_deref()));
     let account = match resolved {
         Ok(account) => account,
@@ -292,7 +314,16 @@ fn resolve_account(world: &mut World, segments: &[String], token: Option<&str>) 
         ));
     }
     let object = segments.iter().find(|s| s.as_str() != "_media").cloned().unwrap_or_else(|| "me".into());
-    let owner = owner_of(world, &object);
+    let mut owner = owner_of(world, &object);
+    // `POST /{waba-id}/subscribed_apps`: any WABA id, with a WhatsApp token.
+    if owner.is_none() && segments.get(1).is_some_and(|s| s == "subscribed_apps") {
+        let whatsapp: Vec<&Account> = candidates.iter().filter(|a| a.network == SimNetwork::Whatsapp).collect();
+        owner = whatsapp
+            .iter()
+            .find(|a| whatsapp::waba_id(a) == object)
+            .or_else(|| whatsapp.first())
+            .map(|a| a.external_id.clone());
+    }
     match owner {
         None if object == "me" => Ok(candidates[0].clone()),
         None => Err(unknown_object(world, &object, "get")),
@@ -373,9 +404,13 @@ fn route(inner: &Arc<Inner>, call: Call<'_>) -> ApiResponse {
         ("POST", [id], _) if call.params.contains_key("is_hidden") || call.params.contains_key("hide") => {
             feed::hide(world, &call, id)
         }
+        ("POST", [id, "subscribed_apps"], SimNetwork::Whatsapp) => subscribe_waba(world, &call, id),
         ("POST", [id, "subscribed_apps"], _) => subscribe_fields(world, &call, id),
         ("GET", [id, "subscribed_apps"], _) => subscribed_fields(world, id),
         ("GET", [id, "comments"], _) => feed::list_comments(world, id),
+        ("GET", [id], SimNetwork::Instagram) if *id == call.account.external_id && mentions::is_mention_read(&call) => {
+            mentions::read(world, &call, id)
+        }
         ("GET", [id], _) => describe(world, &call, id),
         (method, _, _) => unknown_object(world, segments.first().copied().unwrap_or_default(), method),
     })
@@ -392,8 +427,200 @@ fn subscribe_fields(world: &mut World, call: &Call<'_>, id: &str) -> ApiResponse
     if fields.is_empty() {
         return invalid_param(world, "The parameter subscribed_fields is required.");
     }
+    let object = object_name(call.account.network);
+    world.record_subscription(call.account.network, id, object, None, fields.iter().cloned().collect(), call.now);
     world.meta.fields.insert(id.to_string(), fields);
     ApiResponse::json(200, &json!({"success": true}))
+}
+
+/// `POST /{waba-id}/subscribed_apps`: the WABA's numbers deliver to the app.
+fn subscribe_waba(world: &mut World, call: &Call<'_>, id: &str) -> ApiResponse {
+    let fields: Vec<String> = call
+        .param("subscribed_fields")
+        .unwrap_or_default()
+        .split(',')
+        .map(|f| f.trim().to_string())
+        .filter(|f| !f.is_empty())
+        .collect();
+    let callback = call.param("override_callback_uri");
+    world.record_subscription(
+        SimNetwork::Whatsapp,
+        id,
+        "whatsapp_business_account",
+        callback.as_deref(),
+        fields,
+        call.now,
+    );
+    ApiResponse::json(200, &json!({"success": true}))
+}
+
+fn object_name(network: SimNetwork) -> &'static str {
+    match network {
+        SimNetwork::Instagram => "instagram",
+        SimNetwork::Whatsapp => "whatsapp_business_account",
+        _ => "page",
+    }
+}
+
+fn network_of_object(object: &str) -> Option<SimNetwork> {
+    match object {
+        "page" => Some(SimNetwork::Facebook),
+        "instagram" => Some(SimNetwork::Instagram),
+        "whatsapp_business_account" => Some(SimNetwork::Whatsapp),
+        _ => None,
+    }
+}
+
+/// Whether `id` is the `app_id` of a registered Meta account.
+fn is_app(world: &World, id: &str) -> bool {
+    world.accounts.iter().any(|a| a.network.is_meta() && a.credential("app_id") == Some(id))
+}
+
+/// `POST /{app-id}/subscriptions` with the app access token
+/// (`{app-id}|{app-secret}`): runs the hub.challenge handshake against
+/// `callback_url` and, when it succeeds, points the app's accounts of that
+/// object at it. `GET` lists the app's subscriptions.
+async fn app_subscription(
+    inner: &Arc<Inner>,
+    request: &ApiRequest,
+    app_id: &str,
+    params: &Map<String, Value>,
+    token: Option<&str>,
+) -> (SimNetwork, ApiResponse) {
+    let object = param_str(params, "object").unwrap_or_default();
+    let network = network_of_object(&object).unwrap_or(SimNetwork::Facebook);
+    let checked = inner.with(|world| check_app_token(world, app_id, params, token));
+    if let Err(response) = checked {
+        return (network, response);
+    }
+    match request.method.as_str() {
+        "POST" => {}
+        "GET" => return (network, inner.with(|world| list_app_subscriptions(world, app_id))),
+        method => return (network, inner.with(|world| unknown_object(world, app_id, method))),
+    }
+    let Some(network) = network_of_object(&object) else {
+        let message =
+            "(#100) Param object must be one of {page, instagram, whatsapp_business_account, user, permissions}";
+        return (network, inner.with(|world| invalid_param_raw(world, message)));
+    };
+    let Some(callback_url) = param_str(params, "callback_url").filter(|u| !u.is_empty()) else {
+        return (network, inner.with(|world| invalid_param(world, "The parameter callback_url is required")));
+    };
+    let fields: Vec<String> = match params.get("fields") {
+        Some(Value::Array(items)) => items.iter().filter_map(Value::as_str).map(str::to_string).collect(),
+        _ => param_str(params, "fields")
+            .unwrap_or_default()
+            .split(',')
+            .map(|f| f.trim().to_string())
+            .filter(|f| !f.is_empty())
+            .collect(),
+    };
+    if fields.is_empty() {
+        return (network, inner.with(|world| invalid_param(world, "The parameter fields is required")));
+    }
+    let verify_token = param_str(params, "verify_token").unwrap_or_default();
+    let (ok, detail) = hub_challenge(inner, &callback_url, &verify_token).await;
+    let now = inner.now();
+    let response = inner.with(|world| {
+        world.record_handshake(HandshakeRecord {
+            network,
+            account_id: app_id.to_string(),
+            kind: "meta_hub_challenge".into(),
+            url: callback_url.clone(),
+            ok,
+            detail: detail.clone(),
+            at: now,
+        });
+        if !ok {
+            let message = format!(
+                "(#2200) Callback verification failed with the following errors: {detail}. The URL couldn't be validated. Callback verification failed."
+            );
+            return graph_error(world, 400, &message, "OAuthException", 2200, None);
+        }
+        let field_set: BTreeSet<String> = fields.iter().cloned().collect();
+        for account in world
+            .accounts
+            .iter_mut()
+            .filter(|a| a.network == network && a.credential("app_id") == Some(app_id))
+        {
+            account.webhook_url = Some(callback_url.clone());
+            if !verify_token.is_empty() {
+                account.credentials.insert("verify_token".into(), Value::String(verify_token.clone()));
+            }
+            world.meta.subscriptions.insert(account.external_id.clone(), Subscription::Verified);
+            world.meta.app_fields.insert(account.external_id.clone(), field_set.clone());
+        }
+        world.meta.app_subscriptions.insert((app_id.to_string(), object.clone()), (callback_url.clone(), fields.clone()));
+        world.record_subscription(network, app_id, &object, Some(&callback_url), fields.clone(), now);
+        ApiResponse::json(200, &json!({"success": true}))
+    });
+    (network, response)
+}
+
+fn list_app_subscriptions(world: &World, app_id: &str) -> ApiResponse {
+    let data: Vec<Value> = world
+        .meta
+        .app_subscriptions
+        .iter()
+        .filter(|((app, _), _)| app == app_id)
+        .map(|((_, object), (url, fields))| {
+            let fields: Vec<Value> = fields.iter().map(|f| json!({"name": f, "version": "v25.0"})).collect();
+            json!({"object": object, "callback_url": url, "active": true, "fields": fields})
+        })
+        .collect();
+    ApiResponse::json(200, &json!({ "data": data }))
+}
+
+fn invalid_param_raw(world: &mut World, message: &str) -> ApiResponse {
+    graph_error(world, 400, message, "OAuthException", 100, None)
+}
+
+/// The app access token `{app-id}|{app-secret}` (and `appsecret_proof`, when sent).
+fn check_app_token(
+    world: &mut World,
+    app_id: &str,
+    params: &Map<String, Value>,
+    token: Option<&str>,
+) -> Result<(), ApiResponse> {
+    let Some(token) = token else {
+        return Err(graph_error(
+            world,
+            400,
+            "(#15) This method must be called with an app access_token.",
+            "OAuthException",
+            15,
+            None,
+        ));
+    };
+    let account = world
+        .accounts
+        .iter()
+        .find(|a| {
+            a.network.is_meta()
+                && a.credential("app_id") == Some(app_id)
+                && format!("{app_id}|{}", a.credential_or_empty("app_secret")) == token
+        })
+        .cloned();
+    let Some(account) = account else {
+        let own_app_user_token =
+            world.accounts.iter().any(|a| a.network.is_meta() && a.credential("access_token") == Some(token));
+        return Err(if own_app_user_token {
+            graph_error(
+                world,
+                400,
+                "(#15) This method must be called with an app access_token.",
+                "OAuthException",
+                15,
+                None,
+            )
+        } else {
+            graph_error(world, 400, "Invalid OAuth access token signature.", "OAuthException", 190, None)
+        });
+    };
+    match param_str(params, "appsecret_proof") {
+        Some(_) => check_proof(world, &account, params, token),
+        None => Ok(()),
+    }
 }
 
 fn subscribed_fields(world: &World, id: &str) -> ApiResponse {

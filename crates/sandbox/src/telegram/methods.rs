@@ -48,7 +48,11 @@ fn truthy(params: &Map<String, Value>, key: &str) -> bool {
 fn set_webhook(world: &mut World, bot_id: &str, params: &Map<String, Value>, now: Timestamp) -> ApiResponse {
     let url = param_str(params, "url").unwrap_or_default();
     if url.is_empty() {
-        return delete_webhook(world, bot_id, params);
+        let response = delete_webhook(world, bot_id, params);
+        if world.tg.bots.contains_key(bot_id) {
+            world.record_subscription(SimNetwork::Telegram, bot_id, "telegram_webhook", None, Vec::new(), now);
+        }
+        return response;
     }
     if world.limits.telegram_require_https && !url.starts_with("https://") {
         return fail(400, "Bad Request: bad webhook: An HTTPS URL must be provided for webhook");
@@ -68,13 +72,15 @@ fn set_webhook(world: &mut World, bot_id: &str, params: &Map<String, Value>, now
     if truthy(params, "drop_pending_updates") {
         bot.queue.clear();
     }
-    bot.webhook = Some(Webhook { url, secret, max_connections });
+    bot.webhook = Some(Webhook { url: url.clone(), secret, max_connections });
     bot.last_error = None;
     if let Some(allowed) = allowed {
         bot.allowed_updates = allowed;
     }
+    let fields = bot.allowed_updates.clone();
     // A new webhook ends any long poll.
     bot.poll_generation += 1;
+    world.record_subscription(SimNetwork::Telegram, bot_id, "telegram_webhook", Some(&url), fields, now);
     queue_to_webhook(world, bot_id, now);
     ApiResponse::json(200, &json!({"ok": true, "result": true, "description": "Webhook was set"}))
 }

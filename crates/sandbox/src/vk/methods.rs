@@ -50,7 +50,7 @@ pub(crate) fn call(
             let code = group_mut(world, group)?.callback.as_ref().map(|c| c.code.clone()).unwrap_or_default();
             Ok(json!({"code": code}))
         }
-        "groups.addCallbackServer" => add_callback_server(world, group, params),
+        "groups.addCallbackServer" => add_callback_server(world, group, params, now),
         "groups.setCallbackSettings" | "groups.setLongPollSettings" => Ok(json!(1)),
         _ => Err(vk_error(3, "Unknown method passed")),
     }
@@ -232,12 +232,18 @@ fn like(
     Ok(json!({"likes": count}))
 }
 
-fn add_callback_server(world: &mut World, group: &str, params: &Map<String, Value>) -> Result<Value, VkError> {
+fn add_callback_server(
+    world: &mut World,
+    group: &str,
+    params: &Map<String, Value>,
+    now: Timestamp,
+) -> Result<Value, VkError> {
     let url = param_str(params, "url").ok_or_else(|| missing("url is undefined"))?;
     let secret = param_str(params, "secret_key").unwrap_or_default();
     let code = world.rng.hex(8);
     let g = group_mut(world, group)?;
     // Adding a server changes the confirmation code, as VK does.
-    g.callback = Some(Callback { url, secret, confirmed: false, code });
+    g.callback = Some(Callback { url: url.clone(), secret, confirmed: false, code });
+    world.record_subscription(SimNetwork::Vk, group, "vk_callback_server", Some(&url), Vec::new(), now);
     Ok(json!({"server_id": 1}))
 }

@@ -22,7 +22,8 @@ pub(crate) async fn route(inner: &Arc<Inner>, request: &ApiRequest, segments: &[
         ("DELETE", ["2", "webhooks", id]) => inner.with(|world| delete(world, id, caller)),
         ("GET", ["2", "account_activity", "subscriptions", "count"]) => inner.with(|world| count(world, caller)),
         (method, ["2", "account_activity", "webhooks", id, "subscriptions", rest @ ..]) => {
-            inner.with(|world| subscriptions(world, method, id, rest, caller))
+            let now = inner.now();
+            inner.with(|world| subscriptions(world, method, id, rest, caller, now))
         }
         _ => not_found(),
     }
@@ -68,6 +69,7 @@ async fn register(inner: &Arc<Inner>, request: &ApiRequest, caller: &Caller) -> 
         let id = world.x.next_id(now, seq).to_string();
         let hook = XWebhook { id, url, valid: true, created_at: now, consumer_key: key, last_crc_at: Some(now) };
         let body = data(webhook_json(&hook));
+        world.record_subscription(SimNetwork::X, &hook.id, "x_webhook", Some(&hook.url), Vec::new(), now);
         world.x.webhooks.push(hook);
         ApiResponse::json(200, &body)
     })
@@ -110,7 +112,14 @@ fn count(world: &World, caller: &Caller) -> ApiResponse {
     )
 }
 
-fn subscriptions(world: &mut World, method: &str, hook: &str, rest: &[&str], caller: &Caller) -> ApiResponse {
+fn subscriptions(
+    world: &mut World,
+    method: &str,
+    hook: &str,
+    rest: &[&str],
+    caller: &Caller,
+    now: Timestamp,
+) -> ApiResponse {
     let key = app_key(world, caller);
     let Some(hook) =
         world.x.webhooks.iter().find(|w| w.id == hook && w.consumer_key == key).map(|w| (w.id.clone(), w.url.clone()))
@@ -123,7 +132,7 @@ fn subscriptions(world: &mut World, method: &str, hook: &str, rest: &[&str], cal
                 Ok(user) => user,
                 Err(response) => return response,
             };
-            if !world.x.subscriptions.insert((hook.0, user)) {
+            if !world.x.subscriptions.insert((hook.0.clone(), user.clone())) {
                 return problem(
                     409,
                     "Conflict",
@@ -131,6 +140,8 @@ fn subscriptions(world: &mut World, method: &str, hook: &str, rest: &[&str], cal
                     "about:blank",
                 );
             }
+            let fields = vec![format!("webhook:{}", hook.0)];
+            world.record_subscription(SimNetwork::X, &user, "x_subscription", Some(&hook.1), fields, now);
             ApiResponse::json(200, &data(json!({"subscribed": true})))
         }
         ("GET", ["all"]) => {

@@ -3,6 +3,7 @@
 mod common;
 mod meta;
 mod misc;
+mod subscriptions;
 mod telegram;
 mod vk;
 mod x;

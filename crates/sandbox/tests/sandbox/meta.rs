@@ -414,3 +414,119 @@ async fn tokens_appsecret_proof_faults_and_app_usage() {
     let recorded = sandbox.calls();
     assert!(recorded.iter().all(|c| !c.query.contains("EAAsimtoken")), "tokens are redacted");
 }
+
+async fn graph_get(sandbox: &hark_sandbox::Sandbox, path: &str, query: &[(&str, &str)]) -> (u16, Value) {
+    let url = format!("{}/v25.0/{path}", sandbox.api_base_url(SimNetwork::Instagram));
+    json_of(http().get(url).query(query).send().await.unwrap_or_else(|e| panic!("{e}"))).await
+}
+
+#[tokio::test]
+async fn instagram_mentions_deliver_ids_and_the_graph_serves_the_content() {
+    let hook = Receiver::start().await;
+    let sandbox = meta_sandbox(&hook).await;
+    let lina = Customer::new("1790000000000000099", "@lina.travels", "Lina");
+    let caption = sandbox
+        .act(CustomerAction::InstagramMention {
+            account: None,
+            customer: lina.clone(),
+            text: "Loving my new boots from @acme 👢".into(),
+            in_comment: false,
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let media_id = caption.item_id.clone();
+    assert_eq!(caption.event_keys, vec![format!("mention:{media_id}")]);
+    let post = hook.posts().pop().unwrap_or_else(|| panic!("no webhook"));
+    assert_eq!(
+        post.headers.get("x-hub-signature-256").cloned(),
+        Some(hark_sandbox::meta_signature_256(META_SECRET, &post.body))
+    );
+    let body = post.json();
+    assert_eq!(body["object"], "instagram");
+    assert_eq!(body["entry"][0]["id"], IG);
+    assert_eq!(body["entry"][0]["changes"][0], json!({"field": "mentions", "value": {"media_id": media_id}}));
+
+    let comment = sandbox
+        .act(CustomerAction::InstagramMention {
+            account: Some(IG.into()),
+            customer: lina,
+            text: "@acme do these come in size 38?".into(),
+            in_comment: true,
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let comment_id = comment.item_id.clone();
+    let on_media = comment.related_ids[0].clone();
+    assert_eq!(comment.event_keys, vec![format!("mention:{comment_id}")]);
+    let body = hook.posts().pop().unwrap_or_else(|| panic!("no webhook")).json();
+    assert_eq!(body["entry"][0]["changes"][0]["value"], json!({"media_id": on_media, "comment_id": comment_id}));
+    assert!(sandbox.acknowledged_event_keys().contains(&format!("mention:{comment_id}")));
+
+    let proof = hark_sandbox::appsecret_proof(META_SECRET, "EAAsimtoken");
+    let fields = format!("mentioned_comment.comment_id({comment_id}){{id,text,timestamp,username,media{{id}}}}");
+    let auth = [("access_token", "EAAsimtoken"), ("appsecret_proof", proof.as_str())];
+    let mut query = vec![("fields", fields.as_str())];
+    query.extend(auth);
+    let (status, read) = graph_get(&sandbox, IG, &query).await;
+    assert_eq!(status, 200, "{read}");
+    assert_eq!(
+        read,
+        json!({"mentioned_comment": {"id": comment_id, "text": "@acme do these come in size 38?",
+               "timestamp": "2026-11-03T09:00:00+0000", "username": "lina.travels", "media": {"id": on_media}},
+               "id": IG})
+    );
+
+    let fields = format!("mentioned_media.media_id({media_id}){{id,caption,timestamp,username}}");
+    let mut query = vec![("fields", fields.as_str())];
+    query.extend(auth);
+    let (status, read) = graph_get(&sandbox, IG, &query).await;
+    assert_eq!(status, 200, "{read}");
+    assert_eq!(
+        read,
+        json!({"mentioned_media": {"id": media_id, "caption": "Loving my new boots from @acme 👢",
+               "timestamp": "2026-11-03T09:00:00+0000", "username": "lina.travels"}, "id": IG})
+    );
+
+    // Unknown ids, a comment id asked as media, bad tokens and proofs.
+    for fields in [
+        "mentioned_comment.comment_id(18150000000000000){id,text}".to_string(),
+        format!("mentioned_media.media_id({comment_id}){{id,caption}}"),
+    ] {
+        let (status, error) =
+            graph_get(&sandbox, IG, &[("fields", fields.as_str()), ("access_token", "EAAsimtoken")]).await;
+        assert_eq!((status, error["error"]["code"].clone()), (400, json!(100)), "{error}");
+    }
+    let fields = format!("mentioned_media.media_id({media_id}){{id}}");
+    let (_, error) = graph_get(&sandbox, IG, &[("fields", fields.as_str()), ("access_token", "EAAwrong")]).await;
+    assert_eq!(error["error"]["code"], 190);
+    let (_, error) = graph_get(
+        &sandbox,
+        IG,
+        &[("fields", fields.as_str()), ("access_token", "EAAsimtoken"), ("appsecret_proof", "00")],
+    )
+    .await;
+    assert_eq!(error["error"]["code"], 100);
+    assert!(error["error"]["message"].as_str().unwrap_or_default().contains("appsecret_proof"), "{error}");
+}
+
+#[tokio::test]
+async fn mentions_are_not_sent_without_the_mentions_field() {
+    let hook = Receiver::start().await;
+    let sandbox = sandbox().await;
+    let mut credentials = meta_credentials();
+    credentials.push(("subscribed_fields", "comments,messages"));
+    sandbox.add_account(account(SimNetwork::Instagram, IG, "acme", Some(&hook), &credentials));
+    sandbox.settle().await;
+    let report = sandbox
+        .act(CustomerAction::InstagramMention {
+            account: None,
+            customer: marco(),
+            text: "@acme hello".into(),
+            in_comment: false,
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(report.event_keys.is_empty());
+    assert!(report.note.is_some());
+    assert!(hook.posts().is_empty());
+}

@@ -188,15 +188,18 @@ async fn random_actions_are_reproducible_and_valid_on_every_network() {
     assert_eq!(sandbox.random_action(7).ok(), sandbox.random_action(7).ok());
     let mut networks = std::collections::BTreeSet::new();
     let mut texts = std::collections::BTreeSet::new();
+    let mut kinds = std::collections::BTreeSet::new();
     for seed in 0..120 {
         let action = sandbox.random_action(seed).unwrap_or_else(|e| panic!("{e}"));
         let value: Value = serde_json::to_value(&action).unwrap_or(Value::Null);
         texts.insert(value["text"].as_str().unwrap_or_default().to_string());
+        kinds.insert(value["type"].as_str().unwrap_or_default().to_string());
         let report = sandbox.act(action).await.unwrap_or_else(|e| panic!("seed {seed}: {e}"));
         networks.insert(report.network);
     }
     assert_eq!(networks.len(), 6, "{networks:?}");
     assert!(texts.len() >= 25, "varied texts: {}", texts.len());
+    assert!(kinds.contains("instagram_mention"), "{kinds:?}");
 }
 
 #[tokio::test]

@@ -366,6 +366,16 @@ async fn bearer_token_exchange_and_webhook_registration() {
         .unwrap_or_else(|e| panic!("{e}"))
         .status();
     assert_eq!(status.as_u16(), 409, "duplicate subscription");
+    let records: Vec<(String, String, Option<String>)> =
+        sandbox.subscriptions().into_iter().map(|r| (r.object, r.account_id, r.callback_url)).collect();
+    assert_eq!(
+        records,
+        vec![
+            ("x_webhook".to_string(), webhook.clone(), Some(hook.url.clone())),
+            ("x_subscription".to_string(), X_BRAND.to_string(), Some(hook.url.clone())),
+        ],
+        "the refused duplicate is not recorded"
+    );
     mention(&sandbox, dana(), "via the registered webhook").await;
     assert_eq!(hook.posts().len(), 1);
     // App-only tokens cannot post.
