@@ -12,11 +12,25 @@ pub async fn run(workers: Workers, shutdown: CancellationToken) {
     let mut rounds: u64 = 0;
     let every = (workers.config.health_interval.as_secs() / workers.config.poll_interval.as_secs().max(1)).max(1);
     loop {
-        check_once(&workers, rounds.is_multiple_of(every)).await;
+        let full_round = rounds.is_multiple_of(every);
+        check_once(&workers, full_round).await;
+        if full_round {
+            purge_old_events(&workers).await;
+        }
         rounds += 1;
         if !pause(workers.config.poll_interval, None, &shutdown).await {
             return;
         }
+    }
+}
+
+/// Forgets inbound events ingested longer ago than the retention.
+pub async fn purge_old_events(workers: &Workers) {
+    let keep = jiff::SignedDuration::try_from(workers.config.raw_event_retention).unwrap_or(jiff::SignedDuration::MAX);
+    if let Ok(done_before) = jiff::Timestamp::now().checked_sub(keep)
+        && let Err(err) = workers.app.store.commit(vec![hark_store::Write::PurgeRawEvents { done_before }]).await
+    {
+        tracing::warn!(%err, "could not purge old inbound events");
     }
 }
 

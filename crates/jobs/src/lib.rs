@@ -46,6 +46,9 @@ pub struct WorkerConfig {
     pub poll_interval: Duration,
     /// How often every channel's credentials are checked, even without traffic.
     pub health_interval: Duration,
+    /// How long ingested inbound events (and so their dedup keys) are kept.
+    /// Longer than any network redelivers: WhatsApp retries for 7 days.
+    pub raw_event_retention: Duration,
     /// Idle wait between rounds when there is no work (wake-ups cut it short).
     pub idle: Duration,
 }
@@ -62,6 +65,7 @@ impl Default for WorkerConfig {
             degraded_after_failures: 5,
             poll_interval: Duration::from_secs(30),
             health_interval: Duration::from_secs(300),
+            raw_event_retention: Duration::from_secs(30 * 24 * 3600),
             idle: Duration::from_secs(1),
         }
     }

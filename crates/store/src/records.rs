@@ -240,6 +240,12 @@ pub enum Write {
         error: String,
         retry_at: Option<Timestamp>,
     },
+    /// Forgets inbound events ingested before `done_before`. Their dedup keys
+    /// must outlive every network's redelivery (WhatsApp: 7 days), so callers
+    /// keep them for longer than that.
+    PurgeRawEvents {
+        done_before: Timestamp,
+    },
     FinishOutbox {
         id: i64,
         at: Timestamp,

@@ -369,6 +369,10 @@ macro_rules! impl_repositories {
                         sqlx::query("UPDATE raw_events SET state = $2, last_error = $3, locked_until = $4 WHERE id = $1")
                             .bind(id).bind(state).bind(error).bind(opt_to_ms(retry_at)).execute(&mut **tx).await?;
                     }
+                    Write::PurgeRawEvents { done_before } => {
+                        sqlx::query("DELETE FROM raw_events WHERE state = 'done' AND processed_at < $1")
+                            .bind(to_ms(done_before)).execute(&mut **tx).await?;
+                    }
                     Write::FinishOutbox { id, at } => {
                         sqlx::query("UPDATE outbox SET done_at = $2, locked_until = NULL WHERE id = $1")
                             .bind(id).bind(to_ms(at)).execute(&mut **tx).await?;

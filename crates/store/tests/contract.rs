@@ -608,6 +608,26 @@ contract!(claims_lease_events_until_finished_or_expired, |t| {
     assert_eq!(t.store.raw_event_counts().await.ok(), Some(RawEventCounts { pending: 3, done: 1, failed: 1 }));
 });
 
+contract!(purging_forgets_only_old_ingested_events, |t| {
+    let f = seed(&t).await;
+    t.store
+        .append_raw_events(vec![raw(&f.channel, "old"), raw(&f.channel, "new"), raw(&f.channel, "waiting")])
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let claimed = t.store.claim_raw_events(at(10), 1000, 10).await.unwrap_or_default();
+    t.store
+        .commit(vec![
+            Write::FinishRawEvent { id: claimed[0].id, at: at(20) },
+            Write::FinishRawEvent { id: claimed[1].id, at: at(200) },
+        ])
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    t.store.commit(vec![Write::PurgeRawEvents { done_before: at(100) }]).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(t.store.raw_event_counts().await.ok(), Some(RawEventCounts { pending: 1, done: 1, failed: 0 }));
+    // A purged key is new again: purge only past every network's redelivery window.
+    assert_eq!(t.store.append_raw_events(vec![raw(&f.channel, "old")]).await.ok(), Some(vec![true]));
+});
+
 contract!(concurrent_claimers_never_share_an_event, |t| {
     let f = seed(&t).await;
     t.store
