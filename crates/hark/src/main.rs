@@ -1,6 +1,7 @@
 //! `hark`: the one binary. Subcommands run the server, the demo, migrations
 //! and administration; everything else lives in the library crates.
 
+mod bench;
 mod config;
 mod demo;
 mod serve;
@@ -45,6 +46,11 @@ enum Command {
     },
     /// Print the configuration file with every key, its default and what it means.
     DefaultConfig,
+    /// Benchmarks; each prints one JSON object (and a summary on stderr).
+    Bench {
+        #[command(subcommand)]
+        command: BenchCommand,
+    },
 }
 
 #[derive(Args, Clone, Default)]
@@ -89,6 +95,20 @@ struct SandboxFlags {
     /// Simulated customer actions per minute across registered accounts (0: none).
     #[arg(long, default_value_t = 0)]
     traffic_per_minute: u32,
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// Signed webhook events from the sandbox into a fresh server, against a bare-handler baseline.
+    Ingest {
+        #[arg(long, default_value_t = 5000)]
+        events: usize,
+        #[arg(long, default_value_t = 32)]
+        concurrency: usize,
+        /// postgres://… to measure PostgreSQL (use an empty database) instead of a fresh SQLite file.
+        #[arg(long)]
+        database_url: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -194,6 +214,25 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 tokio::spawn(async move { traffic.run_traffic(per_minute, stop).await });
             }
             running.wait().await
+        }
+        Command::Bench { command: BenchCommand::Ingest { events, concurrency, database_url } } => {
+            let config = Config::load(config_file, FlagOverrides::default())?;
+            let mut quiet = config.clone();
+            quiet.log_level = "warn".into();
+            serve::init_logging(&quiet);
+            let result = bench::ingest(bench::IngestOptions { events, concurrency, database_url }).await?;
+            eprintln!(
+                "ingest: {} events/s acknowledged ({}x the bare handler's {} /s), ack p99 {} ms, end-to-end p99 {} ms, lost {}, duplicated {}",
+                result["events_per_s"],
+                result["ratio"],
+                result["baseline_per_s"],
+                result["ack_latency_ms"]["p99"],
+                result["end_to_end_ms"]["p99"],
+                result["lost"],
+                result["duplicated"]
+            );
+            println!("{result}");
+            Ok(())
         }
         Command::Sandbox(flags) => {
             let config = Config::load(config_file, FlagOverrides::default())?;

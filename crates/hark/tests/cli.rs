@@ -314,3 +314,19 @@ async fn two_nodes_on_one_postgres_share_live_events() {
     let labels = json_get(&client, format!("{}/api/v1/labels", b.base), &token).await;
     assert_eq!(labels["items"].as_array().map(Vec::len), Some(2));
 }
+
+#[tokio::test]
+async fn the_ingest_benchmark_reports_figures_and_loses_nothing() {
+    let out = run(hark().args(["bench", "ingest", "--events", "120", "--concurrency", "8"]));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let report: Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("stdout is not one JSON object: {e}"));
+    assert_eq!(report["bench"], "ingest");
+    assert_eq!(report["acknowledged"], 120);
+    assert_eq!(report["stored"], 120);
+    assert_eq!(report["lost"], 0);
+    assert_eq!(report["duplicated"], 0);
+    assert!(report["events_per_s"].as_f64().unwrap_or(0.0) > 0.0);
+    assert!(report["baseline_per_s"].as_f64().unwrap_or(0.0) > 0.0);
+    assert!(report["ack_latency_ms"]["p99"].is_number() && report["end_to_end_ms"]["p99"].is_number());
+}

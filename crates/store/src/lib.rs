@@ -86,6 +86,9 @@ pub trait Conversations: Send + Sync {
     async fn message(&self, id: &str) -> StoreResult<Option<Message>>;
     async fn message_by_platform_id(&self, channel_id: &str, platform_message_id: &str)
     -> StoreResult<Option<Message>>;
+    /// Inbound messages stored, and how many distinct (channel, platform id)
+    /// they carry (equal unless something was stored twice).
+    async fn inbound_message_counts(&self) -> StoreResult<(i64, i64)>;
     /// The newest message the customer wrote in a conversation.
     async fn latest_inbound_message(&self, conversation_id: &str) -> StoreResult<Option<Message>>;
     /// Outbound replies on a channel that do not yet know their platform id,

@@ -759,6 +759,15 @@ macro_rules! impl_repositories {
                     .map(MessageRow::into_domain).transpose()
             }
 
+            async fn inbound_message_counts(&self) -> StoreResult<(i64, i64)> {
+                let row = sqlx::query(
+                    "SELECT COUNT(*), COUNT(DISTINCT channel_id || ':' || COALESCE(platform_message_id, id)) \
+                     FROM messages WHERE direction = 'inbound'",
+                )
+                .fetch_one(self.reader()).await?;
+                Ok((row.try_get(0)?, row.try_get(1)?))
+            }
+
             async fn latest_inbound_message(&self, conversation_id: &str) -> StoreResult<Option<Message>> {
                 let rows = self.first_message(
                     "SELECT * FROM messages WHERE conversation_id = $1 AND direction = 'inbound' \
