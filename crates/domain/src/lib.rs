@@ -4,6 +4,7 @@
 //! This crate holds types and pure rules only. It never touches a database,
 //! the network or the clock: callers pass the current instant in.
 
+pub mod business_hours;
 pub mod conversation;
 pub mod enums;
 pub mod model;
