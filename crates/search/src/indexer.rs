@@ -252,6 +252,19 @@ pub async fn rebuild_with<F: Feed + ?Sized>(
     feed: &F,
     options: &IndexerOptions,
 ) -> Result<RebuildReport, SearchError> {
+    let result = rebuild_pages(index, feed, options).await;
+    if result.is_err() {
+        // Forget what was added since the last commit, so resuming does not add it twice.
+        let _ = index.rollback();
+    }
+    result
+}
+
+async fn rebuild_pages<F: Feed + ?Sized>(
+    index: &SearchIndex,
+    feed: &F,
+    options: &IndexerOptions,
+) -> Result<RebuildReport, SearchError> {
     let started = Instant::now();
     let previous = index.checkpoint();
     let (cursor, mut after) = match previous.rebuild_after {
