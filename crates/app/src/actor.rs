@@ -55,6 +55,7 @@ impl Actor {
                 role: Role::Owner,
                 locale: "en".into(),
                 active: true,
+                availability: hark_domain::Availability::Online,
                 created_at: epoch,
                 updated_at: epoch,
             },

@@ -66,6 +66,7 @@ impl App {
             after.notes = notes.clone();
         }
         if let Some(attrs) = &input.custom_attributes {
+            self.check_attributes(actor, AttributeScope::Contact, attrs).await?;
             after.custom_attributes = attrs.clone();
         }
         if after == before {

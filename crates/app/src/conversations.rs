@@ -115,6 +115,9 @@ impl App {
         }
         actor.require(Action::ReadInbox)?;
         self.check_assignment_targets(actor, &update).await?;
+        if let Some(attrs) = &update.custom_attributes {
+            self.check_attributes(actor, AttributeScope::Conversation, attrs).await?;
+        }
         let label_ids = match &update.labels {
             Some(names) => Some(self.label_ids(actor, names).await?),
             None => None,
@@ -208,7 +211,7 @@ impl App {
         Ok(())
     }
 
-    async fn label_ids(&self, actor: &Actor, names: &[String]) -> AppResult<Vec<String>> {
+    pub(crate) async fn label_ids(&self, actor: &Actor, names: &[String]) -> AppResult<Vec<String>> {
         let labels = self.store.labels(actor.workspace_id()).await?;
         let mut ids = vec![];
         for name in names {
@@ -292,6 +295,9 @@ impl App {
             if delivery_status == DeliveryStatus::Queued {
                 change = change.outbox("publish", &message.id, json!({ "message_id": message.id }));
             }
+            if input.visibility == Visibility::Note {
+                change = self.notify_mentions(change, actor, &message).await?;
+            }
             let result = change
                 .event("message.created", conversation_id, &message)
                 .event("conversation.updated", conversation_id, &after)
@@ -354,6 +360,41 @@ impl App {
             .commit(self)
             .await?;
         Ok(reviewed)
+    }
+}
+
+impl App {
+    /// Adds a notification for every teammate a note @mentions.
+    async fn notify_mentions<'a>(
+        &self,
+        mut change: Change<'a>,
+        actor: &Actor,
+        note: &Message,
+    ) -> AppResult<Change<'a>> {
+        if !note.text.contains('@') {
+            return Ok(change);
+        }
+        let users = self.store.users(actor.workspace_id()).await?;
+        for user in mentioned_users(&note.text, &users).into_iter().filter(|u| u.id != actor.user.id) {
+            let notification = Notification {
+                id: new_id("ntf"),
+                workspace_id: note.workspace_id.clone(),
+                user_id: user.id.clone(),
+                kind: "mention".into(),
+                conversation_id: Some(note.conversation_id.clone()),
+                message_id: Some(note.id.clone()),
+                actor_id: Some(actor.user.id.clone()),
+                text: preview(&format!("{}: {}", actor.user.name, note.text)),
+                created_at: note.created_at,
+                read_at: None,
+            };
+            change = change.write(Write::InsertNotification(notification.clone())).event(
+                "notification.created",
+                &user.id,
+                &notification,
+            );
+        }
+        Ok(change)
     }
 }
 

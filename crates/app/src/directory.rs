@@ -137,6 +137,7 @@ impl App {
             role: input.role,
             locale: input.locale,
             active: true,
+            availability: Availability::Online,
             created_at: at,
             updated_at: at,
         };

@@ -132,9 +132,17 @@ impl App {
                 ConversationKind::Public => item.platform_thread_id.clone(),
                 ConversationKind::Private => None,
             },
+            include_merged: true,
             ..Default::default()
         };
-        let existing = self.store.conversations(&filter, &Page::first(1)).await?.into_iter().next();
+        let mut existing = self.store.conversations(&filter, &Page::first(1)).await?.into_iter().next();
+        // A thread merged into another conversation continues there.
+        for _ in 0..5 {
+            match existing.as_ref().and_then(|c| c.merged_into_id.clone()) {
+                Some(target) => existing = self.store.conversation(&target).await?,
+                None => break,
+            }
+        }
         let message_id = new_id("msg");
         let (conversation, expected_version) = match existing {
             Some(before) => {
@@ -164,6 +172,8 @@ impl App {
                     intent: None,
                     snoozed_until: None,
                     timeline: ConversationTimeline { last_activity_at: item.created_at, ..Default::default() },
+                    linked_conversation_id: None,
+                    merged_into_id: None,
                     created_at: at,
                     updated_at: at,
                     version: 1,

@@ -12,6 +12,7 @@ pub mod secrets;
 mod serde_util;
 
 mod channels;
+mod collaboration;
 mod contacts;
 mod conversations;
 mod directory;
@@ -20,12 +21,14 @@ pub mod intake;
 mod journal;
 mod publishing;
 mod raw_events;
+mod threads;
 mod tokens;
 
 use std::sync::Arc;
 
 pub use actor::{Actor, ActorVia};
 pub use channels::{ChannelCreate, ChannelUpdate};
+pub use collaboration::{AttributeInput, PRESENCE_TTL, ProfileUpdate, SavedViewInput, SnippetInput};
 pub use contacts::ContactUpdate;
 pub use conversations::{ConversationUpdate, NewMessage, TemplateInput};
 pub use directory::{LabelInput, TeamInput, UserCreate, UserUpdate};
@@ -35,6 +38,7 @@ pub use ingest::{InboundAuthor, InboundItem, IngestOutcome};
 pub use publishing::{Engagement, OutboundJob};
 pub use raw_events::{EchoItem, RawOutcome};
 pub use secrets::CredentialSealer;
+pub use threads::{BulkOutcome, MAX_BULK, MoveToPrivate, MovedToPrivate};
 pub use tokens::{CreatedToken, TokenInfo};
 
 use hark_store::Store;

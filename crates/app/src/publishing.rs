@@ -38,10 +38,14 @@ impl App {
         let channel = self.store.channel(&message.channel_id).await?.ok_or(AppError::NotFound("channel"))?;
         let credentials = self.channel_credentials(&channel.id).await?.unwrap_or_default();
         let contact = self.store.contact(&conversation.contact_id).await?.ok_or(AppError::NotFound("contact"))?;
-        let recipient_platform_user_id = contact
-            .identities
-            .iter()
-            .find(|i| i.network == channel.network)
+        // In a private conversation the customer is who the thread is with
+        // (on Meta a commenter and the same person in Messenger have different ids).
+        let in_thread = contact.identities.iter().filter(|i| i.network == channel.network).find(|i| {
+            conversation.kind == ConversationKind::Private
+                && conversation.platform_thread_id.as_ref() == Some(&i.platform_user_id)
+        });
+        let recipient_platform_user_id = in_thread
+            .or_else(|| contact.identities.iter().find(|i| i.network == channel.network))
             .map(|i| i.platform_user_id.clone())
             .unwrap_or_default();
         let reply_to = self.store.latest_inbound_message(&conversation.id).await?;
@@ -105,20 +109,53 @@ impl App {
         Ok(())
     }
 
+    /// Records a reply the network accepted. `private_thread_id` is the
+    /// customer's id in the private thread the reply opened, when it moved a
+    /// public thread to private: the private conversation learns it, so the
+    /// customer's answer there lands in it.
     pub async fn mark_published(
         &self,
         item: &OutboxItem,
         message: &Message,
         platform_message_id: &str,
+        private_thread_id: Option<&str>,
         how: &str,
     ) -> AppResult<()> {
-        let at = now();
+        // Linking the private thread may race another change to the
+        // conversations; the publication itself must be recorded regardless.
+        for attempt in 0..4 {
+            let at = now();
+            let thread_writes = match private_thread_id {
+                Some(thread) if attempt < 3 => self.private_thread_opened(message, thread, at).await?,
+                _ => vec![],
+            };
+            match self.record_published(item, message, platform_message_id, how, thread_writes, at).await {
+                Err(AppError::Conflict(_)) if attempt < 3 => continue,
+                other => return other,
+            }
+        }
+        Ok(())
+    }
+
+    async fn record_published(
+        &self,
+        item: &OutboxItem,
+        message: &Message,
+        platform_message_id: &str,
+        how: &str,
+        thread_writes: Vec<Write>,
+        at: Timestamp,
+    ) -> AppResult<()> {
         let mut updated = message.clone();
         updated.delivery_status = DeliveryStatus::Published;
         updated.delivery_error = None;
         updated.platform_message_id = Some(platform_message_id.to_owned());
         let actor = Actor::system(&message.workspace_id);
-        Change::new(&actor, at)
+        let mut change = Change::new(&actor, at);
+        for write in thread_writes {
+            change.push(write);
+        }
+        change
             .write(Write::SetMessagePlatformId {
                 message_id: message.id.clone(),
                 platform_message_id: platform_message_id.to_owned(),

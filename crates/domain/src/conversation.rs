@@ -201,6 +201,8 @@ mod tests {
             intent: None,
             snoozed_until: None,
             timeline: ConversationTimeline { last_activity_at: ts(0), ..Default::default() },
+            linked_conversation_id: None,
+            merged_into_id: None,
             created_at: ts(0),
             updated_at: ts(0),
             version: 1,

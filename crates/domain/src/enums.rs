@@ -98,6 +98,26 @@ string_enum!(
 
 string_enum!(Sentiment { Negative = "negative", Neutral = "neutral", Positive = "positive" });
 
+string_enum!(
+    /// Whether a person takes new work: assignment skips `away` and `offline` people.
+    Availability { Online = "online", Away = "away", Offline = "offline" }
+);
+
+string_enum!(
+    /// What another person is doing in a conversation right now (collision detection).
+    PresenceState { Viewing = "viewing", Typing = "typing" }
+);
+
+string_enum!(
+    /// What a custom attribute describes.
+    AttributeScope { Contact = "contact", Conversation = "conversation" }
+);
+
+string_enum!(
+    /// The type of a custom attribute's value, which decides how it is edited and checked.
+    AttributeKind { Text = "text", Number = "number", Boolean = "boolean", Date = "date", List = "list", Link = "link" }
+);
+
 impl DeliveryStatus {
     /// Progress of a sent message; later news never moves it backwards
     /// (networks report statuses out of order), and `failed` is final.

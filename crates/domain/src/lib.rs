@@ -5,11 +5,13 @@
 //! the network or the clock: callers pass the current instant in.
 
 pub mod business_hours;
+pub mod collaboration;
 pub mod conversation;
 pub mod enums;
 pub mod model;
 pub mod permissions;
 
+pub use collaboration::*;
 pub use enums::*;
 pub use model::*;
 pub use permissions::{Action, permits};

@@ -31,6 +31,8 @@ pub struct User {
     /// UI language: en, ru, zh, el.
     pub locale: String,
     pub active: bool,
+    /// Online, away or offline: whether assignment may give them work.
+    pub availability: Availability,
     #[schema(value_type = String, format = DateTime)]
     pub created_at: Timestamp,
     #[schema(value_type = String, format = DateTime)]
@@ -143,6 +145,12 @@ pub struct Conversation {
     #[schema(value_type = Option<String>, format = DateTime)]
     pub snoozed_until: Option<Timestamp>,
     pub timeline: ConversationTimeline,
+    /// The other half of a public thread moved to private (or of the private
+    /// conversation it was moved from).
+    pub linked_conversation_id: Option<String>,
+    /// Set when this conversation was merged into another one of the same
+    /// customer; its messages now live there.
+    pub merged_into_id: Option<String>,
     #[schema(value_type = String, format = DateTime)]
     pub created_at: Timestamp,
     #[schema(value_type = String, format = DateTime)]

@@ -33,8 +33,13 @@ pub enum Action {
     ManageUsers,
     ManageTeams,
     ManageLabels,
+    /// Write, edit and delete the workspace's snippets (canned responses).
+    ManageSnippets,
+    /// Create and change inbox views shared with the whole workspace.
+    ManageSharedViews,
     /// Connect channels and change their credentials.
     ManageChannels,
+    /// Workspace settings: custom attributes, business hours.
     ManageWorkspace,
     /// Create and revoke one's own API tokens.
     ManageOwnTokens,
@@ -55,6 +60,8 @@ impl Action {
         Action::ManageUsers,
         Action::ManageTeams,
         Action::ManageLabels,
+        Action::ManageSnippets,
+        Action::ManageSharedViews,
         Action::ManageChannels,
         Action::ManageWorkspace,
         Action::ManageOwnTokens,

@@ -88,7 +88,15 @@ async fn publish_item(workers: &Workers, item: &OutboxItem) -> hark_app::AppResu
         };
         match connector::find_published(&workers.http, &ctx, &outbound, message.created_at).await {
             Ok(Some(found)) => {
-                return app.mark_published(item, message, &found.platform_message_id, "reconciled").await;
+                return app
+                    .mark_published(
+                        item,
+                        message,
+                        &found.platform_message_id,
+                        found.private_thread_id.as_deref(),
+                        "reconciled",
+                    )
+                    .await;
             }
             Ok(None) if connector::can_reconcile(ctx.network) => {
                 // A request that timed out may still land: give it time before
@@ -124,7 +132,14 @@ async fn publish_item(workers: &Workers, item: &OutboxItem) -> hark_app::AppResu
     app.mark_sending(message).await?;
     match connector::publish(&workers.http, &ctx, &outbound, now).await {
         Ok(published) => {
-            app.mark_published(item, message, &published.platform_message_id, "published").await?;
+            app.mark_published(
+                item,
+                message,
+                &published.platform_message_id,
+                published.private_thread_id.as_deref(),
+                "published",
+            )
+            .await?;
             if job.channel.health != ChannelHealth::Ok && job.channel.health_detail.starts_with("delivery") {
                 app.channel_ok(&job.channel.id).await?;
             }

@@ -52,6 +52,25 @@ pub struct ConversationFilter {
     pub priority: Option<Priority>,
     /// Only conversations whose last customer message is unanswered.
     pub needs_reply: bool,
+    /// Only these conversations (e.g. the hits of a full-text search).
+    pub ids: Option<Vec<String>>,
+    /// Only conversations last active at or after this instant.
+    pub active_since: Option<jiff::Timestamp>,
+    /// Only conversations last active before this instant.
+    pub active_until: Option<jiff::Timestamp>,
+    /// Conversations merged into another are hidden unless asked for.
+    pub include_merged: bool,
+    pub sort: ConversationSort,
+}
+
+/// The order of a conversation list.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ConversationSort {
+    /// Most recently active first.
+    #[default]
+    Activity,
+    /// Longest-waiting customer first; conversations not waiting come last.
+    Waiting,
 }
 
 /// A position in a list ordered by (instant, id): conversations by last
@@ -65,6 +84,17 @@ pub struct Cursor {
 impl Cursor {
     pub fn of_conversation(conversation: &Conversation) -> Self {
         Cursor { ms: conversation.timeline.last_activity_at.as_millisecond(), id: conversation.id.clone() }
+    }
+
+    /// The cursor of a conversation in a list in `sort` order.
+    pub fn of_conversation_in(conversation: &Conversation, sort: ConversationSort) -> Self {
+        match sort {
+            ConversationSort::Activity => Self::of_conversation(conversation),
+            ConversationSort::Waiting => Cursor {
+                ms: conversation.timeline.awaiting_reply_since.map_or(i64::MAX, |t| t.as_millisecond()),
+                id: conversation.id.clone(),
+            },
+        }
     }
 
     pub fn of_message(message: &Message) -> Self {

@@ -21,7 +21,7 @@ pub mod sqlite;
 pub mod testing;
 
 pub use error::{StoreError, StoreResult};
-pub use filters::{AssigneeFilter, ConversationFilter, Cursor, Page};
+pub use filters::{AssigneeFilter, ConversationFilter, ConversationSort, Cursor, Page};
 pub use records::*;
 
 use async_trait::async_trait;
@@ -73,6 +73,8 @@ pub trait Contacts: Send + Sync {
         network: Network,
         platform_user_id: &str,
     ) -> StoreResult<Option<Identity>>;
+    /// The contacts with these ids (in no particular order; missing ones are left out).
+    async fn contacts_by_ids(&self, ids: &[String]) -> StoreResult<Vec<Contact>>;
 }
 
 /// Conversations and their messages.
@@ -81,6 +83,11 @@ pub trait Conversations: Send + Sync {
     async fn conversation(&self, id: &str) -> StoreResult<Option<Conversation>>;
     /// Most recently active first; the page cursor is a [`Cursor`].
     async fn conversations(&self, filter: &ConversationFilter, page: &Page) -> StoreResult<Vec<Conversation>>;
+    /// How many conversations match, counting no further than `cap` (so a
+    /// badge costs the same on a small inbox and a huge one).
+    async fn count_conversations(&self, filter: &ConversationFilter, cap: u32) -> StoreResult<i64>;
+    /// The newest `limit` messages of a conversation, oldest first.
+    async fn recent_messages(&self, conversation_id: &str, limit: u32) -> StoreResult<Vec<Message>>;
     /// Oldest first; the page cursor is a [`Cursor`].
     async fn messages(&self, conversation_id: &str, page: &Page) -> StoreResult<Vec<Message>>;
     async fn message(&self, id: &str) -> StoreResult<Option<Message>>;
@@ -94,6 +101,24 @@ pub trait Conversations: Send + Sync {
     /// Outbound replies on a channel that do not yet know their platform id,
     /// newest first (to recognise echoes of Hark's own sends).
     async fn unmatched_outbound(&self, channel_id: &str, limit: u32) -> StoreResult<Vec<Message>>;
+}
+
+/// What the team shares while working: snippets, saved views,
+/// notifications, presence, custom attribute definitions and business hours.
+#[async_trait]
+pub trait Collaboration: Send + Sync {
+    async fn snippets(&self, workspace_id: &str) -> StoreResult<Vec<Snippet>>;
+    async fn snippet(&self, id: &str) -> StoreResult<Option<Snippet>>;
+    /// The user's own views and those shared with the workspace.
+    async fn saved_views(&self, workspace_id: &str, user_id: &str) -> StoreResult<Vec<SavedView>>;
+    async fn saved_view(&self, id: &str) -> StoreResult<Option<SavedView>>;
+    /// Newest first; the page cursor is a notification id.
+    async fn notifications(&self, user_id: &str, unread_only: bool, page: &Page) -> StoreResult<Vec<Notification>>;
+    async fn unread_notification_count(&self, user_id: &str) -> StoreResult<i64>;
+    /// Who is viewing or typing in the conversation, as of `now`.
+    async fn presence(&self, conversation_id: &str, now: jiff::Timestamp) -> StoreResult<Vec<Presence>>;
+    async fn attribute_definitions(&self, workspace_id: &str) -> StoreResult<Vec<AttributeDefinition>>;
+    async fn business_hours(&self, workspace_id: &str) -> StoreResult<Vec<BusinessHoursRecord>>;
 }
 
 /// The audit log and the event stream.
@@ -145,7 +170,9 @@ pub trait UnitOfWork: Send + Sync {
 }
 
 /// Everything Hark needs from its database.
-pub trait Store: Directory + Access + Channels + Contacts + Conversations + Journal + Queues + UnitOfWork {
+pub trait Store:
+    Directory + Access + Channels + Contacts + Conversations + Collaboration + Journal + Queues + UnitOfWork
+{
     /// `sqlite` or `postgres`, for logs and `/healthz`.
     fn backend(&self) -> &'static str;
 }

@@ -123,6 +123,18 @@ pub struct RawEventCounts {
     pub failed: i64,
 }
 
+/// Business hours of the workspace (`team_id` None) or of a team. The
+/// schedule itself is the domain's business-hours configuration, kept as JSON.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BusinessHoursRecord {
+    pub id: String,
+    pub workspace_id: String,
+    pub team_id: Option<String>,
+    pub name: String,
+    pub config: serde_json::Value,
+    pub updated_at: Timestamp,
+}
+
 /// One change, applied inside [`crate::UnitOfWork::commit`]'s transaction.
 #[derive(Debug, Clone)]
 pub enum Write {
@@ -261,6 +273,58 @@ pub enum Write {
         source: String,
         cursor: String,
         at: Timestamp,
+    },
+    SetUserAvailability {
+        user_id: String,
+        availability: Availability,
+        at: Timestamp,
+    },
+    /// Moves every message of `from_id` into `into_id` (merging two conversations).
+    MoveMessages {
+        from_id: String,
+        into_id: String,
+    },
+    InsertSnippet(Snippet),
+    UpdateSnippet(Snippet),
+    DeleteSnippet {
+        id: String,
+    },
+    InsertSavedView(SavedView),
+    UpdateSavedView(SavedView),
+    DeleteSavedView {
+        id: String,
+    },
+    InsertNotification(Notification),
+    /// Marks the user's notifications read: the listed ones, or all when `ids` is `None`.
+    MarkNotificationsRead {
+        user_id: String,
+        ids: Option<Vec<String>>,
+        at: Timestamp,
+    },
+    /// Records that a person is viewing or typing in a conversation until `expires_at`.
+    PutPresence {
+        conversation_id: String,
+        user_id: String,
+        state: PresenceState,
+        at: Timestamp,
+        expires_at: Timestamp,
+    },
+    DeletePresence {
+        conversation_id: String,
+        user_id: String,
+    },
+    DeleteExpiredPresence {
+        now: Timestamp,
+    },
+    InsertAttributeDefinition(AttributeDefinition),
+    UpdateAttributeDefinition(AttributeDefinition),
+    DeleteAttributeDefinition {
+        id: String,
+    },
+    /// Inserts or replaces by id.
+    PutBusinessHours(BusinessHoursRecord),
+    DeleteBusinessHours {
+        id: String,
     },
     Audit(NewAuditEntry),
     Event(NewEvent),

@@ -4,7 +4,7 @@
 use hark_domain::*;
 
 use crate::time::{from_ms, opt_from_ms};
-use crate::{ApiTokenRecord, DeliveryAttempt, OutboxItem, RawEvent, SessionRecord, StoreError};
+use crate::{ApiTokenRecord, BusinessHoursRecord, DeliveryAttempt, OutboxItem, RawEvent, SessionRecord, StoreError};
 
 type Result<T> = std::result::Result<T, StoreError>;
 
@@ -44,6 +44,7 @@ pub(crate) struct UserRow {
     locale: String,
     pub(crate) password_hash: String,
     active: bool,
+    availability: String,
     created_at: i64,
     updated_at: i64,
 }
@@ -58,6 +59,7 @@ impl UserRow {
             role: self.role.parse()?,
             locale: self.locale,
             active: self.active,
+            availability: self.availability.parse()?,
             created_at: from_ms(self.created_at)?,
             updated_at: from_ms(self.updated_at)?,
         })
@@ -233,6 +235,8 @@ pub(crate) struct ConversationRow {
     paused_ms: i64,
     human_replies: i64,
     last_activity_at: i64,
+    linked_conversation_id: Option<String>,
+    merged_into_id: Option<String>,
     created_at: i64,
     updated_at: i64,
     version: i64,
@@ -272,6 +276,8 @@ impl ConversationRow {
                 human_replies: self.human_replies,
                 last_activity_at: from_ms(self.last_activity_at)?,
             },
+            linked_conversation_id: self.linked_conversation_id,
+            merged_into_id: self.merged_into_id,
             created_at: from_ms(self.created_at)?,
             updated_at: from_ms(self.updated_at)?,
             version: self.version,
@@ -501,6 +507,158 @@ impl DeliveryAttemptRow {
             at: from_ms(self.at)?,
             outcome: self.outcome,
             detail: self.detail,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct SnippetRow {
+    id: String,
+    workspace_id: String,
+    name: String,
+    text: String,
+    created_by: Option<String>,
+    created_at: i64,
+    updated_at: i64,
+}
+
+impl SnippetRow {
+    pub(crate) fn into_domain(self) -> Result<Snippet> {
+        Ok(Snippet {
+            id: self.id,
+            workspace_id: self.workspace_id,
+            name: self.name,
+            text: self.text,
+            created_by: self.created_by,
+            created_at: from_ms(self.created_at)?,
+            updated_at: from_ms(self.updated_at)?,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct SavedViewRow {
+    id: String,
+    workspace_id: String,
+    user_id: Option<String>,
+    name: String,
+    filters: String,
+    created_at: i64,
+}
+
+impl SavedViewRow {
+    pub(crate) fn into_domain(self) -> Result<SavedView> {
+        Ok(SavedView {
+            filters: serde_json::from_str(&self.filters)
+                .map_err(|e| StoreError::Corrupt(format!("saved view filters: {e}")))?,
+            id: self.id,
+            workspace_id: self.workspace_id,
+            user_id: self.user_id,
+            name: self.name,
+            created_at: from_ms(self.created_at)?,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct NotificationRow {
+    id: String,
+    workspace_id: String,
+    user_id: String,
+    kind: String,
+    conversation_id: Option<String>,
+    message_id: Option<String>,
+    actor_id: Option<String>,
+    text: String,
+    created_at: i64,
+    read_at: Option<i64>,
+}
+
+impl NotificationRow {
+    pub(crate) fn into_domain(self) -> Result<Notification> {
+        Ok(Notification {
+            id: self.id,
+            workspace_id: self.workspace_id,
+            user_id: self.user_id,
+            kind: self.kind,
+            conversation_id: self.conversation_id,
+            message_id: self.message_id,
+            actor_id: self.actor_id,
+            text: self.text,
+            created_at: from_ms(self.created_at)?,
+            read_at: opt_from_ms(self.read_at)?,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct PresenceRow {
+    conversation_id: String,
+    user_id: String,
+    user_name: String,
+    state: String,
+    expires_at: i64,
+}
+
+impl PresenceRow {
+    pub(crate) fn into_domain(self) -> Result<Presence> {
+        Ok(Presence {
+            conversation_id: self.conversation_id,
+            user_id: self.user_id,
+            user_name: self.user_name,
+            state: self.state.parse()?,
+            expires_at: from_ms(self.expires_at)?,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct AttributeDefinitionRow {
+    id: String,
+    workspace_id: String,
+    scope: String,
+    key: String,
+    label: String,
+    kind: String,
+    options: String,
+    created_at: i64,
+}
+
+impl AttributeDefinitionRow {
+    pub(crate) fn into_domain(self) -> Result<AttributeDefinition> {
+        Ok(AttributeDefinition {
+            options: serde_json::from_str(&self.options)
+                .map_err(|e| StoreError::Corrupt(format!("attribute options: {e}")))?,
+            id: self.id,
+            workspace_id: self.workspace_id,
+            scope: self.scope.parse()?,
+            key: self.key,
+            label: self.label,
+            kind: self.kind.parse()?,
+            created_at: from_ms(self.created_at)?,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct BusinessHoursRow {
+    id: String,
+    workspace_id: String,
+    team_id: Option<String>,
+    name: String,
+    config: String,
+    updated_at: i64,
+}
+
+impl BusinessHoursRow {
+    pub(crate) fn into_record(self) -> Result<BusinessHoursRecord> {
+        Ok(BusinessHoursRecord {
+            config: json_value(&self.config, "business hours")?,
+            id: self.id,
+            workspace_id: self.workspace_id,
+            team_id: self.team_id,
+            name: self.name,
+            updated_at: from_ms(self.updated_at)?,
         })
     }
 }

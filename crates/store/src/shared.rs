@@ -30,7 +30,8 @@ macro_rules! impl_repositories {
             c.subject, c.last_message_preview, c.language, c.sentiment, c.intent, c.snoozed_until, \
             c.first_inbound_at, c.last_inbound_at, c.last_outbound_at, c.first_reply_at, \
             c.awaiting_reply_since, c.resolved_at, c.reopened_at, c.paused_since, c.paused_ms, \
-            c.human_replies, c.last_activity_at, c.created_at, c.updated_at, c.version";
+            c.human_replies, c.last_activity_at, c.linked_conversation_id, c.merged_into_id, c.created_at, \
+            c.updated_at, c.version";
 
         const CHANNEL_SELECT: &str = "SELECT id, workspace_id, network, name, handle, external_id, \
             credentials IS NOT NULL AS has_credentials, health, health_detail, failure_count, health_changed_at, \
@@ -45,6 +46,86 @@ macro_rules! impl_repositories {
         fn like_pattern(text: &str) -> String {
             let escaped = text.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
             format!("%{escaped}%")
+        }
+
+        /// The WHERE conditions of a conversation filter, after the workspace condition.
+        fn push_conversation_filter(q: &mut QueryBuilder<$Db>, f: &ConversationFilter) {
+            if !f.include_merged {
+                q.push(" AND c.merged_into_id IS NULL");
+            }
+            if !f.statuses.is_empty() {
+                q.push(" AND c.status IN (");
+                let mut list = q.separated(", ");
+                for s in &f.statuses {
+                    list.push_bind(s.as_str());
+                }
+                q.push(")");
+            }
+            if let Some(kind) = f.kind {
+                q.push(" AND c.kind = ").push_bind(kind.as_str());
+            }
+            if let Some(channel_id) = &f.channel_id {
+                q.push(" AND c.channel_id = ").push_bind(channel_id.clone());
+            }
+            if let Some(network) = f.network {
+                q.push(" AND c.channel_id IN (SELECT id FROM channels WHERE network = ")
+                    .push_bind(network.as_str()).push(")");
+            }
+            match &f.assignee {
+                Some(AssigneeFilter::Nobody) => {
+                    q.push(" AND c.assignee_id IS NULL");
+                }
+                Some(AssigneeFilter::User(id)) => {
+                    q.push(" AND c.assignee_id = ").push_bind(id.clone());
+                }
+                None => {}
+            }
+            if let Some(team_id) = &f.team_id {
+                q.push(" AND c.team_id = ").push_bind(team_id.clone());
+            }
+            if let Some(label) = &f.label {
+                q.push(" AND EXISTS (SELECT 1 FROM conversation_labels cl JOIN labels l ON l.id = cl.label_id \
+                        WHERE cl.conversation_id = c.id AND l.name = ").push_bind(label.clone()).push(")");
+            }
+            if let Some(contact_id) = &f.contact_id {
+                q.push(" AND c.contact_id = ").push_bind(contact_id.clone());
+            }
+            if let Some(thread) = &f.platform_thread_id {
+                q.push(" AND c.platform_thread_id = ").push_bind(thread.clone());
+            }
+            if let Some(language) = &f.language {
+                q.push(" AND c.language = ").push_bind(language.clone());
+            }
+            if let Some(sentiment) = f.sentiment {
+                q.push(" AND c.sentiment = ").push_bind(sentiment.as_str());
+            }
+            if let Some(intent) = &f.intent {
+                q.push(" AND c.intent = ").push_bind(intent.clone());
+            }
+            if let Some(priority) = f.priority {
+                q.push(" AND c.priority = ").push_bind(priority.as_str());
+            }
+            if f.needs_reply {
+                q.push(" AND c.awaiting_reply_since IS NOT NULL");
+            }
+            if let Some(since) = f.active_since {
+                q.push(" AND c.last_activity_at >= ").push_bind(to_ms(since));
+            }
+            if let Some(until) = f.active_until {
+                q.push(" AND c.last_activity_at < ").push_bind(to_ms(until));
+            }
+            if let Some(ids) = &f.ids {
+                if ids.is_empty() {
+                    q.push(" AND 1 = 0");
+                } else {
+                    q.push(" AND c.id IN (");
+                    let mut list = q.separated(", ");
+                    for id in ids {
+                        list.push_bind(id.clone());
+                    }
+                    q.push(")");
+                }
+            }
         }
 
         impl $Store {
@@ -396,6 +477,126 @@ macro_rules! impl_repositories {
                         .bind(channel_id).bind(source).bind(cursor).bind(to_ms(at))
                         .execute(&mut **tx).await?;
                     }
+                    Write::SetUserAvailability { user_id, availability, at } => {
+                        let done = sqlx::query("UPDATE users SET availability = $2, updated_at = $3 WHERE id = $1")
+                            .bind(user_id).bind(availability.as_str()).bind(to_ms(at)).execute(&mut **tx).await?;
+                        expect_one(done.rows_affected(), "user")?;
+                    }
+                    Write::MoveMessages { from_id, into_id } => {
+                        sqlx::query("UPDATE messages SET conversation_id = $2 WHERE conversation_id = $1")
+                            .bind(from_id).bind(into_id).execute(&mut **tx).await?;
+                    }
+                    Write::InsertSnippet(n) => {
+                        sqlx::query(
+                            "INSERT INTO snippets (id, workspace_id, name, text, created_by, created_at, updated_at) \
+                             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                        )
+                        .bind(n.id).bind(n.workspace_id).bind(n.name).bind(n.text).bind(n.created_by)
+                        .bind(to_ms(n.created_at)).bind(to_ms(n.updated_at))
+                        .execute(&mut **tx).await?;
+                    }
+                    Write::UpdateSnippet(n) => {
+                        let done = sqlx::query("UPDATE snippets SET name = $2, text = $3, updated_at = $4 WHERE id = $1")
+                            .bind(n.id).bind(n.name).bind(n.text).bind(to_ms(n.updated_at))
+                            .execute(&mut **tx).await?;
+                        expect_one(done.rows_affected(), "snippet")?;
+                    }
+                    Write::DeleteSnippet { id } => {
+                        let done = sqlx::query("DELETE FROM snippets WHERE id = $1").bind(id).execute(&mut **tx).await?;
+                        expect_one(done.rows_affected(), "snippet")?;
+                    }
+                    Write::InsertSavedView(v) => {
+                        sqlx::query(
+                            "INSERT INTO saved_views (id, workspace_id, user_id, name, filters, created_at) \
+                             VALUES ($1, $2, $3, $4, $5, $6)",
+                        )
+                        .bind(v.id).bind(v.workspace_id).bind(v.user_id).bind(v.name).bind(json_text(&v.filters))
+                        .bind(to_ms(v.created_at))
+                        .execute(&mut **tx).await?;
+                    }
+                    Write::UpdateSavedView(v) => {
+                        let done = sqlx::query("UPDATE saved_views SET name = $2, filters = $3, user_id = $4 WHERE id = $1")
+                            .bind(v.id).bind(v.name).bind(json_text(&v.filters)).bind(v.user_id)
+                            .execute(&mut **tx).await?;
+                        expect_one(done.rows_affected(), "saved view")?;
+                    }
+                    Write::DeleteSavedView { id } => {
+                        let done = sqlx::query("DELETE FROM saved_views WHERE id = $1").bind(id).execute(&mut **tx).await?;
+                        expect_one(done.rows_affected(), "saved view")?;
+                    }
+                    Write::InsertNotification(n) => {
+                        sqlx::query(
+                            "INSERT INTO notifications (id, workspace_id, user_id, kind, conversation_id, message_id, \
+                             actor_id, text, created_at, read_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                        )
+                        .bind(n.id).bind(n.workspace_id).bind(n.user_id).bind(n.kind).bind(n.conversation_id)
+                        .bind(n.message_id).bind(n.actor_id).bind(n.text).bind(to_ms(n.created_at))
+                        .bind(opt_to_ms(n.read_at))
+                        .execute(&mut **tx).await?;
+                    }
+                    Write::MarkNotificationsRead { user_id, ids, at } => match ids {
+                        None => {
+                            sqlx::query("UPDATE notifications SET read_at = $2 WHERE user_id = $1 AND read_at IS NULL")
+                                .bind(user_id).bind(to_ms(at)).execute(&mut **tx).await?;
+                        }
+                        Some(ids) => {
+                            for id in ids {
+                                sqlx::query(
+                                    "UPDATE notifications SET read_at = $3 WHERE id = $1 AND user_id = $2 AND read_at IS NULL",
+                                )
+                                .bind(id).bind(user_id.clone()).bind(to_ms(at)).execute(&mut **tx).await?;
+                            }
+                        }
+                    },
+                    Write::PutPresence { conversation_id, user_id, state, at, expires_at } => {
+                        sqlx::query(
+                            "INSERT INTO presence (conversation_id, user_id, state, updated_at, expires_at) \
+                             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (conversation_id, user_id) DO UPDATE SET \
+                             state = excluded.state, updated_at = excluded.updated_at, expires_at = excluded.expires_at",
+                        )
+                        .bind(conversation_id).bind(user_id).bind(state.as_str()).bind(to_ms(at)).bind(to_ms(expires_at))
+                        .execute(&mut **tx).await?;
+                    }
+                    Write::DeletePresence { conversation_id, user_id } => {
+                        sqlx::query("DELETE FROM presence WHERE conversation_id = $1 AND user_id = $2")
+                            .bind(conversation_id).bind(user_id).execute(&mut **tx).await?;
+                    }
+                    Write::DeleteExpiredPresence { now } => {
+                        sqlx::query("DELETE FROM presence WHERE expires_at <= $1").bind(to_ms(now)).execute(&mut **tx).await?;
+                    }
+                    Write::InsertAttributeDefinition(d) => {
+                        sqlx::query(
+                            "INSERT INTO attribute_definitions (id, workspace_id, scope, key, label, kind, options, created_at) \
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                        )
+                        .bind(d.id).bind(d.workspace_id).bind(d.scope.as_str()).bind(d.key).bind(d.label)
+                        .bind(d.kind.as_str()).bind(json_text(&d.options)).bind(to_ms(d.created_at))
+                        .execute(&mut **tx).await?;
+                    }
+                    Write::UpdateAttributeDefinition(d) => {
+                        let done = sqlx::query("UPDATE attribute_definitions SET label = $2, kind = $3, options = $4 WHERE id = $1")
+                            .bind(d.id).bind(d.label).bind(d.kind.as_str()).bind(json_text(&d.options))
+                            .execute(&mut **tx).await?;
+                        expect_one(done.rows_affected(), "attribute")?;
+                    }
+                    Write::DeleteAttributeDefinition { id } => {
+                        let done = sqlx::query("DELETE FROM attribute_definitions WHERE id = $1").bind(id).execute(&mut **tx).await?;
+                        expect_one(done.rows_affected(), "attribute")?;
+                    }
+                    Write::PutBusinessHours(b) => {
+                        sqlx::query(
+                            "INSERT INTO business_hours (id, workspace_id, team_id, name, config, updated_at) \
+                             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO UPDATE SET team_id = excluded.team_id, \
+                             name = excluded.name, config = excluded.config, updated_at = excluded.updated_at",
+                        )
+                        .bind(b.id).bind(b.workspace_id).bind(b.team_id).bind(b.name).bind(json_text(&b.config))
+                        .bind(to_ms(b.updated_at))
+                        .execute(&mut **tx).await?;
+                    }
+                    Write::DeleteBusinessHours { id } => {
+                        let done = sqlx::query("DELETE FROM business_hours WHERE id = $1").bind(id).execute(&mut **tx).await?;
+                        expect_one(done.rows_affected(), "business hours")?;
+                    }
                     Write::Audit(a) => {
                         sqlx::query(
                             "INSERT INTO audit_log (workspace_id, at, actor_kind, actor_id, action, subject_type, \
@@ -461,15 +662,16 @@ macro_rules! impl_repositories {
                      snoozed_until = $17, first_inbound_at = $18, last_inbound_at = $19, last_outbound_at = $20, \
                      first_reply_at = $21, awaiting_reply_since = $22, resolved_at = $23, reopened_at = $24, \
                      paused_since = $25, paused_ms = $26, human_replies = $27, last_activity_at = $28, \
-                     created_at = $29, updated_at = $30, version = $31 WHERE id = $1 AND version = $32"
+                     created_at = $29, updated_at = $30, version = $31, linked_conversation_id = $32, \
+                     merged_into_id = $33 WHERE id = $1 AND version = $34"
                 } else {
                     "INSERT INTO conversations (id, workspace_id, channel_id, contact_id, kind, status, priority, \
                      assignee_id, team_id, custom_attributes, platform_thread_id, subject, last_message_preview, \
                      language, sentiment, intent, snoozed_until, first_inbound_at, last_inbound_at, last_outbound_at, \
                      first_reply_at, awaiting_reply_since, resolved_at, reopened_at, paused_since, paused_ms, \
-                     human_replies, last_activity_at, created_at, updated_at, version) VALUES ($1, $2, $3, $4, $5, $6, \
-                     $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, \
-                     $27, $28, $29, $30, $31)"
+                     human_replies, last_activity_at, created_at, updated_at, version, linked_conversation_id, \
+                     merged_into_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
+                     $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33)"
                 };
                 let t = &c.timeline;
                 let mut q = sqlx::query(sql)
@@ -484,7 +686,8 @@ macro_rules! impl_repositories {
                     .bind(opt_to_ms(t.awaiting_reply_since)).bind(opt_to_ms(t.resolved_at))
                     .bind(opt_to_ms(t.reopened_at)).bind(opt_to_ms(t.paused_since)).bind(t.paused_ms)
                     .bind(t.human_replies).bind(to_ms(t.last_activity_at)).bind(to_ms(c.created_at))
-                    .bind(to_ms(c.updated_at)).bind(c.version);
+                    .bind(to_ms(c.updated_at)).bind(c.version)
+                    .bind(c.linked_conversation_id.clone()).bind(c.merged_into_id.clone());
                 if let Some(expected) = expected_version {
                     q = q.bind(expected);
                 }
@@ -658,6 +861,20 @@ macro_rules! impl_repositories {
                 .fetch_optional(self.reader()).await?
                 .map(IdentityRow::into_domain).transpose()
             }
+
+            async fn contacts_by_ids(&self, ids: &[String]) -> StoreResult<Vec<Contact>> {
+                if ids.is_empty() {
+                    return Ok(vec![]);
+                }
+                let mut q = QueryBuilder::<$Db>::new("SELECT * FROM contacts WHERE id IN (");
+                let mut list = q.separated(", ");
+                for id in ids {
+                    list.push_bind(id.clone());
+                }
+                q.push(")");
+                let rows = q.build_query_as::<ContactRow>().fetch_all(self.reader()).await?;
+                self.contacts_from_rows(rows).await
+            }
         }
 
         #[async_trait]
@@ -673,70 +890,46 @@ macro_rules! impl_repositories {
                 let mut q = QueryBuilder::<$Db>::new("SELECT ");
                 q.push(CONVERSATION_COLUMNS).push(" FROM conversations c WHERE c.workspace_id = ");
                 q.push_bind(f.workspace_id.clone());
-                if !f.statuses.is_empty() {
-                    q.push(" AND c.status IN (");
-                    let mut list = q.separated(", ");
-                    for s in &f.statuses {
-                        list.push_bind(s.as_str());
-                    }
-                    q.push(")");
-                }
-                if let Some(kind) = f.kind {
-                    q.push(" AND c.kind = ").push_bind(kind.as_str());
-                }
-                if let Some(channel_id) = &f.channel_id {
-                    q.push(" AND c.channel_id = ").push_bind(channel_id.clone());
-                }
-                if let Some(network) = f.network {
-                    q.push(" AND c.channel_id IN (SELECT id FROM channels WHERE network = ")
-                        .push_bind(network.as_str()).push(")");
-                }
-                match &f.assignee {
-                    Some(AssigneeFilter::Nobody) => {
-                        q.push(" AND c.assignee_id IS NULL");
-                    }
-                    Some(AssigneeFilter::User(id)) => {
-                        q.push(" AND c.assignee_id = ").push_bind(id.clone());
-                    }
-                    None => {}
-                }
-                if let Some(team_id) = &f.team_id {
-                    q.push(" AND c.team_id = ").push_bind(team_id.clone());
-                }
-                if let Some(label) = &f.label {
-                    q.push(" AND EXISTS (SELECT 1 FROM conversation_labels cl JOIN labels l ON l.id = cl.label_id \
-                            WHERE cl.conversation_id = c.id AND l.name = ").push_bind(label.clone()).push(")");
-                }
-                if let Some(contact_id) = &f.contact_id {
-                    q.push(" AND c.contact_id = ").push_bind(contact_id.clone());
-                }
-                if let Some(thread) = &f.platform_thread_id {
-                    q.push(" AND c.platform_thread_id = ").push_bind(thread.clone());
-                }
-                if let Some(language) = &f.language {
-                    q.push(" AND c.language = ").push_bind(language.clone());
-                }
-                if let Some(sentiment) = f.sentiment {
-                    q.push(" AND c.sentiment = ").push_bind(sentiment.as_str());
-                }
-                if let Some(intent) = &f.intent {
-                    q.push(" AND c.intent = ").push_bind(intent.clone());
-                }
-                if let Some(priority) = f.priority {
-                    q.push(" AND c.priority = ").push_bind(priority.as_str());
-                }
-                if f.needs_reply {
-                    q.push(" AND c.awaiting_reply_since IS NOT NULL");
-                }
+                push_conversation_filter(&mut q, f);
+                // The waiting order puts conversations nobody waits on last.
+                let key = match f.sort {
+                    ConversationSort::Activity => "c.last_activity_at",
+                    ConversationSort::Waiting => "COALESCE(c.awaiting_reply_since, 9223372036854775807)",
+                };
                 if let Some(after) = &page.after {
                     let cursor = Cursor::decode(after)?;
-                    q.push(" AND (c.last_activity_at < ").push_bind(cursor.ms)
-                        .push(" OR (c.last_activity_at = ").push_bind(cursor.ms)
-                        .push(" AND c.id < ").push_bind(cursor.id).push("))");
+                    let (before, ties) = match f.sort {
+                        ConversationSort::Activity => (" < ", " AND c.id < "),
+                        ConversationSort::Waiting => (" > ", " AND c.id > "),
+                    };
+                    q.push(" AND (").push(key).push(before).push_bind(cursor.ms)
+                        .push(" OR (").push(key).push(" = ").push_bind(cursor.ms)
+                        .push(ties).push_bind(cursor.id).push("))");
                 }
-                q.push(" ORDER BY c.last_activity_at DESC, c.id DESC LIMIT ").push_bind(page.fetch_limit());
+                match f.sort {
+                    ConversationSort::Activity => q.push(" ORDER BY c.last_activity_at DESC, c.id DESC LIMIT "),
+                    ConversationSort::Waiting => q.push(" ORDER BY ").push(key).push(" ASC, c.id ASC LIMIT "),
+                };
+                q.push_bind(page.fetch_limit());
                 let rows = q.build_query_as::<ConversationRow>().fetch_all(self.reader()).await?;
                 self.conversations_from_rows(rows).await
+            }
+
+            async fn count_conversations(&self, f: &ConversationFilter, cap: u32) -> StoreResult<i64> {
+                let mut q = QueryBuilder::<$Db>::new("SELECT COUNT(*) FROM (SELECT 1 FROM conversations c WHERE c.workspace_id = ");
+                q.push_bind(f.workspace_id.clone());
+                push_conversation_filter(&mut q, f);
+                q.push(" LIMIT ").push_bind(i64::from(cap.max(1))).push(") AS capped");
+                Ok(q.build_query_scalar::<i64>().fetch_one(self.reader()).await?)
+            }
+
+            async fn recent_messages(&self, conversation_id: &str, limit: u32) -> StoreResult<Vec<Message>> {
+                let mut messages = self.first_message(
+                    "SELECT * FROM messages WHERE conversation_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2",
+                    conversation_id, i64::from(limit.clamp(1, 1000)),
+                ).await?;
+                messages.reverse();
+                Ok(messages)
             }
 
             async fn messages(&self, conversation_id: &str, page: &Page) -> StoreResult<Vec<Message>> {
@@ -798,6 +991,81 @@ macro_rules! impl_repositories {
                 sqlx::query_as::<_, MessageRow>(sql)
                     .bind(key.to_owned()).bind(limit).fetch_all(self.reader()).await?
                     .into_iter().map(MessageRow::into_domain).collect()
+            }
+        }
+
+        #[async_trait]
+        impl Collaboration for $Store {
+            async fn snippets(&self, workspace_id: &str) -> StoreResult<Vec<Snippet>> {
+                sqlx::query_as::<_, SnippetRow>("SELECT * FROM snippets WHERE workspace_id = $1 ORDER BY name, id")
+                    .bind(workspace_id.to_owned()).fetch_all(self.reader()).await?
+                    .into_iter().map(SnippetRow::into_domain).collect()
+            }
+
+            async fn snippet(&self, id: &str) -> StoreResult<Option<Snippet>> {
+                sqlx::query_as::<_, SnippetRow>("SELECT * FROM snippets WHERE id = $1")
+                    .bind(id.to_owned()).fetch_optional(self.reader()).await?
+                    .map(SnippetRow::into_domain).transpose()
+            }
+
+            async fn saved_views(&self, workspace_id: &str, user_id: &str) -> StoreResult<Vec<SavedView>> {
+                sqlx::query_as::<_, SavedViewRow>(
+                    "SELECT * FROM saved_views WHERE workspace_id = $1 AND (user_id IS NULL OR user_id = $2) \
+                     ORDER BY name, id",
+                )
+                .bind(workspace_id.to_owned()).bind(user_id.to_owned()).fetch_all(self.reader()).await?
+                .into_iter().map(SavedViewRow::into_domain).collect()
+            }
+
+            async fn saved_view(&self, id: &str) -> StoreResult<Option<SavedView>> {
+                sqlx::query_as::<_, SavedViewRow>("SELECT * FROM saved_views WHERE id = $1")
+                    .bind(id.to_owned()).fetch_optional(self.reader()).await?
+                    .map(SavedViewRow::into_domain).transpose()
+            }
+
+            async fn notifications(&self, user_id: &str, unread_only: bool, page: &Page) -> StoreResult<Vec<Notification>> {
+                let mut q = QueryBuilder::<$Db>::new("SELECT * FROM notifications WHERE user_id = ");
+                q.push_bind(user_id.to_owned());
+                if unread_only {
+                    q.push(" AND read_at IS NULL");
+                }
+                if let Some(after) = &page.after {
+                    q.push(" AND id < ").push_bind(after.clone());
+                }
+                q.push(" ORDER BY id DESC LIMIT ").push_bind(page.fetch_limit());
+                q.build_query_as::<NotificationRow>().fetch_all(self.reader()).await?
+                    .into_iter().map(NotificationRow::into_domain).collect()
+            }
+
+            async fn unread_notification_count(&self, user_id: &str) -> StoreResult<i64> {
+                Ok(sqlx::query_scalar("SELECT COUNT(*) FROM notifications WHERE user_id = $1 AND read_at IS NULL")
+                    .bind(user_id.to_owned()).fetch_one(self.reader()).await?)
+            }
+
+            async fn presence(&self, conversation_id: &str, now: jiff::Timestamp) -> StoreResult<Vec<Presence>> {
+                sqlx::query_as::<_, PresenceRow>(
+                    "SELECT p.conversation_id, p.user_id, u.name AS user_name, p.state, p.expires_at \
+                     FROM presence p JOIN users u ON u.id = p.user_id \
+                     WHERE p.conversation_id = $1 AND p.expires_at > $2 ORDER BY u.name, p.user_id",
+                )
+                .bind(conversation_id.to_owned()).bind(to_ms(now)).fetch_all(self.reader()).await?
+                .into_iter().map(PresenceRow::into_domain).collect()
+            }
+
+            async fn attribute_definitions(&self, workspace_id: &str) -> StoreResult<Vec<AttributeDefinition>> {
+                sqlx::query_as::<_, AttributeDefinitionRow>(
+                    "SELECT * FROM attribute_definitions WHERE workspace_id = $1 ORDER BY scope, label, id",
+                )
+                .bind(workspace_id.to_owned()).fetch_all(self.reader()).await?
+                .into_iter().map(AttributeDefinitionRow::into_domain).collect()
+            }
+
+            async fn business_hours(&self, workspace_id: &str) -> StoreResult<Vec<BusinessHoursRecord>> {
+                sqlx::query_as::<_, BusinessHoursRow>(
+                    "SELECT * FROM business_hours WHERE workspace_id = $1 ORDER BY team_id IS NOT NULL, name, id",
+                )
+                .bind(workspace_id.to_owned()).fetch_all(self.reader()).await?
+                .into_iter().map(BusinessHoursRow::into_record).collect()
             }
         }
 

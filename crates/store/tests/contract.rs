@@ -43,6 +43,7 @@ async fn seed(t: &TestStore) -> Fixture {
         role: Role::Agent,
         locale: "en".into(),
         active: true,
+        availability: Availability::Online,
         created_at: at(0),
         updated_at: at(0),
     };
@@ -134,6 +135,8 @@ fn conversation(f: &Fixture, id: &str, activity: i64) -> Conversation {
             last_activity_at: at(activity),
             ..Default::default()
         },
+        linked_conversation_id: None,
+        merged_into_id: None,
         created_at: at(activity),
         updated_at: at(activity),
         version: 1,
@@ -734,4 +737,206 @@ contract!(poll_cursors_and_channel_health_are_kept, |t| {
     t.store.commit(vec![w]).await.unwrap_or_else(|e| panic!("{e}"));
     let ch = t.store.channel(&f.channel).await.ok().flatten().unwrap_or_else(|| panic!("channel"));
     assert_eq!(ch.health_changed_at, Some(at(5)), "the health did not change, so neither does its time");
+});
+
+contract!(inbox_lists_count_sort_by_waiting_and_hide_merged_conversations, |t| {
+    let f = seed(&t).await;
+    let mut writes = vec![];
+    for (n, waiting) in [(1, Some(50)), (2, None), (3, Some(20)), (4, Some(80))] {
+        let mut c = conversation(&f, &format!("conv_w{n}"), 100 + n);
+        c.timeline.awaiting_reply_since = waiting.map(at);
+        writes.push(Write::InsertConversation(c));
+    }
+    let mut merged = conversation(&f, "conv_w5", 200);
+    merged.merged_into_id = Some("conv_w1".into());
+    writes.push(Write::InsertConversation(merged));
+    t.store.commit(writes).await.unwrap_or_else(|e| panic!("{e}"));
+    let all = ConversationFilter { workspace_id: f.ws.clone(), ..Default::default() };
+    let ids = |list: Vec<Conversation>| list.into_iter().map(|c| c.id).collect::<Vec<_>>();
+    let by_activity = t.store.conversations(&all, &Page::first(10)).await.unwrap_or_default();
+    assert_eq!(ids(by_activity), vec!["conv_w4", "conv_w3", "conv_w2", "conv_w1"], "merged ones are hidden");
+    let waiting = ConversationFilter { sort: ConversationSort::Waiting, ..all.clone() };
+    let first = t.store.conversations(&waiting, &Page::first(2)).await.unwrap_or_default();
+    assert_eq!(ids(first.clone()), vec!["conv_w3", "conv_w1", "conv_w4"], "longest wait first (limit + 1 rows)");
+    let cursor = Cursor::of_conversation_in(&first[1], ConversationSort::Waiting).encode();
+    let next = t.store.conversations(&waiting, &Page { after: Some(cursor), limit: 2 }).await.unwrap_or_default();
+    assert_eq!(ids(next), vec!["conv_w4", "conv_w2"], "not waiting comes last");
+    assert_eq!(t.store.count_conversations(&all, 100).await.ok(), Some(4));
+    assert_eq!(t.store.count_conversations(&all, 2).await.ok(), Some(2), "counting stops at the cap");
+    let with_merged = ConversationFilter { include_merged: true, ..all.clone() };
+    assert_eq!(t.store.count_conversations(&with_merged, 100).await.ok(), Some(5));
+    let picked = ConversationFilter { ids: Some(vec!["conv_w2".into(), "conv_w4".into()]), ..all.clone() };
+    assert_eq!(
+        ids(t.store.conversations(&picked, &Page::first(10)).await.unwrap_or_default()),
+        vec!["conv_w4", "conv_w2"]
+    );
+    let none = ConversationFilter { ids: Some(vec![]), ..all.clone() };
+    assert!(t.store.conversations(&none, &Page::first(10)).await.unwrap_or_default().is_empty());
+    let recent = ConversationFilter { active_since: Some(at(103)), ..all };
+    assert_eq!(
+        ids(t.store.conversations(&recent, &Page::first(10)).await.unwrap_or_default()),
+        vec!["conv_w4", "conv_w3"]
+    );
+});
+
+contract!(merging_moves_messages_and_recent_messages_come_oldest_first, |t| {
+    let f = seed(&t).await;
+    let mut writes = vec![
+        Write::InsertConversation(conversation(&f, "conv_a", 10)),
+        Write::InsertConversation(conversation(&f, "conv_b", 20)),
+    ];
+    for n in 0..5 {
+        let mut m = message(&f, &format!("msg_b{n}"), "conv_b", &f.channel, Some(&format!("p{n}")));
+        m.created_at = at(n);
+        writes.push(Write::InsertMessage(m));
+    }
+    t.store.commit(writes).await.unwrap_or_else(|e| panic!("{e}"));
+    let recent = t.store.recent_messages("conv_b", 3).await.unwrap_or_default();
+    assert_eq!(recent.iter().map(|m| m.id.as_str()).collect::<Vec<_>>(), vec!["msg_b2", "msg_b3", "msg_b4"]);
+    t.store
+        .commit(vec![Write::MoveMessages { from_id: "conv_b".into(), into_id: "conv_a".into() }])
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(t.store.recent_messages("conv_a", 10).await.unwrap_or_default().len(), 5);
+    assert!(t.store.recent_messages("conv_b", 10).await.unwrap_or_default().is_empty());
+    let mut linked = t.store.conversation("conv_a").await.ok().flatten().unwrap_or_else(|| panic!("conv_a"));
+    linked.linked_conversation_id = Some("conv_b".into());
+    linked.version += 1;
+    t.store
+        .commit(vec![Write::UpdateConversation { conversation: linked.clone(), expected_version: 1 }])
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let read = t.store.conversation("conv_a").await.ok().flatten();
+    assert_eq!(read.and_then(|c| c.linked_conversation_id).as_deref(), Some("conv_b"));
+    let contacts = t.store.contacts_by_ids(&[f.contact.clone(), "ct_missing".into()]).await.unwrap_or_default();
+    assert_eq!(contacts.len(), 1);
+    assert_eq!(contacts[0].identities.len(), 1);
+});
+
+contract!(snippets_views_and_attributes_are_kept_per_workspace, |t| {
+    let f = seed(&t).await;
+    let snippet = Snippet {
+        id: "snp_1".into(),
+        workspace_id: f.ws.clone(),
+        name: "Refund status".into(),
+        text: "Hi {{contact.first_name}}".into(),
+        created_by: Some(f.user.clone()),
+        created_at: at(1),
+        updated_at: at(1),
+    };
+    let mine = SavedView {
+        id: "view_1".into(),
+        workspace_id: f.ws.clone(),
+        user_id: Some(f.user.clone()),
+        name: "My negatives".into(),
+        filters: ViewFilters { sentiment: Some(Sentiment::Negative), needs_reply: true, ..Default::default() },
+        created_at: at(1),
+    };
+    let shared = SavedView { id: "view_2".into(), user_id: None, name: "All X".into(), ..mine.clone() };
+    let attr = AttributeDefinition {
+        id: "attr_1".into(),
+        workspace_id: f.ws.clone(),
+        scope: AttributeScope::Contact,
+        key: "plan".into(),
+        label: "Plan".into(),
+        kind: AttributeKind::List,
+        options: vec!["Gold".into(), "Silver".into()],
+        created_at: at(1),
+    };
+    t.store
+        .commit(vec![
+            Write::InsertSnippet(snippet.clone()),
+            Write::InsertSavedView(mine.clone()),
+            Write::InsertSavedView(shared.clone()),
+            Write::InsertAttributeDefinition(attr.clone()),
+        ])
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(t.store.snippets(&f.ws).await.unwrap_or_default(), vec![snippet.clone()]);
+    let dup = Snippet { id: "snp_2".into(), ..snippet.clone() };
+    assert!(matches!(t.store.commit(vec![Write::InsertSnippet(dup)]).await, Err(StoreError::Duplicate { .. })));
+    let views = t.store.saved_views(&f.ws, &f.user).await.unwrap_or_default();
+    assert_eq!(views.iter().map(|v| v.name.as_str()).collect::<Vec<_>>(), vec!["All X", "My negatives"]);
+    assert_eq!(views[1].filters, mine.filters);
+    assert_eq!(t.store.saved_views(&f.ws, "usr_other").await.unwrap_or_default().len(), 1, "only the shared one");
+    assert_eq!(t.store.attribute_definitions(&f.ws).await.unwrap_or_default(), vec![attr]);
+    let edited = Snippet { text: "Hello".into(), updated_at: at(2), ..snippet };
+    t.store
+        .commit(vec![Write::UpdateSnippet(edited.clone()), Write::DeleteSavedView { id: "view_2".into() }])
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(t.store.snippet("snp_1").await.ok().flatten(), Some(edited));
+    assert_eq!(t.store.saved_views(&f.ws, &f.user).await.unwrap_or_default().len(), 1);
+    assert!(matches!(
+        t.store.commit(vec![Write::DeleteSnippet { id: "snp_missing".into() }]).await,
+        Err(StoreError::NotFound(_))
+    ));
+    let hours = BusinessHoursRecord {
+        id: "bh_1".into(),
+        workspace_id: f.ws.clone(),
+        team_id: None,
+        name: "Office".into(),
+        config: json!({"time_zone": "Europe/Athens"}),
+        updated_at: at(3),
+    };
+    t.store.commit(vec![Write::PutBusinessHours(hours.clone())]).await.unwrap_or_else(|e| panic!("{e}"));
+    let renamed = BusinessHoursRecord { name: "Head office".into(), ..hours };
+    t.store.commit(vec![Write::PutBusinessHours(renamed.clone())]).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(t.store.business_hours(&f.ws).await.unwrap_or_default(), vec![renamed]);
+});
+
+contract!(notifications_and_presence_follow_their_people, |t| {
+    let f = seed(&t).await;
+    t.store
+        .commit(vec![Write::InsertConversation(conversation(&f, "conv_p", 1))])
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let note = |id: &str, s: i64| Notification {
+        id: id.into(),
+        workspace_id: f.ws.clone(),
+        user_id: f.user.clone(),
+        kind: "mention".into(),
+        conversation_id: Some("conv_p".into()),
+        message_id: None,
+        actor_id: None,
+        text: "Ada, look".into(),
+        created_at: at(s),
+        read_at: None,
+    };
+    t.store
+        .commit(vec![Write::InsertNotification(note("ntf_1", 1)), Write::InsertNotification(note("ntf_2", 2))])
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(t.store.unread_notification_count(&f.user).await.ok(), Some(2));
+    let listed = t.store.notifications(&f.user, true, &Page::first(10)).await.unwrap_or_default();
+    assert_eq!(listed.iter().map(|n| n.id.as_str()).collect::<Vec<_>>(), vec!["ntf_2", "ntf_1"]);
+    let read = Write::MarkNotificationsRead { user_id: f.user.clone(), ids: Some(vec!["ntf_1".into()]), at: at(5) };
+    t.store.commit(vec![read]).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(t.store.unread_notification_count(&f.user).await.ok(), Some(1));
+    let stranger = Write::MarkNotificationsRead { user_id: "usr_other".into(), ids: None, at: at(6) };
+    t.store.commit(vec![stranger]).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(t.store.unread_notification_count(&f.user).await.ok(), Some(1), "only one's own are marked");
+
+    let put = |state: PresenceState, s: i64| Write::PutPresence {
+        conversation_id: "conv_p".into(),
+        user_id: f.user.clone(),
+        state,
+        at: at(s),
+        expires_at: at(s + 30),
+    };
+    t.store.commit(vec![put(PresenceState::Viewing, 10)]).await.unwrap_or_else(|e| panic!("{e}"));
+    t.store.commit(vec![put(PresenceState::Typing, 12)]).await.unwrap_or_else(|e| panic!("{e}"));
+    let here = t.store.presence("conv_p", at(20)).await.unwrap_or_default();
+    assert_eq!(here.len(), 1);
+    assert_eq!((here[0].state, here[0].user_name.as_str()), (PresenceState::Typing, "Ada"));
+    assert!(t.store.presence("conv_p", at(42)).await.unwrap_or_default().is_empty(), "expired");
+    t.store.commit(vec![Write::DeleteExpiredPresence { now: at(50) }]).await.unwrap_or_else(|e| panic!("{e}"));
+    t.store.commit(vec![put(PresenceState::Viewing, 60)]).await.unwrap_or_else(|e| panic!("{e}"));
+    let gone = Write::DeletePresence { conversation_id: "conv_p".into(), user_id: f.user.clone() };
+    t.store.commit(vec![gone]).await.unwrap_or_else(|e| panic!("{e}"));
+    assert!(t.store.presence("conv_p", at(61)).await.unwrap_or_default().is_empty());
+    let away = Write::SetUserAvailability { user_id: f.user.clone(), availability: Availability::Away, at: at(70) };
+    t.store.commit(vec![away]).await.unwrap_or_else(|e| panic!("{e}"));
+    let user = t.store.user(&f.user).await.ok().flatten().unwrap_or_else(|| panic!("user"));
+    assert_eq!(user.availability, Availability::Away);
 });

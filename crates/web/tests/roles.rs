@@ -41,6 +41,22 @@ enum Case {
     TokenCreate,
     TokenRevoke,
     AuditRead,
+    Bulk,
+    ConversationMerge,
+    MoveToPrivate,
+    Presence,
+    SnippetCreate,
+    SnippetUpdate,
+    SnippetDelete,
+    ViewCreate,
+    ViewUpdate,
+    ViewDelete,
+    SharedViewCreate,
+    NotificationsRead,
+    AttributeCreate,
+    AttributeUpdate,
+    AttributeDelete,
+    ProfileUpdate,
 }
 
 const CASES: &[Case] = &[
@@ -69,6 +85,22 @@ const CASES: &[Case] = &[
     Case::TokenCreate,
     Case::TokenRevoke,
     Case::AuditRead,
+    Case::Bulk,
+    Case::ConversationMerge,
+    Case::MoveToPrivate,
+    Case::Presence,
+    Case::SnippetCreate,
+    Case::SnippetUpdate,
+    Case::SnippetDelete,
+    Case::ViewCreate,
+    Case::ViewUpdate,
+    Case::ViewDelete,
+    Case::SharedViewCreate,
+    Case::NotificationsRead,
+    Case::AttributeCreate,
+    Case::AttributeUpdate,
+    Case::AttributeDelete,
+    Case::ProfileUpdate,
 ];
 
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
@@ -94,11 +126,19 @@ impl Case {
             Case::ChannelCreate | Case::ChannelUpdate | Case::Connect => Action::ManageChannels,
             Case::TokenCreate | Case::TokenRevoke => Action::ManageOwnTokens,
             Case::AuditRead => Action::ReadAuditLog,
+            Case::Bulk | Case::ConversationMerge => Action::UpdateConversation,
+            Case::MoveToPrivate => Action::Reply,
+            Case::Presence | Case::ViewCreate | Case::ViewUpdate | Case::ViewDelete => Action::ReadInbox,
+            Case::NotificationsRead | Case::ProfileUpdate => Action::ReadInbox,
+            Case::SnippetCreate | Case::SnippetUpdate | Case::SnippetDelete => Action::ManageSnippets,
+            Case::SharedViewCreate => Action::ManageSharedViews,
+            Case::AttributeCreate | Case::AttributeUpdate | Case::AttributeDelete => Action::ManageWorkspace,
         }
     }
 
     fn reaches_a_network(self) -> bool {
-        matches!(self, Case::Engage | Case::Connect)
+        // Moving to private asks the connector whether the network allows it.
+        matches!(self, Case::Engage | Case::Connect | Case::MoveToPrivate)
     }
 
     /// The documented route this case exercises.
@@ -128,6 +168,21 @@ impl Case {
             Case::TokenCreate => ("post", "/api/v1/tokens"),
             Case::TokenRevoke => ("delete", "/api/v1/tokens/{id}"),
             Case::AuditRead => ("get", "/api/v1/audit"),
+            Case::Bulk => ("post", "/api/v1/conversations/bulk"),
+            Case::ConversationMerge => ("post", "/api/v1/conversations/{id}/merge"),
+            Case::MoveToPrivate => ("post", "/api/v1/conversations/{id}/move-to-private"),
+            Case::Presence => ("post", "/api/v1/conversations/{id}/presence"),
+            Case::SnippetCreate => ("post", "/api/v1/snippets"),
+            Case::SnippetUpdate => ("patch", "/api/v1/snippets/{id}"),
+            Case::SnippetDelete => ("delete", "/api/v1/snippets/{id}"),
+            Case::ViewCreate | Case::SharedViewCreate => ("post", "/api/v1/views"),
+            Case::ViewUpdate => ("patch", "/api/v1/views/{id}"),
+            Case::ViewDelete => ("delete", "/api/v1/views/{id}"),
+            Case::NotificationsRead => ("post", "/api/v1/notifications/read"),
+            Case::AttributeCreate => ("post", "/api/v1/attributes"),
+            Case::AttributeUpdate => ("patch", "/api/v1/attributes/{id}"),
+            Case::AttributeDelete => ("delete", "/api/v1/attributes/{id}"),
+            Case::ProfileUpdate => ("patch", "/api/v1/me"),
         }
     }
 
@@ -294,6 +349,90 @@ impl Case {
                 (Method::DELETE, format!("/api/v1/tokens/{}", token.id), None)
             }
             Case::AuditRead => (Method::GET, "/api/v1/audit".into(), None),
+            Case::Bulk => {
+                let a = t.inbound(&unique("p"), &unique("u"), "help").await;
+                let b = t.inbound(&unique("p"), &unique("u"), "help").await;
+                let body = json!({ "conversation_ids": [a, b], "update": { "status": "resolved" } });
+                (Method::POST, "/api/v1/conversations/bulk".into(), Some(body))
+            }
+            Case::ConversationMerge => {
+                // Two threads of the same customer.
+                let author = unique("u");
+                let a = t.inbound(&unique("p"), &author, "help").await;
+                let b = t.inbound_in_thread(&unique("p"), &author, &unique("thread"), "still waiting").await;
+                (Method::POST, format!("/api/v1/conversations/{a}/merge"), Some(json!({ "from_conversation_id": b })))
+            }
+            Case::MoveToPrivate => {
+                let id = t.inbound(&unique("p"), &unique("u"), "my order number is lost").await;
+                let body =
+                    json!({ "text": "Could you DM us your order number?", "public_reply": "We've sent you a DM." });
+                (Method::POST, format!("/api/v1/conversations/{id}/move-to-private"), Some(body))
+            }
+            Case::Presence => {
+                let id = t.inbound(&unique("p"), &unique("u"), "help").await;
+                (Method::POST, format!("/api/v1/conversations/{id}/presence"), Some(json!({ "state": "typing" })))
+            }
+            Case::SnippetCreate => (
+                Method::POST,
+                "/api/v1/snippets".into(),
+                Some(json!({ "name": unique("snippet"), "text": "Hi {{contact.first_name}}!" })),
+            ),
+            Case::SnippetUpdate | Case::SnippetDelete => {
+                let input = hark_app::SnippetInput { name: unique("snippet"), text: "Thanks!".into() };
+                let snippet = app.create_snippet(&system, input).await.unwrap_or_else(|e| panic!("{e}"));
+                if matches!(self, Case::SnippetDelete) {
+                    (Method::DELETE, format!("/api/v1/snippets/{}", snippet.id), None)
+                } else {
+                    let body = json!({ "name": unique("snippet"), "text": "Thank you!" });
+                    (Method::PATCH, format!("/api/v1/snippets/{}", snippet.id), Some(body))
+                }
+            }
+            Case::ViewCreate => (
+                Method::POST,
+                "/api/v1/views".into(),
+                Some(json!({ "name": "My negatives", "filters": { "sentiment": "negative" } })),
+            ),
+            Case::SharedViewCreate => (
+                Method::POST,
+                "/api/v1/views".into(),
+                Some(json!({ "name": "All of X", "filters": { "network": "x" }, "shared": true })),
+            ),
+            Case::ViewUpdate | Case::ViewDelete => {
+                let owner = hark_app::Actor { user: t.users[&role].clone(), via: hark_app::ActorVia::Session };
+                let input =
+                    hark_app::SavedViewInput { name: unique("view"), filters: Default::default(), shared: false };
+                let view = app.create_saved_view(&owner, input).await.unwrap_or_else(|e| panic!("{e}"));
+                if matches!(self, Case::ViewDelete) {
+                    (Method::DELETE, format!("/api/v1/views/{}", view.id), None)
+                } else {
+                    let body = json!({ "name": unique("view"), "filters": { "needs_reply": true } });
+                    (Method::PATCH, format!("/api/v1/views/{}", view.id), Some(body))
+                }
+            }
+            Case::NotificationsRead => (Method::POST, "/api/v1/notifications/read".into(), Some(json!({}))),
+            Case::AttributeCreate => (
+                Method::POST,
+                "/api/v1/attributes".into(),
+                Some(json!({ "scope": "contact", "key": unique("plan_"), "label": "Plan", "kind": "text" })),
+            ),
+            Case::AttributeUpdate | Case::AttributeDelete => {
+                let input = hark_app::AttributeInput {
+                    scope: AttributeScope::Conversation,
+                    key: unique("order_"),
+                    label: "Order".into(),
+                    kind: AttributeKind::Text,
+                    options: vec![],
+                };
+                let attr = app.create_attribute(&system, input.clone()).await.unwrap_or_else(|e| panic!("{e}"));
+                if matches!(self, Case::AttributeDelete) {
+                    (Method::DELETE, format!("/api/v1/attributes/{}", attr.id), None)
+                } else {
+                    let body =
+                        json!({ "scope": "conversation", "key": attr.key, "label": "Order number", "kind": "text" });
+                    (Method::PATCH, format!("/api/v1/attributes/{}", attr.id), Some(body))
+                }
+            }
+            Case::ProfileUpdate => (Method::PATCH, "/api/v1/me".into(), Some(json!({ "availability": "away" }))),
         }
     }
 }

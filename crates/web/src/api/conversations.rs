@@ -3,7 +3,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use hark_app::{ConversationUpdate, NewMessage};
 use hark_domain::*;
-use hark_store::{AssigneeFilter, ConversationFilter, Cursor};
+use hark_store::{AssigneeFilter, ConversationFilter, ConversationSort, Cursor};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
@@ -34,6 +34,13 @@ pub struct ConversationQuery {
     pub priority: Option<Priority>,
     /// Only conversations whose last customer message is unanswered.
     pub needs_reply: Option<bool>,
+    /// Only conversations last active at or after this instant (RFC 3339).
+    pub since: Option<String>,
+    /// Only conversations last active before this instant (RFC 3339).
+    pub until: Option<String>,
+    /// `activity` (most recently active first, the default) or `waiting`
+    /// (longest-waiting customer first).
+    pub sort: Option<String>,
     pub cursor: Option<String>,
     /// 1 to 200; default 50.
     pub limit: Option<u32>,
@@ -43,8 +50,27 @@ fn non_empty(v: Option<String>) -> Option<String> {
     v.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty())
 }
 
+fn instant(field: &str, text: Option<String>) -> ApiResult<Option<jiff::Timestamp>> {
+    match non_empty(text) {
+        Some(t) => t
+            .parse::<jiff::Timestamp>()
+            .map(Some)
+            .map_err(|_| ApiError::invalid(field, "must be an instant like 2026-12-01T09:00:00Z")),
+        None => Ok(None),
+    }
+}
+
+/// Reads the `sort` parameter.
+pub fn parse_sort(text: Option<&str>) -> ApiResult<ConversationSort> {
+    match text.map(str::trim).unwrap_or("") {
+        "" | "activity" => Ok(ConversationSort::Activity),
+        "waiting" => Ok(ConversationSort::Waiting),
+        _ => Err(ApiError::invalid("sort", "must be activity or waiting")),
+    }
+}
+
 impl ConversationQuery {
-    fn filter(self, me: &str) -> ApiResult<ConversationFilter> {
+    pub fn filter(self, me: &str) -> ApiResult<ConversationFilter> {
         let statuses = match non_empty(self.status) {
             Some(list) => list
                 .split(',')
@@ -74,6 +100,11 @@ impl ConversationQuery {
             intent: non_empty(self.intent),
             priority: self.priority,
             needs_reply: self.needs_reply.unwrap_or(false),
+            ids: None,
+            active_since: instant("since", self.since)?,
+            active_until: instant("until", self.until)?,
+            include_merged: false,
+            sort: parse_sort(self.sort.as_deref())?,
         })
     }
 }
@@ -88,8 +119,9 @@ pub async fn list(
 ) -> ApiResult<JsonOut<List<Conversation>>> {
     let page = page(q.cursor.clone(), q.limit)?;
     let filter = q.filter(&auth.actor.user.id)?;
+    let sort = filter.sort;
     let rows = state.app.conversations(&auth.actor, filter, &page).await?;
-    Ok(JsonOut(List::page(rows, page.limit, |c| Cursor::of_conversation(c).encode())))
+    Ok(JsonOut(List::page(rows, page.limit, |c| Cursor::of_conversation_in(c, sort).encode())))
 }
 
 #[utoipa::path(get, path = "/api/v1/conversations/{id}", tag = "conversations", params(("id" = String, Path)),
@@ -307,4 +339,105 @@ pub async fn engage(
         Err(ConnectorError::Rejected(reason)) => Err(ApiError::new(StatusCode::BAD_GATEWAY, "network_refused", reason)),
         Err(err) => Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", err.to_string())),
     }
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BulkRequest {
+    /// Up to 200 conversations.
+    pub conversation_ids: Vec<String>,
+    /// The change to apply to each (as in PATCH /conversations/{id}).
+    pub update: ConversationUpdate,
+}
+
+/// Applies one change (assign, label, resolve…) to many conversations; each
+/// succeeds or fails on its own, with its reason.
+#[utoipa::path(post, path = "/api/v1/conversations/bulk", tag = "conversations", request_body = BulkRequest,
+    responses((status = 200, body = Vec<hark_app::BulkOutcome>), (status = 400, body = crate::ErrorBody),
+        (status = 403, body = crate::ErrorBody)))]
+pub async fn bulk(
+    State(state): State<WebState>,
+    auth: Authenticated,
+    Json(body): Json<BulkRequest>,
+) -> ApiResult<JsonOut<Vec<hark_app::BulkOutcome>>> {
+    Ok(JsonOut(state.app.bulk_update(&auth.actor, &body.conversation_ids, body.update).await?))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MergeConversationsRequest {
+    /// Merged into this conversation and closed.
+    pub from_conversation_id: String,
+}
+
+/// Merges another conversation of the same customer into this one.
+#[utoipa::path(post, path = "/api/v1/conversations/{id}/merge", tag = "conversations", params(("id" = String, Path)),
+    request_body = MergeConversationsRequest,
+    responses((status = 200, body = Conversation), (status = 400, body = crate::ErrorBody), (status = 403, body = crate::ErrorBody),
+        (status = 409, body = crate::ErrorBody)))]
+pub async fn merge(
+    State(state): State<WebState>,
+    auth: Authenticated,
+    Path(id): Path<String>,
+    Json(body): Json<MergeConversationsRequest>,
+) -> ApiResult<JsonOut<Conversation>> {
+    Ok(JsonOut(state.app.merge_conversations(&auth.actor, &id, &body.from_conversation_id).await?))
+}
+
+/// Answers a public thread privately (the network's private reply or a
+/// direct message), optionally with a public reply first; the private
+/// conversation it opens is linked to this one.
+#[utoipa::path(post, path = "/api/v1/conversations/{id}/move-to-private", tag = "conversations",
+    params(("id" = String, Path)), request_body = hark_app::MoveToPrivate,
+    responses((status = 201, body = hark_app::MovedToPrivate), (status = 400, body = crate::ErrorBody),
+        (status = 403, body = crate::ErrorBody), (status = 422, body = crate::ErrorBody)))]
+pub async fn move_to_private(
+    State(state): State<WebState>,
+    auth: Authenticated,
+    Path(id): Path<String>,
+    Json(body): Json<hark_app::MoveToPrivate>,
+) -> ApiResult<(StatusCode, JsonOut<hark_app::MovedToPrivate>)> {
+    for (visibility, text) in
+        [(Visibility::Private, Some(body.text.as_str())), (Visibility::Public, body.public_reply.as_deref())]
+    {
+        if let Some(text) = text.filter(|t| !t.trim().is_empty())
+            && let ReplyOption { allowed: false, reason: Some(reason), .. } =
+                reply_option(&state, &auth, &id, visibility, text, None).await?
+        {
+            return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "not_allowed", reason));
+        }
+    }
+    Ok((StatusCode::CREATED, JsonOut(state.app.move_to_private(&auth.actor, &id, body).await?)))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PresenceRequest {
+    /// `viewing`, `typing`, or `null` when leaving the conversation.
+    pub state: Option<PresenceState>,
+}
+
+/// Who else is viewing or typing in this conversation.
+#[utoipa::path(get, path = "/api/v1/conversations/{id}/presence", tag = "conversations", params(("id" = String, Path)),
+    responses((status = 200, body = Vec<Presence>), (status = 404, body = crate::ErrorBody)))]
+pub async fn presence(
+    State(state): State<WebState>,
+    auth: Authenticated,
+    Path(id): Path<String>,
+) -> ApiResult<JsonOut<Vec<Presence>>> {
+    Ok(JsonOut(state.app.presence(&auth.actor, &id).await?))
+}
+
+/// Says that the caller is viewing or typing in the conversation (repeat
+/// every ~15 s while it lasts), or has left it. Answers who is there now.
+#[utoipa::path(post, path = "/api/v1/conversations/{id}/presence", tag = "conversations", params(("id" = String, Path)),
+    request_body = PresenceRequest,
+    responses((status = 200, body = Vec<Presence>), (status = 404, body = crate::ErrorBody)))]
+pub async fn set_presence(
+    State(state): State<WebState>,
+    auth: Authenticated,
+    Path(id): Path<String>,
+    Json(body): Json<PresenceRequest>,
+) -> ApiResult<JsonOut<Vec<Presence>>> {
+    Ok(JsonOut(state.app.set_presence(&auth.actor, &id, body.state).await?))
 }

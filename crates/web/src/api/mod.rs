@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod channels;
+pub mod collaboration;
 pub mod contacts;
 pub mod conversations;
 pub mod directory;
@@ -25,9 +26,13 @@ pub fn routes() -> Router<WebState> {
     Router::new()
         .route("/auth/login", post(auth::login))
         .route("/auth/logout", post(auth::logout))
-        .route("/me", get(auth::me))
+        .route("/me", get(auth::me).patch(collaboration::update_me))
         .route("/conversations", get(conversations::list))
+        .route("/conversations/bulk", post(conversations::bulk))
         .route("/conversations/{id}", get(conversations::get).patch(conversations::update))
+        .route("/conversations/{id}/merge", post(conversations::merge))
+        .route("/conversations/{id}/move-to-private", post(conversations::move_to_private))
+        .route("/conversations/{id}/presence", get(conversations::presence).post(conversations::set_presence))
         .route("/conversations/{id}/messages", get(conversations::messages).post(conversations::post_message))
         .route("/conversations/{id}/reply-options", get(conversations::reply_options))
         .route("/messages/{id}/approve", post(conversations::approve))
@@ -47,6 +52,15 @@ pub fn routes() -> Router<WebState> {
         .route("/channels", get(channels::list).post(channels::create))
         .route("/channels/{id}", get(channels::get).patch(channels::update))
         .route("/channels/{id}/connect", post(channels::connect))
+        .route("/snippets", get(collaboration::list_snippets).post(collaboration::create_snippet))
+        .route("/snippets/{id}", patch(collaboration::update_snippet).delete(collaboration::delete_snippet))
+        .route("/snippets/{id}/render", get(collaboration::render_snippet))
+        .route("/views", get(collaboration::list_views).post(collaboration::create_view))
+        .route("/views/{id}", patch(collaboration::update_view).delete(collaboration::delete_view))
+        .route("/notifications", get(collaboration::list_notifications))
+        .route("/notifications/read", post(collaboration::read_notifications))
+        .route("/attributes", get(collaboration::list_attributes).post(collaboration::create_attribute))
+        .route("/attributes/{id}", patch(collaboration::update_attribute).delete(collaboration::delete_attribute))
         .route("/audit", get(journal::audit_log))
         .route("/tokens", get(tokens::list).post(tokens::create))
         .route("/tokens/{id}", axum::routing::delete(tokens::revoke))

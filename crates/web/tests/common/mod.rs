@@ -106,11 +106,16 @@ impl TestApp {
 
     /// Stores an inbound public mention and returns its conversation id.
     pub async fn inbound(&self, platform_id: &str, author: &str, text: &str) -> String {
+        self.inbound_in_thread(platform_id, author, &format!("thread-{author}"), text).await
+    }
+
+    /// Stores an inbound public mention in the given thread and returns its conversation id.
+    pub async fn inbound_in_thread(&self, platform_id: &str, author: &str, thread: &str, text: &str) -> String {
         let item = InboundItem {
             channel_id: self.channel_id.clone(),
             kind: ConversationKind::Public,
             platform_message_id: platform_id.into(),
-            platform_thread_id: Some(format!("thread-{author}")),
+            platform_thread_id: Some(thread.to_owned()),
             platform_parent_id: None,
             author: InboundAuthor {
                 platform_user_id: format!("uid-{author}"),
