@@ -105,6 +105,7 @@ pub struct SearchIndex {
 }
 
 pub(crate) struct Inner {
+    index: Index,
     pub reader: IndexReader,
     /// Adds and deletes share the writer; a commit takes it alone.
     writer: RwLock<IndexWriter>,
@@ -160,9 +161,15 @@ impl SearchIndex {
         let threads = options.writer_threads.max(1);
         let budget = options.writer_memory_bytes.max(threads * 15_000_000 + 1_000_000);
         let writer = index.writer_with_num_threads(threads, budget)?;
-        let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
+        let reader = index.reader_builder().reload_policy(ReloadPolicy::OnCommitWithDelay).try_into()?;
         Ok(SearchIndex {
-            inner: Arc::new(Inner { reader, writer: RwLock::new(writer), fields, checkpoint: Mutex::new(checkpoint) }),
+            inner: Arc::new(Inner {
+                index,
+                reader,
+                writer: RwLock::new(writer),
+                fields,
+                checkpoint: Mutex::new(checkpoint),
+            }),
         })
     }
 
@@ -238,6 +245,18 @@ impl SearchIndex {
     /// Messages visible to searches now.
     pub fn num_docs(&self) -> u64 {
         self.inner.reader.searcher().num_docs()
+    }
+
+    /// Segments in the committed index (background merges lower it).
+    pub fn segment_count(&self) -> Result<usize, SearchError> {
+        Ok(self.inner.index.searchable_segment_ids()?.len())
+    }
+
+    /// Deletes the files that merges and commits left unused.
+    pub fn collect_garbage(&self) -> Result<(), SearchError> {
+        let writer = self.inner.writer.read().map_err(|_| poisoned())?;
+        writer.garbage_collect_files().wait()?;
+        Ok(())
     }
 
     fn to_document(&self, doc: &MessageDoc) -> TantivyDocument {
