@@ -7,9 +7,12 @@
 pub mod business_hours;
 pub mod collaboration;
 pub mod conversation;
+pub mod csat;
 pub mod enums;
+pub mod known_issues;
 pub mod model;
 pub mod permissions;
+pub mod spikes;
 
 pub use collaboration::*;
 pub use enums::*;
