@@ -29,13 +29,16 @@ impl Conversation {
     }
 
     /// The team sent something out. Only replies by a person count as responses;
-    /// automatic replies and bots do not stop the first-response clock.
+    /// automatic replies and bots do not stop the first-response clock. A
+    /// message sent before the customer's first message, or after resolution,
+    /// belongs to no cycle and counts towards no metric (it does not reopen).
     pub fn record_outbound(&mut self, at: Timestamp, by_person: bool) {
+        let in_cycle = self.timeline.first_inbound_at.is_some() && self.status != ConversationStatus::Resolved;
         let t = &mut self.timeline;
         t.last_outbound_at = Some(max(t.last_outbound_at, at));
         t.last_activity_at = t.last_activity_at.max(at);
-        if by_person {
-            if t.first_reply_at.is_none() && t.first_inbound_at.is_some() {
+        if by_person && in_cycle {
+            if t.first_reply_at.is_none() {
                 t.first_reply_at = Some(at);
             }
             t.human_replies += 1;
@@ -116,10 +119,12 @@ impl Conversation {
         self.snoozed_until = None;
     }
 
+    /// Only pausing within the cycle counts: a conversation set pending before
+    /// the customer's first message has no clock to pause yet.
     fn end_pause(&mut self, at: Timestamp) {
         let t = &mut self.timeline;
-        if let Some(since) = t.paused_since.take() {
-            t.paused_ms += (at.as_millisecond() - since.as_millisecond()).max(0);
+        if let (Some(since), Some(start)) = (t.paused_since.take(), t.first_inbound_at) {
+            t.paused_ms += (at.as_millisecond() - since.max(start).as_millisecond()).max(0);
         }
     }
 }
@@ -258,6 +263,23 @@ mod tests {
         assert!(c.change_status(ConversationStatus::Open, ts(10), Some(ts(50))).is_err());
         assert!(c.change_status(ConversationStatus::Snoozed, ts(10), Some(ts(50))).is_ok());
         assert_eq!(c.snoozed_until, Some(ts(50)));
+    }
+
+    #[test]
+    fn messages_outside_a_cycle_are_no_responses() {
+        let mut c = fresh();
+        c.record_outbound(ts(0), true); // the brand writes first
+        c.change_status(ConversationStatus::Pending, ts(5), None).ok();
+        c.record_inbound(ts(100));
+        assert_eq!(c.timeline.human_replies, 0);
+        assert_eq!(c.timeline.paused_ms, 0, "nothing was paused before the customer wrote");
+        c.record_outbound(ts(160), true);
+        c.change_status(ConversationStatus::Resolved, ts(200), None).ok();
+        c.record_outbound(ts(300), true); // a word after resolution does not reopen or count
+        assert_eq!(c.first_response_ms(), Some(60_000));
+        assert_eq!(c.timeline.human_replies, 1);
+        assert_eq!(c.timeline.last_outbound_at, Some(ts(300)));
+        assert_eq!(c.status, ConversationStatus::Resolved);
     }
 
     #[test]

@@ -10,8 +10,10 @@ pub mod conversation;
 pub mod csat;
 pub mod enums;
 pub mod known_issues;
+pub mod metrics;
 pub mod model;
 pub mod permissions;
+pub mod sla;
 pub mod spikes;
 
 pub use collaboration::*;
