@@ -1,0 +1,379 @@
+# Hark's interface in Russian. Defines exactly the messages of en.ftl
+# (a test checks), keeping each { $placeable }.
+# Messages starting with js- are also used by the browser's scripts.
+
+skip-to-content = Перейти к содержимому
+search-placeholder = Поиск по диалогам
+search-label = Поиск по всем диалогам
+nav-inbox = Входящие
+nav-settings = Настройки
+nav-mine = Мои
+availability-label = Ваш статус
+availability-online = В сети
+availability-away = Нет на месте
+availability-offline = Не в сети
+notifications-label = Уведомления
+notifications-title = Уведомления
+notifications-read-all = Отметить все прочитанными
+notifications-empty = Ничего нового. Здесь появятся упоминания о вас в заметках.
+menu-label = Ваше меню
+language-label = Язык
+shortcuts-open = Горячие клавиши
+shortcuts-title = Горячие клавиши
+sign-out = Выйти
+close = Закрыть
+save = Сохранить
+create = Создать
+delete = Удалить
+yes = Да
+no = Нет
+confirm-delete = Удалить безвозвратно?
+back-to-inbox = Назад во входящие
+
+shortcut-next-previous = Следующий / предыдущий диалог
+shortcut-open = Открыть выбранный диалог
+shortcut-select = Выбрать для массового действия
+shortcut-resolve = Решить
+shortcut-assign = Назначить
+shortcut-reply = Ответить
+shortcut-note = Написать внутреннюю заметку
+shortcut-search = Поиск
+shortcut-send = Отправить
+shortcut-help = Показать эти сочетания клавиш
+
+sign-in-title = Вход
+sign-in-lede = Входящие из соцсетей для всей команды.
+sign-in = Войти
+email-label = Email
+password-label = Пароль
+sign-in-failed = Неверный email или пароль.
+sign-in-rate-limited = Слишком много попыток. Подождите минуту и попробуйте снова.
+
+error-not-found-title = Не найдено
+error-not-found = Такой страницы или диалога нет, либо они относятся к другому рабочему пространству.
+error-forbidden-title = Нет доступа
+error-forbidden = Ваша роль не позволяет открыть эту страницу.
+
+role-owner = Владелец
+role-admin = Администратор
+role-supervisor = Супервайзер
+role-agent = Оператор
+role-trainee = Стажёр
+
+views-label = Представления входящих
+nav-group-inbox = Входящие
+nav-group-teams = Команды
+nav-group-channels = Каналы
+nav-group-labels = Метки
+nav-group-intents = Намерения
+nav-group-saved = Сохранённые представления
+view-mine = Мои
+view-unassigned = Без ответственного
+view-open = Все открытые
+view-needs-reply = Ждут ответа
+view-negative = Негативные
+view-pending = Ждут клиента
+view-snoozed = Отложенные
+view-resolved = Решённые
+view-all = Все
+view-search = Результаты поиска
+view-save = Сохранить как представление
+view-shared = Доступно всей команде
+list-count = { $count ->
+    [one] { $count } диалог
+    [few] { $count } диалога
+    [many] { $count } диалогов
+   *[other] { $count } диалога
+}
+list-empty = Здесь пусто. Новые диалоги появятся по мере поступления.
+list-more = Загрузить ещё
+select-all = Выбрать все в списке
+sort-label = Порядок
+sort-activity = Последняя активность
+sort-waiting = Дольше всех ждут
+filters-label = Фильтры
+filter-status = Статус
+filter-kind = Тип
+filter-network = Соцсеть
+filter-channel = Канал
+filter-assignee = Ответственный
+filter-team = Команда
+filter-label = Метка
+filter-language = Язык
+filter-sentiment = Тональность
+filter-intent = Намерение
+filter-priority = Приоритет
+filter-since = С
+filter-until = По
+filter-needs-reply = Только ожидающие ответа
+filter-any = Любой
+filter-me = я
+filter-nobody = Никто
+filter-apply = Применить
+filter-clear = Сбросить
+
+bulk-label = Массовые действия
+bulk-assign = Назначить
+bulk-label-add = Добавить метку
+bulk-resolve = Решить
+bulk-no-reply = Закрыть без ответа
+bulk-no-reply-title = Решить и пометить как не требующие ответа (спам, благодарности, болтовня)
+bulk-clear = Снять выделение
+
+row-select = Выбрать диалог с { $name }
+row-unassigned = Не назначен
+row-waiting = { $minutes ->
+    [0] только что
+    [one] ждёт { $minutes } минуту
+    [few] ждёт { $minutes } минуты
+    [many] ждёт { $minutes } минут
+   *[other] ждёт { $minutes } минуты
+}
+row-waiting-title = Время с момента неотвеченного сообщения клиента
+
+status-open = Открыт
+status-pending = Ждёт клиента
+status-snoozed = Отложен
+status-resolved = Решён
+kind-public = Публичный
+kind-private = Личный
+visibility-public = публичное
+visibility-private = личное
+visibility-note = внутренняя заметка
+priority-low = Низкий
+priority-normal = Обычный
+priority-high = Высокий
+priority-urgent = Срочный
+sentiment-negative = Негативная
+sentiment-neutral = Нейтральная
+sentiment-positive = Позитивная
+
+intent-question = Вопрос
+intent-complaint = Жалоба
+intent-order-delivery = Заказ и доставка
+intent-billing-refund = Оплата и возврат
+intent-account-access = Доступ к аккаунту
+intent-technical-issue = Техническая проблема
+intent-praise = Благодарность
+intent-feedback = Отзыв
+intent-sales-lead = Потенциальный клиент
+intent-spam = Спам
+intent-other = Другое
+
+lang-en = Английский
+lang-ru = Русский
+lang-uk = Украинский
+lang-zh = Китайский
+lang-el = Греческий
+lang-es = Испанский
+lang-pt = Португальский
+lang-fr = Французский
+lang-de = Немецкий
+lang-it = Итальянский
+lang-ar = Арабский
+lang-tr = Турецкий
+
+pane-label = Диалог
+pane-empty = Выберите диалог
+pane-empty-hint = Клавиши j и k перемещают по списку, Enter открывает диалог.
+thread-label = Сообщения
+thread-older = Показать более ранние сообщения
+thread-on-post = Комментарии к публикации
+thread-open-network = Открыть в соцсети
+linked-to-private = Продолжение в личных сообщениях:
+linked-from-public = Перенесён сюда из публичной ветки:
+snoozed-until = до
+assign-label = Ответственный
+team-label = Команда
+no-team = Без команды
+priority-label = Приоритет
+snooze-label = Отложить
+snooze-1h = На час
+snooze-4h = На 4 часа
+snooze-tomorrow = До завтра, 9:00
+snooze-week = На неделю
+action-resolve = Решить
+action-reopen = Открыть снова
+action-move-private = Перевести в личные сообщения
+action-merge = Присоединить другой диалог к этому
+merge-choose = Выберите диалог…
+more-actions = Другие действия
+labels-label = Метки
+author-automatic = Автоответ
+author-team = Команда
+message-edited = изменено
+message-deleted = Клиент удалил это сообщение.
+attachment = Вложение
+engage-like = Нравится
+engage-hide = Скрыть в соцсети
+delivery-awaiting = Ждёт одобрения
+delivery-sending = Отправляется…
+delivery-published = Опубликовано
+delivery-delivered = Доставлено
+delivery-read = Прочитано
+delivery-failed = Не отправлено
+delivery-retry = Повторить
+review-approve = Одобрить
+review-reject = Отклонить
+presence-viewing = { $name } просматривает
+presence-typing = { $name } печатает…
+
+composer-mode = Тип ответа
+mode-public = Публичный ответ
+mode-private = Личный ответ
+mode-note = Внутренняя заметка
+composer-needs-approval = Вы стажёр: ваши ответы публикуются после одобрения супервайзера.
+composer-placeholder = Напишите ответ… (Ctrl+Enter — отправить)
+composer-label = Текст ответа
+composer-snippets = Шаблоны
+composer-mention-title = Упомянуть коллегу
+composer-send = Отправить
+composer-role-cannot = Ваша роль не позволяет отправлять такие сообщения.
+guidelines-title = Правила общения
+guideline-human = Будьте живым человеком: начните с шаблона и сделайте ответ своим.
+guideline-never-argue = Не спорьте публично; сохраняйте спокойствие и говорите по существу.
+guideline-private-data = Номер заказа и контакты запрашивайте только в личных сообщениях, никогда публично.
+guideline-always-answer = Отвечайте на каждую жалобу, даже грубую.
+snippets-search = Поиск шаблонов
+snippets-none = Подходящих шаблонов нет.
+move-private-public-reply = Ответить и публично
+move-private-default-public = Мы отправили вам личное сообщение.
+
+context-label = Клиент
+contact-merged = Эта карточка объединена с другой.
+contact-name = Имя
+contact-email = Email
+contact-phone = Телефон
+contact-notes = Заметки о клиенте
+contact-merge = Тот же человек?
+contact-merge-hint = Присоедините другую карточку клиента к этой: её аккаунты и диалоги перейдут сюда.
+contact-merge-search = Поиск по имени, @имени или email
+context-this-conversation = Этот диалог
+context-status = Статус
+context-assignee = Ответственный
+context-team = Команда
+context-labels = Метки
+context-language = Язык
+context-sentiment = Тональность
+context-intent = Намерение
+context-started = Начат
+context-history = Прошлые диалоги
+context-history-none = Это первый диалог клиента.
+conversation-merged = объединён
+attributes-contact = Данные клиента
+attributes-conversation = Данные диалога
+
+settings-channels = Каналы
+settings-channels-lede = Аккаунты, от имени которых отвечает Hark, и состояние каждого из них.
+settings-users = Люди и роли
+settings-users-lede = Кто работает с этими входящими и что каждому разрешено.
+settings-teams = Команды
+settings-teams-lede = Группы, по которым распределяются диалоги.
+settings-labels = Метки
+settings-labels-lede = Теги для диалогов, во входящих отображаются цветом.
+settings-snippets = Шаблоны
+settings-snippets-lede = Готовые ответы, с которых начинают операторы; переменные подставляются из диалога.
+settings-hours = Рабочие часы
+settings-hours-lede = Когда работает команда; уровни сервиса считают рабочее время по этому графику.
+settings-attributes = Дополнительные поля
+settings-attributes-lede = Свои поля для клиентов и диалогов, например номер заказа или тариф.
+
+channel-network = Соцсеть
+channel-name = Название
+channel-handle = @имя
+channel-health = Состояние
+channel-actions = Действия
+channel-connect = Подключить вебхук
+channel-enable = Включить
+channel-disable = Отключить
+channel-add = Добавить канал
+channel-external-id = ID аккаунта в соцсети
+channel-credentials = Учётные данные
+channel-credentials-sealed = Учётные данные хранятся в зашифрованном виде и больше не показываются.
+channel-api-base = Адрес API (оставьте пустым для адреса самой соцсети)
+health-ok = Работает
+health-degraded = С перебоями
+health-failing = Не работает
+health-disconnected = Отключён
+
+user-name = Имя
+user-email = Email
+user-role = Роль
+user-availability = Статус
+user-active = Доступ
+user-activate = Восстановить доступ
+user-deactivate = Отключить доступ
+user-add = Добавить человека
+
+team-name = Название
+team-description = Описание
+team-members = Участники
+team-add = Добавить команду
+
+label-name = Название
+label-color = Цвет
+label-description = Описание
+label-add = Добавить метку
+
+snippet-name = Название
+snippet-text = Текст
+snippet-add = Добавить шаблон
+snippet-variables = Доступные переменные:
+
+hours-name = Название
+hours-team = Действует для
+hours-workspace = Всё рабочее пространство
+hours-time-zone = Часовой пояс
+hours-week = Часы работы (например, 09:00-13:00, 14:00-18:00; пусто — выходной)
+hours-holidays = Праздники, по одному в строке: дата, название, часы работы (необязательно)
+hours-hint = Время указывается по местному часовому поясу, поэтому переход на летнее время учитывается автоматически.
+hours-add = Добавить рабочие часы
+day-monday = Понедельник
+day-tuesday = Вторник
+day-wednesday = Среда
+day-thursday = Четверг
+day-friday = Пятница
+day-saturday = Суббота
+day-sunday = Воскресенье
+
+attribute-scope = Относится к
+attribute-scope-contact = Клиентам
+attribute-scope-conversation = Диалогам
+attribute-key = Ключ
+attribute-label = Подпись
+attribute-kind = Тип
+attribute-kind-text = Текст
+attribute-kind-number = Число
+attribute-kind-boolean = Да / нет
+attribute-kind-date = Дата
+attribute-kind-list = Список
+attribute-kind-link = Ссылка
+attribute-options = Варианты (для списка, через запятую)
+attribute-add = Добавить поле
+
+js-sending = Отправляется…
+js-saved = Сохранено
+js-error = Что-то пошло не так: { $message }
+js-new-conversation = Новый диалог от { $name }
+js-mentioned = { $name } упоминает вас
+js-viewing = { $name } просматривает
+js-typing = { $name } печатает…
+js-selected = Выбрано: { $count }
+js-confirm-merge = Присоединить этот диалог к открытому? Его сообщения перейдут сюда.
+js-confirm-move-private = Отправить это личным сообщением и связать с личным диалогом?
+js-view-name = Название нового представления
+js-offline = Соединение потеряно; переподключаемся…
+js-online = Соединение восстановлено
+js-counter = { $length } / { $max }
+js-over-limit = Слишком длинно для этой соцсети: { $length } из { $max }
+js-missing-variables = Заполните: { $names }
+js-nothing-selected = Сначала выберите диалоги
+js-done = Готово
+js-just-now = только что
+js-waiting = ждёт { $time }
+js-private-not-allowed = Личный ответ недоступен: { $reason }
+js-note-hint = Внутренние заметки видит только ваша команда. Введите @, чтобы упомянуть коллегу.
+js-public-hint = Публичный ответ видят все.
+js-private-hint = Личный ответ видит только клиент.
+js-similar = Этот ответ на { $percent }% совпадает с недавно отправленным. Сделать его более личным?
+js-alert = Внимание: { $message }
