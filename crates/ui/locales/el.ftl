@@ -53,6 +53,7 @@ error-not-found-title = Δεν βρέθηκε
 error-not-found = Αυτή η σελίδα ή συνομιλία δεν υπάρχει ή ανήκει σε άλλον χώρο εργασίας.
 error-forbidden-title = Δεν επιτρέπεται
 error-forbidden = Ο ρόλος σας δεν επιτρέπει το άνοιγμα αυτής της σελίδας.
+error-title = Κάτι πήγε στραβά
 
 role-owner = Κάτοχος
 role-admin = Διαχειριστής

@@ -53,6 +53,7 @@ error-not-found-title = Не найдено
 error-not-found = Такой страницы или диалога нет, либо они относятся к другому рабочему пространству.
 error-forbidden-title = Нет доступа
 error-forbidden = Ваша роль не позволяет открыть эту страницу.
+error-title = Что-то пошло не так
 
 role-owner = Владелец
 role-admin = Администратор

@@ -53,6 +53,7 @@ error-not-found-title = 未找到
 error-not-found = 该页面或会话不存在，或属于其他工作区。
 error-forbidden-title = 无权访问
 error-forbidden = 你的角色无权打开此页面。
+error-title = 出错了
 
 role-owner = 所有者
 role-admin = 管理员
