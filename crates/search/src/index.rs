@@ -63,6 +63,9 @@ pub(crate) struct Fields {
     pub author: Field,
     pub language: Field,
     pub created_at: Field,
+    /// Coarse time buckets (`d<day>`, `s<span of 32 days>`) that let newest-first searches
+    /// look at recent messages first.
+    pub period: Field,
     pub text: Field,
 }
 
@@ -87,6 +90,7 @@ fn schema() -> (Schema, Fields) {
         author: b.add_text_field("author", STRING),
         language: b.add_text_field("language", STRING),
         created_at: b.add_i64_field(CREATED_AT_COLUMN, FAST | STORED),
+        period: b.add_text_field("period", STRING),
         text: b.add_text_field("text", TextOptions::default().set_indexing_options(text_indexing).set_stored()),
     };
     (b.build(), fields)
@@ -274,9 +278,24 @@ impl SearchIndex {
             d.add_text(f.language, language);
         }
         d.add_i64(f.created_at, doc.created_at);
+        let day = doc.created_at.div_euclid(DAY_MS);
+        d.add_text(f.period, day_term(day));
+        d.add_text(f.period, span_term(day.div_euclid(SPAN_DAYS)));
         d.add_text(f.text, &doc.text);
         d
     }
+}
+
+/// A day in milliseconds, and the days in one span: the two sizes of time bucket.
+pub(crate) const DAY_MS: i64 = 24 * 3600 * 1000;
+pub(crate) const SPAN_DAYS: i64 = 32;
+
+pub(crate) fn day_term(day: i64) -> String {
+    format!("d{day}")
+}
+
+pub(crate) fn span_term(span: i64) -> String {
+    format!("s{span}")
 }
 
 fn payload_of(index: &Index) -> Result<Option<Payload>, SearchError> {

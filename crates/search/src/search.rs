@@ -13,7 +13,9 @@ use tantivy::schema::{Field, IndexRecordOption, Value};
 use tantivy::{DocAddress, Order, Searcher, TantivyDocument, Term};
 
 use crate::document::{Direction, SearchError, Visibility};
-use crate::index::{CONVERSATION_COLUMN, CREATED_AT_COLUMN, Fields, SearchIndex};
+use crate::index::{
+    CONVERSATION_COLUMN, CREATED_AT_COLUMN, DAY_MS, Fields, SPAN_DAYS, SearchIndex, day_term, span_term,
+};
 use crate::query::{Highlighter, UserQuery};
 use crate::snippet::{Snippet, snippet};
 
@@ -86,8 +88,10 @@ pub struct Hit {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SearchResults {
     pub hits: Vec<Hit>,
-    /// How many messages match in all.
+    /// How many messages match: all of them when `total_exact`, otherwise at least this
+    /// many (the search stopped once it had the page; see [`SearchIndex::search`]).
     pub total: usize,
+    pub total_exact: bool,
 }
 
 /// The best matching message of one conversation.
@@ -104,10 +108,11 @@ pub struct ConversationHit {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ConversationResults {
     pub conversations: Vec<ConversationHit>,
-    /// How many messages match in all.
+    /// How many messages match: exactly when `total_exact`, otherwise at least this many.
     pub total_messages: usize,
-    /// False when more messages matched than grouping looks at (the best 20,000): later
-    /// pages may then miss conversations whose matches all rank below that.
+    pub total_exact: bool,
+    /// False when more messages matched than grouping looked at (at most the best 20,000):
+    /// later pages may then miss conversations whose matches all rank below those.
     pub complete: bool,
 }
 
@@ -115,6 +120,10 @@ impl SearchIndex {
     /// Searches one workspace's messages. `query` is what the person typed: words that must
     /// all match, `"quoted phrases"`, the last word completed as a prefix. Any input is
     /// accepted; a query with nothing searchable in it finds nothing.
+    ///
+    /// Recent messages are searched first: newest-first order stops as soon as the page is
+    /// full (so `total` may be a lower bound), and relevance ranks the best of the most
+    /// recent 2,000 or more matches (exact when fewer match).
     pub fn search(
         &self,
         workspace_id: &str,
@@ -124,18 +133,18 @@ impl SearchIndex {
     ) -> Result<SearchResults, SearchError> {
         let user_query = UserQuery::parse(query);
         let Some(full) = self.full_query(workspace_id, &user_query, filters) else {
-            return Ok(SearchResults { hits: Vec::new(), total: 0 });
+            return Ok(SearchResults { hits: Vec::new(), total: 0, total_exact: true });
         };
         let searcher = self.inner.reader.searcher();
         let limit = page.limit.clamp(1, MAX_LIMIT);
         let offset = page.offset.min(MAX_OFFSET);
-        let (ranked, total) = ranked(&searcher, full.as_ref(), page.order, limit, offset)?;
+        let (ranked, counted) = ranked(&searcher, &self.inner.fields, full.as_ref(), page.order, limit, offset)?;
         let highlighter = user_query.highlighter();
         let hits = ranked
             .into_iter()
             .map(|(score, address)| self.hit(&searcher, address, score, &highlighter))
             .collect::<Result<_, _>>()?;
-        Ok(SearchResults { hits, total })
+        Ok(SearchResults { hits, total: counted.total, total_exact: counted.exact })
     }
 
     /// Like [`search`](Self::search), but one hit per conversation (its best match in the
@@ -149,7 +158,12 @@ impl SearchIndex {
     ) -> Result<ConversationResults, SearchError> {
         let user_query = UserQuery::parse(query);
         let Some(full) = self.full_query(workspace_id, &user_query, filters) else {
-            return Ok(ConversationResults { conversations: Vec::new(), total_messages: 0, complete: true });
+            return Ok(ConversationResults {
+                conversations: Vec::new(),
+                total_messages: 0,
+                total_exact: true,
+                complete: true,
+            });
         };
         let searcher = self.inner.reader.searcher();
         let limit = page.limit.clamp(1, MAX_LIMIT);
@@ -157,11 +171,11 @@ impl SearchIndex {
         let wanted = offset + limit;
         let mut window = (wanted * 4).clamp(64, MAX_GROUP_WINDOW);
         loop {
-            let (ranked, total) = ranked(&searcher, full.as_ref(), page.order, window, 0)?;
-            let exhausted = ranked.len() < window;
+            let (ranked, counted) = ranked(&searcher, &self.inner.fields, full.as_ref(), page.order, window, 0)?;
+            let exhausted = ranked.len() < window && counted.exact;
             let groups = group_by_conversation(&searcher, &ranked)?;
             if groups.len() >= wanted || exhausted || window >= MAX_GROUP_WINDOW {
-                let complete = exhausted || total <= window;
+                let complete = exhausted || (counted.exact && counted.total <= window);
                 let highlighter = user_query.highlighter();
                 let conversations = groups
                     .into_iter()
@@ -172,7 +186,12 @@ impl SearchIndex {
                         Ok(ConversationHit { conversation_id: g.conversation_id, best, matches: g.matches })
                     })
                     .collect::<Result<_, SearchError>>()?;
-                return Ok(ConversationResults { conversations, total_messages: total, complete });
+                return Ok(ConversationResults {
+                    conversations,
+                    total_messages: counted.total,
+                    total_exact: counted.exact,
+                    complete,
+                });
             }
             window = (window * 4).min(MAX_GROUP_WINDOW);
         }
@@ -241,23 +260,105 @@ fn created_between(f: &Fields, from: Option<i64>, before: Option<i64>) -> Box<dy
     Box::new(RangeQuery::new(lower, upper))
 }
 
-/// The `limit` best hits after `offset` in `order`, with their scores, and the total count.
+/// Relevance ranks at least this many matches (the most recent ones) before choosing the best.
+const RELEVANCE_POOL: usize = 2_000;
+
+/// How many messages matched: exact, or at least this many (when the search stopped early).
+#[derive(Debug, Clone, Copy)]
+struct Counted {
+    total: usize,
+    exact: bool,
+}
+
+/// The `limit` best hits after `offset` in `order`, with their scores, and how many matched.
+///
+/// Messages are visited in time windows, newest first (today, the rest of the current
+/// 32-day span, the two spans before, the ten before those, then everything older), each
+/// window one search. Newest first stops as soon as the page is full: the windows do not
+/// overlap, so the hits so far are exactly the newest. Relevance stops once the windows
+/// searched hold [`RELEVANCE_POOL`] matches and ranks those by BM25, so it prefers recent
+/// messages among equally good ones and is exact whenever fewer messages match. Either
+/// way a common word over millions of messages costs about as much as a rare one.
 fn ranked(
     searcher: &Searcher,
+    f: &Fields,
     query: &dyn Query,
     order: SortOrder,
     limit: usize,
     offset: usize,
-) -> Result<(Vec<(f32, DocAddress)>, usize), SearchError> {
-    let top = TopDocs::with_limit(limit).and_offset(offset);
-    Ok(match order {
-        SortOrder::Newest => {
-            let (docs, total) =
-                searcher.search(query, &(top.order_by_fast_field::<i64>(CREATED_AT_COLUMN, Order::Desc), Count))?;
-            (docs.into_iter().map(|(_, a)| (0.0, a)).collect(), total)
+) -> Result<(Vec<(f32, DocAddress)>, Counted), SearchError> {
+    let wanted = offset + limit;
+    let windows = windows(searcher, f)?;
+    let mut found: Vec<(f32, DocAddress)> = Vec::new();
+    let mut total = 0;
+    for (n, window) in windows.iter().enumerate() {
+        let windowed = BooleanQuery::new(vec![
+            (Occur::Must, query.box_clone()),
+            (Occur::Must, Box::new(ConstScoreQuery::new(window.box_clone(), 0.0))),
+        ]);
+        let last = n + 1 == windows.len();
+        match order {
+            SortOrder::Newest => {
+                let top = TopDocs::with_limit(wanted - found.len())
+                    .order_by_fast_field::<i64>(CREATED_AT_COLUMN, Order::Desc);
+                let (docs, count) = searcher.search(&windowed, &(top, Count))?;
+                total += count;
+                found.extend(docs.into_iter().map(|(_, a)| (0.0, a)));
+                if found.len() >= wanted {
+                    return Ok((found.split_off(offset.min(found.len())), Counted { total, exact: last }));
+                }
+            }
+            SortOrder::Relevance => {
+                let (docs, count) =
+                    searcher.search(&windowed, &(TopDocs::with_limit(wanted).order_by_score(), Count))?;
+                total += count;
+                found.extend(docs);
+                if total >= RELEVANCE_POOL.max(wanted) && !last {
+                    return Ok((best(found, offset, limit), Counted { total, exact: false }));
+                }
+            }
         }
-        SortOrder::Relevance => searcher.search(query, &(top.order_by_score(), Count))?,
-    })
+    }
+    let page = match order {
+        SortOrder::Newest => found.into_iter().skip(offset).take(limit).collect(),
+        SortOrder::Relevance => best(found, offset, limit),
+    };
+    Ok((page, Counted { total, exact: true }))
+}
+
+/// The page of `found` by descending score (ties: newer segment and document first).
+fn best(mut found: Vec<(f32, DocAddress)>, offset: usize, limit: usize) -> Vec<(f32, DocAddress)> {
+    found.sort_by(|a, b| b.0.total_cmp(&a.0).then(b.1.cmp(&a.1)));
+    found.into_iter().skip(offset).take(limit).collect()
+}
+
+/// The time windows to search, newest first, covering all time between them.
+fn windows(searcher: &Searcher, f: &Fields) -> Result<Vec<Box<dyn Query>>, SearchError> {
+    let mut newest: Option<i64> = None;
+    for segment in searcher.segment_readers() {
+        if segment.num_docs() > 0 {
+            let max = segment.fast_fields().i64(CREATED_AT_COLUMN)?.max_value();
+            newest = Some(newest.map_or(max, |n: i64| n.max(max)));
+        }
+    }
+    let Some(newest) = newest else { return Ok(Vec::new()) };
+    let today = newest.div_euclid(DAY_MS);
+    let span = today.div_euclid(SPAN_DAYS);
+    let any_of = |terms: Vec<String>| -> Box<dyn Query> {
+        let clauses: Vec<(Occur, Box<dyn Query>)> = terms.iter().map(|t| (Occur::Should, term(f.period, t))).collect();
+        Box::new(BooleanQuery::new(clauses))
+    };
+    let mut windows = vec![term(f.period, &day_term(today))];
+    let earlier_days: Vec<String> = (span * SPAN_DAYS..today).map(day_term).collect();
+    if !earlier_days.is_empty() {
+        windows.push(any_of(earlier_days));
+    }
+    windows.push(any_of((span - 2..span).map(span_term).collect()));
+    windows.push(any_of((span - 12..span - 2).map(span_term).collect()));
+    let before = (span - 12) * SPAN_DAYS * DAY_MS;
+    windows
+        .push(Box::new(RangeQuery::new(Bound::Unbounded, Bound::Excluded(Term::from_field_i64(f.created_at, before)))));
+    Ok(windows)
 }
 
 /// One conversation's best hit among the ranked ones.

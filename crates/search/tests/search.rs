@@ -217,6 +217,38 @@ fn orders_snippets_and_pages() -> TestResult {
 }
 
 #[test]
+fn newest_first_and_relevance_hold_across_months_and_years() -> TestResult {
+    const DAY: i64 = 24 * 3600 * 1000;
+    let now = 1_780_000_000_000;
+    let ages = [0, 1, 10, 40, 100, 400, 1000, 0];
+    let docs: Vec<MessageDoc> = ages
+        .iter()
+        .enumerate()
+        .map(|(n, age)| msg(&format!("m{n}"), &format!("c{n}"), now - age * DAY - n as i64, "refund please"))
+        .collect();
+    let index = index_of(&docs)?;
+    assert_eq!(ids(&index, "refund")?, ["m0", "m7", "m1", "m2", "m3", "m4", "m5", "m6"]);
+    let all = index.search(WS, "refund", &Filters::default(), Page { limit: 100, ..Page::default() })?;
+    assert_eq!((all.total, all.total_exact), (8, true));
+
+    let page = Page { order: SortOrder::Newest, limit: 2, offset: 3 };
+    let middle = index.search(WS, "refund", &Filters::default(), page)?;
+    assert_eq!(middle.hits.iter().map(|h| h.message_id.as_str()).collect::<Vec<_>>(), ["m2", "m3"]);
+    assert!(middle.total >= 5 && middle.total <= 8);
+
+    let relevance = Page { order: SortOrder::Relevance, limit: 100, offset: 0 };
+    let ranked = index.search(WS, "refund", &Filters::default(), relevance)?;
+    assert_eq!((ranked.hits.len(), ranked.total, ranked.total_exact), (8, 8, true));
+    let old = Filters { created_before: Some(now - 300 * DAY), ..Filters::default() };
+    assert_eq!(ids_with(&index, "refund", &old)?, ["m5", "m6"]);
+    let grouped =
+        index.search_conversations(WS, "refund", &Filters::default(), Page { limit: 3, ..Page::default() })?;
+    let got: Vec<&str> = grouped.conversations.iter().map(|c| c.conversation_id.as_str()).collect();
+    assert_eq!(got, ["c0", "c7", "c1"]);
+    Ok(())
+}
+
+#[test]
 fn conversations_group_their_hits() -> TestResult {
     let index = index_of(&[
         msg("a1", "conv-a", 1, "bag lost"),
