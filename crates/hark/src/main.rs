@@ -4,6 +4,7 @@
 mod bench;
 mod config;
 mod demo;
+mod nlp_cli;
 mod serve;
 mod storage;
 
@@ -46,6 +47,11 @@ enum Command {
     },
     /// Print the configuration file with every key, its default and what it means.
     DefaultConfig,
+    /// Message understanding: language, sentiment, intent, personal data; train and evaluate models.
+    Nlp {
+        #[command(subcommand)]
+        command: nlp_cli::NlpCommand,
+    },
     /// Benchmarks; each prints one JSON object (and a summary on stderr).
     Bench {
         #[command(subcommand)]
@@ -109,6 +115,8 @@ enum BenchCommand {
         #[arg(long)]
         database_url: Option<String>,
     },
+    /// Language + sentiment + intent + personal data on a multilingual mix, messages per second on one core.
+    Nlp(nlp_cli::BenchNlpArgs),
 }
 
 #[derive(Subcommand)]
@@ -182,6 +190,16 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     hark_channels::http::install_crypto_provider();
     let config_file = cli.config.as_deref();
     match cli.command {
+        Command::Nlp { command } => nlp_cli::run(command),
+        Command::Bench { command: BenchCommand::Nlp(args) } => {
+            let result = nlp_cli::bench(args)?;
+            eprintln!(
+                "nlp: {} messages/s on one core ({} µs each) for language + sentiment + intent + personal data",
+                result["messages_per_s_per_core"], result["microseconds_per_message"]
+            );
+            println!("{result}");
+            Ok(())
+        }
         Command::DefaultConfig => {
             print!("{}", config::DEFAULT_CONFIG);
             Ok(())

@@ -1,0 +1,375 @@
+//! Training: multinomial logistic regression (softmax cross-entropy with L2)
+//! on hashed features, optimised by AdaGrad over shuffled examples.
+//!
+//! Deterministic: the same examples, configuration and seed give the same
+//! model byte for byte.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::features::{Extractor, FeatureConfig};
+use crate::model::{LinearModel, MAX_BUCKET_BITS, ModelError, Reject};
+
+/// One labelled text.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Example {
+    pub text: String,
+    pub label: String,
+    /// How much this example counts (1.0 normally).
+    pub weight: f32,
+}
+
+impl Example {
+    pub fn new(text: impl Into<String>, label: impl Into<String>) -> Self {
+        Self { text: text.into(), label: label.into(), weight: 1.0 }
+    }
+}
+
+/// How to train.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TrainConfig {
+    pub features: FeatureConfig,
+    /// log2 of the number of hash buckets.
+    pub bucket_bits: u8,
+    pub epochs: u32,
+    /// AdaGrad's base learning rate.
+    pub learning_rate: f32,
+    /// L2 penalty per example update.
+    pub l2: f32,
+    /// Weigh classes inversely to their frequency, so that a rare class counts as much as a common one.
+    pub balance_classes: bool,
+    /// Average the weights of the second half of the epochs (smoother, generalises better).
+    pub average: bool,
+    /// Seed of the shuffling.
+    pub seed: u64,
+    /// Weigh features by inverse document frequency (stored in the model).
+    pub idf: bool,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        Self {
+            features: FeatureConfig::default(),
+            bucket_bits: 20,
+            epochs: 12,
+            learning_rate: 0.4,
+            l2: 1e-6,
+            balance_classes: false,
+            average: true,
+            seed: 42,
+            idf: false,
+        }
+    }
+}
+
+impl TrainConfig {
+    /// The learner's settings for intents (tuned on BANKING77 and CLINC150):
+    /// 2^18 buckets, L2 3e-5, AdaGrad rate 0.2, 12 epochs averaged over the second half.
+    pub fn intent() -> Self {
+        Self { bucket_bits: 18, epochs: 12, learning_rate: 0.2, l2: 3e-5, ..Self::default() }
+    }
+
+    /// The learner's settings for sentiment (tuned on the XLM-T validation splits).
+    pub fn sentiment() -> Self {
+        Self { bucket_bits: 20, epochs: 10, learning_rate: 0.1, l2: 3e-5, balance_classes: true, ..Self::default() }
+    }
+}
+
+/// Why training could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum TrainError {
+    #[error("no training examples")]
+    NoExamples,
+    #[error("training needs at least two distinct labels, found {0}")]
+    TooFewLabels(usize),
+    #[error("invalid training configuration: {0}")]
+    Config(String),
+    #[error(transparent)]
+    Model(#[from] ModelError),
+}
+
+struct Prepared {
+    features: Vec<(u32, f32)>,
+    label: usize,
+    weight: f32,
+}
+
+/// Trains a model for `task` on `examples`. Labels are sorted by name.
+pub fn train(task: &str, examples: &[Example], config: &TrainConfig) -> Result<LinearModel, TrainError> {
+    if examples.is_empty() {
+        return Err(TrainError::NoExamples);
+    }
+    config.features.validate().map_err(TrainError::Config)?;
+    if !(4..=MAX_BUCKET_BITS).contains(&config.bucket_bits) {
+        return Err(TrainError::Config(format!("bucket bits must be 4..={MAX_BUCKET_BITS}")));
+    }
+    if config.epochs == 0
+        || !(config.learning_rate.is_finite() && config.learning_rate > 0.0)
+        || !(config.l2.is_finite() && config.l2 >= 0.0)
+    {
+        return Err(TrainError::Config("epochs and learning rate must be positive, l2 non-negative".into()));
+    }
+    let labels: Vec<String> = {
+        let mut set: Vec<String> = examples.iter().map(|e| e.label.clone()).collect();
+        set.sort();
+        set.dedup();
+        set
+    };
+    if labels.len() < 2 {
+        return Err(TrainError::TooFewLabels(labels.len()));
+    }
+    let index: BTreeMap<&str, usize> = labels.iter().enumerate().map(|(i, l)| (l.as_str(), i)).collect();
+    let classes = labels.len();
+
+    let mut counts = vec![0.0f32; classes];
+    for example in examples {
+        counts[index[example.label.as_str()]] += example.weight.max(0.0);
+    }
+    let total: f32 = counts.iter().sum();
+    let class_weight: Vec<f32> = counts
+        .iter()
+        .map(|&c| if config.balance_classes && c > 0.0 { total / (classes as f32 * c) } else { 1.0 })
+        .collect();
+
+    let mask = (1u32 << config.bucket_bits) - 1;
+    let mut extractor = Extractor::default();
+    let mut prepared: Vec<Prepared> = examples
+        .iter()
+        .filter(|e| e.weight > 0.0 && e.weight.is_finite())
+        .map(|e| {
+            let vector = extractor.extract(&e.text, &config.features);
+            let label = index[e.label.as_str()];
+            Prepared {
+                features: vector.features.iter().map(|f| (f.hash & mask, f.value)).collect(),
+                label,
+                weight: e.weight * class_weight[label],
+            }
+        })
+        .collect();
+    if prepared.is_empty() {
+        return Err(TrainError::NoExamples);
+    }
+    let idf = config.idf.then(|| {
+        let idf = inverse_document_frequency(&prepared, config.bucket_bits);
+        for example in &mut prepared {
+            crate::model::apply_idf(&mut example.features, &idf);
+        }
+        idf
+    });
+
+    let buckets = 1usize << config.bucket_bits;
+    let mut weights = vec![0.0f32; buckets * classes];
+    let mut squared = vec![0.0f32; buckets * classes];
+    let mut bias = vec![0.0f32; classes];
+    let mut bias_squared = vec![0.0f32; classes];
+    let mut averaged: Option<(Vec<f32>, Vec<f32>, u32)> = None;
+    let mut order: Vec<usize> = (0..prepared.len()).collect();
+    let mut rng = SplitMix(config.seed);
+    let mut probabilities = vec![0.0f32; classes];
+    let mut gradient = vec![0.0f32; classes];
+    let eta = config.learning_rate;
+    const EPSILON: f32 = 1e-8;
+
+    for epoch in 0..config.epochs {
+        shuffle(&mut order, &mut rng);
+        for &i in &order {
+            let example = &prepared[i];
+            probabilities.copy_from_slice(&bias);
+            for &(bucket, value) in &example.features {
+                let row = &weights[bucket as usize * classes..(bucket as usize + 1) * classes];
+                for (p, w) in probabilities.iter_mut().zip(row) {
+                    *p += value * w;
+                }
+            }
+            crate::model::softmax(&mut probabilities);
+            for (c, (g, p)) in gradient.iter_mut().zip(&probabilities).enumerate() {
+                let target = if c == example.label { 1.0 } else { 0.0 };
+                *g = (p - target) * example.weight;
+            }
+            for (c, g) in gradient.iter().enumerate() {
+                bias_squared[c] += g * g;
+                bias[c] -= eta * g / (bias_squared[c].sqrt() + EPSILON);
+            }
+            for &(bucket, value) in &example.features {
+                let at = bucket as usize * classes;
+                let row = &mut weights[at..at + classes];
+                let acc = &mut squared[at..at + classes];
+                for ((w, s), g) in row.iter_mut().zip(acc.iter_mut()).zip(&gradient) {
+                    let step = g * value + config.l2 * *w;
+                    *s += step * step;
+                    *w -= eta * step / (s.sqrt() + EPSILON);
+                }
+            }
+        }
+        if config.average && epoch >= config.epochs / 2 {
+            let (sum, bias_sum, n) = averaged.get_or_insert_with(|| (vec![0.0; weights.len()], vec![0.0; classes], 0));
+            sum.iter_mut().zip(&weights).for_each(|(s, w)| *s += w);
+            bias_sum.iter_mut().zip(&bias).for_each(|(s, b)| *s += b);
+            *n += 1;
+        }
+    }
+    if let Some((mut sum, mut bias_sum, n)) = averaged {
+        let scale = 1.0 / n as f32;
+        sum.iter_mut().for_each(|w| *w *= scale);
+        bias_sum.iter_mut().for_each(|b| *b *= scale);
+        weights = sum;
+        bias = bias_sum;
+    }
+    let mut model = LinearModel::from_weights(task, labels, config.features, config.bucket_bits, &weights, bias)?;
+    if let Some(idf) = idf {
+        model.set_idf(idf)?;
+    }
+    model.set_metadata("train_examples", prepared.len().to_string());
+    model.set_metadata("train_config", serde_json::to_string(config).map_err(|e| TrainError::Config(e.to_string()))?);
+    Ok(model)
+}
+
+/// Quantised inverse document frequency of every bucket: `ln((n + 1) / (df + 1)) + 1`,
+/// stored in steps of 1/16.
+fn inverse_document_frequency(prepared: &[Prepared], bucket_bits: u8) -> Vec<u8> {
+    let mut df = vec![0u32; 1 << bucket_bits];
+    for example in prepared {
+        let mut buckets: Vec<u32> = example.features.iter().map(|f| f.0).collect();
+        buckets.sort_unstable();
+        buckets.dedup();
+        buckets.iter().for_each(|&b| df[b as usize] += 1);
+    }
+    let n = prepared.len() as f32;
+    df.iter()
+        .map(|&d| {
+            ((((n + 1.0) / (d as f32 + 1.0)).ln() + 1.0) * crate::model::IDF_STEPS).round().clamp(1.0, 255.0) as u8
+        })
+        .collect()
+}
+
+/// Chooses the reject threshold on held-out examples: the examples labelled
+/// `reject_label` should be rejected, the others classified correctly. The
+/// threshold kept is the one with the best mean of in-scope accuracy and
+/// out-of-scope recall among those that keep in-scope accuracy within
+/// `max_in_scope_loss` of its value without rejection.
+pub fn tune_reject(
+    model: &LinearModel,
+    held_out: &[Example],
+    reject_label: &str,
+    max_in_scope_loss: f32,
+) -> Option<Reject> {
+    let mut extractor = Extractor::default();
+    let mut probabilities = Vec::new();
+    // (confidence, in scope, correct before rejection: the right intent, or the reject label itself)
+    let scored: Vec<(f32, bool, bool)> = held_out
+        .iter()
+        .map(|e| {
+            let vector = extractor.extract(&e.text, model.feature_config());
+            model.probabilities_into(&vector, &mut probabilities);
+            let (best, confidence) = model.best(&probabilities);
+            let in_scope = e.label != reject_label;
+            let correct = model.labels()[best].as_ref() == e.label;
+            (confidence, in_scope, correct)
+        })
+        .collect();
+    let in_scope = scored.iter().filter(|s| s.1).count();
+    let out_of_scope = scored.len() - in_scope;
+    if in_scope == 0 || out_of_scope == 0 {
+        return None;
+    }
+    let evaluate = |threshold: f32| {
+        let kept_correct = scored.iter().filter(|s| s.1 && s.2 && s.0 >= threshold).count();
+        let rejected_oos = scored.iter().filter(|s| !s.1 && (s.0 < threshold || s.2)).count();
+        (kept_correct as f32 / in_scope as f32, rejected_oos as f32 / out_of_scope as f32)
+    };
+    let (base_accuracy, _) = evaluate(0.0);
+    let mut best: Option<(f32, f32)> = None;
+    for step in 0..=200 {
+        let threshold = step as f32 / 200.0;
+        let (accuracy, recall) = evaluate(threshold);
+        if accuracy + max_in_scope_loss < base_accuracy {
+            continue;
+        }
+        let score = (accuracy + recall) / 2.0;
+        if best.is_none_or(|(_, s)| score > s) {
+            best = Some((threshold, score));
+        }
+    }
+    best.map(|(threshold, _)| Reject { threshold, label: reject_label.to_owned() })
+}
+
+/// A small, fast, seedable generator for shuffling (SplitMix64).
+struct SplitMix(u64);
+
+impl SplitMix {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+}
+
+fn shuffle(items: &mut [usize], rng: &mut SplitMix) {
+    for i in (1..items.len()).rev() {
+        let j = (rng.next() % (i as u64 + 1)) as usize;
+        items.swap(i, j);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_support::OrPanic;
+
+    fn toy() -> Vec<Example> {
+        let mut examples = Vec::new();
+        for (i, fruit) in ["apple", "banana", "cherry", "grape", "melon", "peach"].iter().enumerate() {
+            examples.push(Example::new(format!("I love this {fruit} so much"), "positive"));
+            examples.push(Example::new(format!("this {fruit} is awful and I hate it"), "negative"));
+            if i % 2 == 0 {
+                examples.push(Example::new(format!("wonderful {fruit}, love it"), "positive"));
+            }
+        }
+        examples
+    }
+
+    fn small() -> TrainConfig {
+        TrainConfig { bucket_bits: 12, epochs: 10, ..TrainConfig::default() }
+    }
+
+    #[test]
+    fn learns_a_separable_toy_set() {
+        let model = train("toy", &toy(), &small()).or_panic("trains");
+        let mut extractor = Extractor::default();
+        let mut predict = |text: &str| model.predict(&extractor.extract(text, model.feature_config())).label;
+        assert_eq!(predict("I love this kiwi").as_ref(), "positive");
+        assert_eq!(predict("awful kiwi, I hate it").as_ref(), "negative");
+        assert_eq!(model.labels().len(), 2);
+    }
+
+    #[test]
+    fn training_is_deterministic() {
+        let a = train("toy", &toy(), &small()).or_panic("trains");
+        let b = train("toy", &toy(), &small()).or_panic("trains");
+        assert_eq!(a.to_bytes(), b.to_bytes());
+    }
+
+    #[test]
+    fn bad_inputs_are_errors() {
+        assert!(matches!(train("toy", &[], &small()), Err(TrainError::NoExamples)));
+        let one = [Example::new("a", "x"), Example::new("b", "x")];
+        assert!(matches!(train("toy", &one, &small()), Err(TrainError::TooFewLabels(1))));
+        let config = TrainConfig { epochs: 0, ..small() };
+        assert!(matches!(train("toy", &toy(), &config), Err(TrainError::Config(_))));
+    }
+
+    #[test]
+    fn reject_threshold_rejects_unrelated_text() {
+        let model = train("toy", &toy(), &small()).or_panic("trains");
+        let mut held_out = toy();
+        held_out.truncate(6);
+        for text in ["qwerty zxcv", "lorem ipsum dolor", "1234 5678"] {
+            held_out.push(Example::new(text, "oos"));
+        }
+        let reject = tune_reject(&model, &held_out, "oos", 0.0).or_panic("a threshold");
+        assert!(reject.threshold > 0.5 && reject.threshold <= 1.0, "{}", reject.threshold);
+    }
+}
