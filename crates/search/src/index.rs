@@ -227,8 +227,10 @@ impl SearchIndex {
             prepared.set_payload(&payload);
             prepared.commit()?;
         }
-        *self.inner.checkpoint.lock().map_err(|_| poisoned())? = checkpoint;
+        // Searches see the commit before its checkpoint is reported, so a caller that waits
+        // for a cursor then finds what it covers.
         self.inner.reader.reload()?;
+        *self.inner.checkpoint.lock().map_err(|_| poisoned())? = checkpoint;
         Ok(())
     }
 
