@@ -111,6 +111,12 @@ pub struct TrainArgs {
     /// AdaGrad learning rate (default: the task's preset).
     #[arg(long)]
     learning_rate: Option<f32>,
+    /// Word n-grams from 1 to N (0: none; default: the task's preset).
+    #[arg(long, value_name = "N")]
+    word_ngrams: Option<u8>,
+    /// Character n-gram lengths as MIN-MAX, e.g. 1-5, or 0 for none (default: the task's preset).
+    #[arg(long, value_name = "MIN-MAX")]
+    char_ngrams: Option<String>,
     /// Shuffling seed.
     #[arg(long, default_value_t = 42)]
     seed: u64,
@@ -322,6 +328,12 @@ fn train(task: Task, args: TrainArgs) -> anyhow::Result<Value> {
     config.l2 = args.l2.unwrap_or(config.l2);
     config.learning_rate = args.learning_rate.unwrap_or(config.learning_rate);
     config.seed = args.seed;
+    if let Some(n) = args.word_ngrams {
+        config.features.word_ngrams = n;
+    }
+    if let Some(range) = &args.char_ngrams {
+        (config.features.char_min, config.features.char_max) = parse_range(range)?;
+    }
     let started = Instant::now();
     let mut model = hark_nlp::train(name, &examples, &config)?;
     if let Task::Sentiment = task {
@@ -356,6 +368,18 @@ fn train(task: Task, args: TrainArgs) -> anyhow::Result<Value> {
     let gold: Vec<&str> = examples.iter().map(|e| e.label.as_str()).collect();
     report["train_accuracy"] = json!(round8(Evaluation::of(&gold, &predicted, None).accuracy));
     Ok(report)
+}
+
+/// "1-5" as (1, 5); "0" as no character n-grams.
+fn parse_range(range: &str) -> anyhow::Result<(u8, u8)> {
+    if range.trim() == "0" {
+        return Ok((0, 0));
+    }
+    let parsed = range.split_once('-').and_then(|(a, b)| Some((a.trim().parse().ok()?, b.trim().parse().ok()?)));
+    match parsed {
+        Some((min, max)) if min >= 1 && min <= max => Ok((min, max)),
+        _ => bail!("--char-ngrams takes MIN-MAX with 1 <= MIN <= MAX (e.g. 1-5), or 0"),
+    }
 }
 
 fn clinc_csv(json_path: &Path, out_dir: &Path) -> anyhow::Result<Value> {

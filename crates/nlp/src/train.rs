@@ -70,9 +70,10 @@ impl TrainConfig {
         Self { bucket_bits: 18, epochs: 12, learning_rate: 0.2, l2: 3e-5, ..Self::default() }
     }
 
-    /// The learner's settings for sentiment (tuned on the XLM-T validation splits).
+    /// The learner's settings for sentiment (tuned on the XLM-T validation splits):
+    /// 2^21 buckets, L2 3e-5, AdaGrad rate 0.1, 10 epochs.
     pub fn sentiment() -> Self {
-        Self { bucket_bits: 20, epochs: 10, learning_rate: 0.1, l2: 3e-5, balance_classes: true, ..Self::default() }
+        Self { bucket_bits: 21, epochs: 10, learning_rate: 0.1, l2: 3e-5, ..Self::default() }
     }
 }
 

@@ -95,7 +95,13 @@ fn run() -> Result<(), String> {
     Ok(())
 }
 
+/// The one command that rebuilds the shipped models, from the repository root.
+const REBUILD: &str = "cargo run --release --manifest-path crates/nlp/trainer/Cargo.toml -- --data ../shared/data --out crates/nlp/models";
+
 fn write_model(path: &Path, model: &LinearModel) -> Result<(), String> {
+    let mut model = model.clone();
+    model.set_metadata("rebuild", REBUILD.into());
+    model.set_metadata("provenance", "crates/nlp/models/PROVENANCE.md".into());
     let bytes = model.to_bytes();
     std::fs::write(path, &bytes).map_err(|e| format!("{}: {e}", path.display()))?;
     eprintln!("wrote {} ({} bytes)", path.display(), bytes.len());
@@ -119,28 +125,14 @@ fn language_config() -> TrainConfig {
     }
 }
 
+/// The same presets as `hark nlp train sentiment` and `hark nlp train intent`, so that a
+/// workspace retraining on the defaults plus its corrections gets the same kind of model.
 fn sentiment_config() -> TrainConfig {
-    TrainConfig {
-        features: shared_features(),
-        bucket_bits: 20,
-        epochs: 10,
-        learning_rate: 0.1,
-        l2: 3e-5,
-        balance_classes: true,
-        ..TrainConfig::default()
-    }
+    TrainConfig::sentiment()
 }
 
 fn intent_config() -> TrainConfig {
-    TrainConfig {
-        features: shared_features(),
-        bucket_bits: 18,
-        epochs: 15,
-        learning_rate: 0.2,
-        l2: 1e-5,
-        balance_classes: true,
-        ..TrainConfig::default()
-    }
+    TrainConfig::intent()
 }
 
 fn examples(items: &[Labelled]) -> Vec<Example> {
