@@ -47,6 +47,29 @@ pub struct AttributeInput {
     pub options: Vec<String>,
 }
 
+/// Business hours of the workspace (no `team_id`) or of one team.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BusinessHoursInput {
+    pub name: String,
+    #[serde(default)]
+    pub team_id: Option<String>,
+    #[schema(value_type = Object)]
+    pub config: hark_domain::business_hours::BusinessHoursConfig,
+}
+
+/// Stored business hours, as the API shows them.
+#[derive(Debug, Clone, serde::Serialize, ToSchema)]
+pub struct BusinessHoursView {
+    pub id: String,
+    pub name: String,
+    pub team_id: Option<String>,
+    #[schema(value_type = Object)]
+    pub config: serde_json::Value,
+    #[schema(value_type = String, format = DateTime)]
+    pub updated_at: jiff::Timestamp,
+}
+
 /// What a person may change about themselves.
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -391,6 +414,92 @@ impl App {
                 def.check(value)?;
             }
         }
+        Ok(())
+    }
+
+    // --- business hours ------------------------------------------------------
+
+    pub async fn business_hours(&self, actor: &Actor) -> AppResult<Vec<BusinessHoursView>> {
+        actor.require(Action::ReadInbox)?;
+        Ok(self
+            .store
+            .business_hours(actor.workspace_id())
+            .await?
+            .into_iter()
+            .map(|b| BusinessHoursView {
+                id: b.id,
+                name: b.name,
+                team_id: b.team_id,
+                config: b.config,
+                updated_at: b.updated_at,
+            })
+            .collect())
+    }
+
+    /// Creates (`id` None) or replaces business hours; the schedule is checked
+    /// (time zone, times, overlaps) before anything is stored.
+    pub async fn put_business_hours(
+        &self,
+        actor: &Actor,
+        id: Option<&str>,
+        input: BusinessHoursInput,
+    ) -> AppResult<BusinessHoursView> {
+        actor.require(Action::ManageWorkspace)?;
+        hark_domain::business_hours::BusinessHours::try_from(input.config.clone())?;
+        let existing = self.store.business_hours(actor.workspace_id()).await?;
+        if let Some(id) = id
+            && !existing.iter().any(|b| b.id == id)
+        {
+            return Err(AppError::NotFound("business hours"));
+        }
+        if let Some(team_id) = &input.team_id {
+            let team = self.store.team(team_id).await?;
+            if team.is_none_or(|t| t.workspace_id != actor.workspace_id()) {
+                return Err(AppError::invalid("team_id", "no team with this id"));
+            }
+        }
+        if existing.iter().any(|b| Some(b.id.as_str()) != id && b.team_id == input.team_id) {
+            return Err(AppError::Duplicate("business hours for this team".into()));
+        }
+        let at = now();
+        let record = hark_store::BusinessHoursRecord {
+            id: id.map(str::to_owned).unwrap_or_else(|| new_id("bh")),
+            workspace_id: actor.workspace_id().to_owned(),
+            team_id: input.team_id,
+            name: clean_line("name", &input.name, 80)?,
+            config: serde_json::to_value(&input.config).unwrap_or_default(),
+            updated_at: at,
+        };
+        let view = BusinessHoursView {
+            id: record.id.clone(),
+            name: record.name.clone(),
+            team_id: record.team_id.clone(),
+            config: record.config.clone(),
+            updated_at: at,
+        };
+        Change::new(actor, at)
+            .write(Write::PutBusinessHours(record))
+            .audit(
+                if id.is_some() { "business_hours.update" } else { "business_hours.create" },
+                "business_hours",
+                &view.id,
+                json!({ "name": view.name, "team_id": view.team_id, "config": view.config }),
+            )
+            .event("business_hours.updated", &view.id, &view)
+            .commit(self)
+            .await?;
+        Ok(view)
+    }
+
+    pub async fn delete_business_hours(&self, actor: &Actor, id: &str) -> AppResult<()> {
+        actor.require(Action::ManageWorkspace)?;
+        let existing = self.store.business_hours(actor.workspace_id()).await?;
+        let before = existing.iter().find(|b| b.id == id).ok_or(AppError::NotFound("business hours"))?;
+        Change::new(actor, now())
+            .write(Write::DeleteBusinessHours { id: id.to_owned() })
+            .audit("business_hours.delete", "business_hours", id, json!({ "name": before.name }))
+            .commit(self)
+            .await?;
         Ok(())
     }
 

@@ -32,6 +32,10 @@ pub struct ConversationUpdate {
     pub team_id: Option<Option<String>>,
     /// The full set of label names after the change.
     pub labels: Option<Vec<String>>,
+    /// Labels to add to those the conversation has (for changing many at once).
+    pub add_labels: Option<Vec<String>>,
+    /// Labels to take away.
+    pub remove_labels: Option<Vec<String>>,
     #[schema(value_type = Option<Object>)]
     pub custom_attributes: Option<CustomAttributes>,
     /// If given, the update is refused when the conversation has changed since this version.
@@ -74,6 +78,13 @@ impl App {
         Ok(self.store.conversations(&filter, page).await?)
     }
 
+    /// How many conversations match, counting no further than `cap`.
+    pub async fn count_conversations(&self, actor: &Actor, mut filter: ConversationFilter, cap: u32) -> AppResult<i64> {
+        actor.require(Action::ReadInbox)?;
+        filter.workspace_id = actor.workspace_id().to_owned();
+        Ok(self.store.count_conversations(&filter, cap).await?)
+    }
+
     pub async fn conversation(&self, actor: &Actor, id: &str) -> AppResult<Conversation> {
         actor.require(Action::ReadInbox)?;
         self.visible_conversation(actor, id).await
@@ -110,18 +121,20 @@ impl App {
         if update.assignee_id.is_some() || update.team_id.is_some() {
             actor.require(Action::AssignConversation)?;
         }
-        if update.labels.is_some() {
+        if update.labels.is_some() || update.add_labels.is_some() || update.remove_labels.is_some() {
             actor.require(Action::LabelConversation)?;
+        }
+        if update.labels.is_some() && (update.add_labels.is_some() || update.remove_labels.is_some()) {
+            return Err(AppError::invalid("labels", "give either labels or add_labels/remove_labels, not both"));
         }
         actor.require(Action::ReadInbox)?;
         self.check_assignment_targets(actor, &update).await?;
         if let Some(attrs) = &update.custom_attributes {
             self.check_attributes(actor, AttributeScope::Conversation, attrs).await?;
         }
-        let label_ids = match &update.labels {
-            Some(names) => Some(self.label_ids(actor, names).await?),
-            None => None,
-        };
+        for names in [&update.add_labels, &update.remove_labels].into_iter().flatten() {
+            self.label_ids(actor, names).await?;
+        }
         // Another agent may change the same conversation at the same moment;
         // re-read and re-apply a few times before giving up.
         for _ in 0..3 {
@@ -151,12 +164,14 @@ impl App {
             if let Some(attrs) = &update.custom_attributes {
                 after.custom_attributes = attrs.clone();
             }
-            if let Some(names) = &update.labels {
-                let mut sorted = names.clone();
-                sorted.sort();
-                sorted.dedup();
-                after.labels = sorted;
-            }
+            let mut labels = update.labels.clone().unwrap_or_else(|| after.labels.clone());
+            labels.extend(update.add_labels.iter().flatten().cloned());
+            labels.retain(|l| !update.remove_labels.iter().flatten().any(|r| r == l));
+            labels.sort();
+            labels.dedup();
+            after.labels = labels;
+            let label_ids =
+                if after.labels != before.labels { Some(self.label_ids(actor, &after.labels).await?) } else { None };
             note_change(&mut changes, "status", json!(before.status), json!(after.status));
             note_change(&mut changes, "snoozed_until", json!(before.snoozed_until), json!(after.snoozed_until));
             note_change(&mut changes, "priority", json!(before.priority), json!(after.priority));

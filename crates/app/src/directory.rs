@@ -55,6 +55,20 @@ pub struct LabelInput {
     pub description: String,
 }
 
+/// The label conversations closed without a reply get ("close, no reply
+/// needed"): every workspace has it, so that action always works.
+pub const NO_REPLY_LABEL: &str = "no-reply-needed";
+
+fn no_reply_label(workspace_id: &str) -> Label {
+    Label {
+        id: format!("lbl_noreply_{workspace_id}"),
+        workspace_id: workspace_id.to_owned(),
+        name: NO_REPLY_LABEL.into(),
+        color: "#98a2b3".into(),
+        description: "Closed without a reply: spam, thanks, chatter".into(),
+    }
+}
+
 fn default_locale() -> String {
     "en".into()
 }
@@ -110,6 +124,7 @@ impl App {
         let system = Actor::system(&workspace.id);
         Change::new(&system, workspace.created_at)
             .write(Write::InsertWorkspace(workspace.clone()))
+            .write(Write::InsertLabel(no_reply_label(&workspace.id)))
             .audit("workspace.create", "workspace", &workspace.id, json!({ "name": workspace.name }))
             .commit(self)
             .await?;

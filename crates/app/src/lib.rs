@@ -28,7 +28,9 @@ use std::sync::Arc;
 
 pub use actor::{Actor, ActorVia};
 pub use channels::{ChannelCreate, ChannelUpdate};
-pub use collaboration::{AttributeInput, PRESENCE_TTL, ProfileUpdate, SavedViewInput, SnippetInput};
+pub use collaboration::{
+    AttributeInput, BusinessHoursInput, BusinessHoursView, PRESENCE_TTL, ProfileUpdate, SavedViewInput, SnippetInput,
+};
 pub use contacts::ContactUpdate;
 pub use conversations::{ConversationUpdate, NewMessage, TemplateInput};
 pub use directory::{LabelInput, TeamInput, UserCreate, UserUpdate};

@@ -72,9 +72,10 @@ impl App {
             return Ok(RawOutcome::Skipped);
         }
         let pending = self.store.unmatched_outbound(&channel.id, 50).await?;
-        if let Some(ours) = pending.iter().find(|m| m.text.trim() == echo.text.trim()) {
+        if let Some(ours) = self.echoed_message(&channel, &echo, &pending).await? {
             let at = now();
-            self.store
+            let recorded = self
+                .store
                 .commit(vec![
                     Write::SetMessagePlatformId {
                         message_id: ours.id.clone(),
@@ -82,13 +83,53 @@ impl App {
                     },
                     Write::FinishRawEvent { id: raw_id, at },
                 ])
-                .await?;
-            return Ok(RawOutcome::Applied);
+                .await;
+            return match recorded {
+                Ok(_) => Ok(RawOutcome::Applied),
+                // The publisher recorded this platform id a moment ago.
+                Err(hark_store::StoreError::Duplicate { .. }) => {
+                    self.finish_raw(raw_id).await?;
+                    Ok(RawOutcome::Skipped)
+                }
+                Err(e) => Err(e.into()),
+            };
         }
         if echo.by_hark {
             return self.defer_or_skip(raw_id, received_at, "echo of a send not recorded yet").await;
         }
         self.import_outside_reply(raw_id, &channel, echo).await
+    }
+
+    /// Which of Hark's replies waiting for their platform id an echo is. The
+    /// same text often goes to several customers (a greeting, a snippet), so
+    /// when the network says who received it, only a reply to that customer
+    /// (or in that thread) matches; without that, only an unambiguous text does.
+    async fn echoed_message<'m>(
+        &self,
+        channel: &Channel,
+        echo: &EchoItem,
+        pending: &'m [Message],
+    ) -> AppResult<Option<&'m Message>> {
+        let same_text: Vec<&Message> = pending.iter().filter(|m| m.text.trim() == echo.text.trim()).collect();
+        if same_text.len() <= 1 && echo.recipient_platform_user_id.is_none() {
+            return Ok(same_text.into_iter().next());
+        }
+        for candidate in same_text {
+            let Some(conversation) = self.store.conversation(&candidate.conversation_id).await? else { continue };
+            if conversation.platform_thread_id.as_deref() == Some(echo.thread_id.as_str()) {
+                return Ok(Some(candidate));
+            }
+            // A public reply's echo comes back in its thread; a private one names its recipient.
+            if let Some(recipient) =
+                echo.recipient_platform_user_id.as_ref().filter(|_| candidate.visibility == Visibility::Private)
+            {
+                let identity = self.store.identity(&channel.workspace_id, channel.network, recipient).await?;
+                if identity.is_some_and(|i| i.contact_id == conversation.contact_id) {
+                    return Ok(Some(candidate));
+                }
+            }
+        }
+        Ok(None)
     }
 
     async fn import_outside_reply(&self, raw_id: i64, channel: &Channel, echo: EchoItem) -> AppResult<RawOutcome> {

@@ -90,6 +90,25 @@ pub fn check_length(network: Network, visibility: OutboundVisibility, text: &str
     Ok(())
 }
 
+/// The composer's counter for a reply: how the network measures it (`chars`,
+/// `utf8_bytes`, `x_weighted`, `mastodon` or `graphemes`), the reply's length
+/// that way, and the limit. Where a network has two limits, the first and
+/// stricter-for-typing one is shown; the other is still checked on sending.
+pub fn counter(network: Network, visibility: OutboundVisibility, text: &str) -> (&'static str, usize, usize) {
+    let limits = limits(network, visibility);
+    let Some(first) = limits.first() else {
+        return ("chars", text.chars().count(), usize::MAX);
+    };
+    let name = match first.measure {
+        Measure::Chars => "chars",
+        Measure::Utf8Bytes => "utf8_bytes",
+        Measure::XWeighted => "x_weighted",
+        Measure::Mastodon => "mastodon",
+        Measure::Graphemes => "graphemes",
+    };
+    (name, measure(first.measure, text), first.max)
+}
+
 fn measure(measure: Measure, text: &str) -> usize {
     match measure {
         Measure::Chars => text.chars().count(),

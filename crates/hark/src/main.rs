@@ -5,6 +5,7 @@ mod bench;
 mod config;
 mod demo;
 mod nlp_cli;
+mod search;
 mod serve;
 mod storage;
 

@@ -63,8 +63,11 @@ pub async fn start(config: &Config, app: App) -> anyhow::Result<Running> {
     let intake = hark_app::intake::Intake::start(app.store.clone());
     let workers =
         hark_jobs::Workers::new(app.clone(), hark_channels::http::client(), intake.clone(), worker_config(config));
-    let worker_tasks = workers.spawn(shutdown.clone());
-    let router = hark_web::router(WebState::new(app, intake, web_config, shutdown.clone()));
+    let mut worker_tasks = workers.spawn(shutdown.clone());
+    let search = crate::search::Search::open(&config.data_dir.join("search"), app.store.clone())?;
+    worker_tasks.push(search.spawn(shutdown.clone()));
+    let state = WebState::new(app, intake, web_config, shutdown.clone()).with_search(std::sync::Arc::new(search));
+    let router = hark_web::router(state);
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;

@@ -86,6 +86,9 @@ pub trait Conversations: Send + Sync {
     /// How many conversations match, counting no further than `cap` (so a
     /// badge costs the same on a small inbox and a huge one).
     async fn count_conversations(&self, filter: &ConversationFilter, cap: u32) -> StoreResult<i64>;
+    /// Every workspace's messages with an id above `after`, by id (for
+    /// rebuilding the search index in bulk).
+    async fn messages_after_id(&self, after: Option<&str>, limit: u32) -> StoreResult<Vec<Message>>;
     /// The newest `limit` messages of a conversation, oldest first.
     async fn recent_messages(&self, conversation_id: &str, limit: u32) -> StoreResult<Vec<Message>>;
     /// Oldest first; the page cursor is a [`Cursor`].
@@ -128,6 +131,9 @@ pub trait Journal: Send + Sync {
     async fn audit_log(&self, workspace_id: &str, page: &Page) -> StoreResult<Vec<AuditEntry>>;
     /// Events with an id above `after`, oldest first.
     async fn events_after(&self, workspace_id: &str, after: i64, limit: u32) -> StoreResult<Vec<Event>>;
+    /// Events of every workspace with an id above `after`, oldest first (for
+    /// followers such as the search index).
+    async fn events_since(&self, after: i64, limit: u32) -> StoreResult<Vec<Event>>;
     async fn last_event_id(&self) -> StoreResult<i64>;
     /// The highest event id this node knows is committed. It moves when this node
     /// commits events and, on PostgreSQL, when any node does (LISTEN/NOTIFY wakes it,

@@ -923,6 +923,13 @@ macro_rules! impl_repositories {
                 Ok(q.build_query_scalar::<i64>().fetch_one(self.reader()).await?)
             }
 
+            async fn messages_after_id(&self, after: Option<&str>, limit: u32) -> StoreResult<Vec<Message>> {
+                sqlx::query_as::<_, MessageRow>("SELECT * FROM messages WHERE id > $1 ORDER BY id LIMIT $2")
+                    .bind(after.unwrap_or("").to_owned()).bind(i64::from(limit.clamp(1, 10_000)))
+                    .fetch_all(self.reader()).await?
+                    .into_iter().map(MessageRow::into_domain).collect()
+            }
+
             async fn recent_messages(&self, conversation_id: &str, limit: u32) -> StoreResult<Vec<Message>> {
                 let mut messages = self.first_message(
                     "SELECT * FROM messages WHERE conversation_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2",
@@ -1090,6 +1097,13 @@ macro_rules! impl_repositories {
                 .bind(workspace_id.to_owned()).bind(after).bind(i64::from(limit.clamp(1, 1000)))
                 .fetch_all(self.reader()).await?
                 .into_iter().map(EventRow::into_domain).collect()
+            }
+
+            async fn events_since(&self, after: i64, limit: u32) -> StoreResult<Vec<Event>> {
+                sqlx::query_as::<_, EventRow>("SELECT * FROM events WHERE id > $1 ORDER BY id LIMIT $2")
+                    .bind(after).bind(i64::from(limit.clamp(1, 5000)))
+                    .fetch_all(self.reader()).await?
+                    .into_iter().map(EventRow::into_domain).collect()
             }
 
             async fn last_event_id(&self) -> StoreResult<i64> {

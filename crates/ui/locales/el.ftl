@@ -237,6 +237,7 @@ move-private-public-reply = Απάντηση και δημόσια
 move-private-default-public = Σας στείλαμε ιδιωτικό μήνυμα.
 
 context-label = Πελάτης
+unknown-customer = Πελάτης
 contact-merged = Αυτή η καρτέλα συγχωνεύτηκε με άλλη.
 contact-name = Όνομα
 contact-email = Email

@@ -241,6 +241,7 @@ move-private-public-reply = Ответить и публично
 move-private-default-public = Мы отправили вам личное сообщение.
 
 context-label = Клиент
+unknown-customer = Клиент
 contact-merged = Эта карточка объединена с другой.
 contact-name = Имя
 contact-email = Email

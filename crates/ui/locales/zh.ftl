@@ -235,6 +235,7 @@ move-private-public-reply = 同时公开回复
 move-private-default-public = 我们已通过私信联系您。
 
 context-label = 客户
+unknown-customer = 客户
 contact-merged = 此记录已合并到另一条记录。
 contact-name = 姓名
 contact-email = 邮箱

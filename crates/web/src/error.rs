@@ -52,17 +52,22 @@ impl ApiError {
     }
 }
 
+/// The HTTP status an application error is answered with.
+pub fn status_of(err: &AppError) -> StatusCode {
+    match err {
+        AppError::Unauthenticated | AppError::BadCredentials => StatusCode::UNAUTHORIZED,
+        AppError::Forbidden => StatusCode::FORBIDDEN,
+        AppError::NotFound(_) => StatusCode::NOT_FOUND,
+        AppError::Invalid(_) => StatusCode::BAD_REQUEST,
+        AppError::Conflict(_) | AppError::Duplicate(_) => StatusCode::CONFLICT,
+        AppError::Internal(_) | AppError::Crypto(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+    }
+}
+
 impl From<AppError> for ApiError {
     fn from(err: AppError) -> Self {
-        let status = match &err {
-            AppError::Unauthenticated | AppError::BadCredentials => StatusCode::UNAUTHORIZED,
-            AppError::Forbidden => StatusCode::FORBIDDEN,
-            AppError::NotFound(_) => StatusCode::NOT_FOUND,
-            AppError::Invalid(_) => StatusCode::BAD_REQUEST,
-            AppError::Conflict(_) | AppError::Duplicate(_) => StatusCode::CONFLICT,
-            AppError::Internal(_) | AppError::Crypto(_) => StatusCode::INTERNAL_SERVER_ERROR,
-            AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-        };
+        let status = status_of(&err);
         if status == StatusCode::INTERNAL_SERVER_ERROR {
             // The details stay in the log; the client learns only that it failed.
             tracing::error!(error = ?err, "request failed");

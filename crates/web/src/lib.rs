@@ -10,6 +10,8 @@ mod auth;
 mod error;
 mod extract;
 mod openapi;
+mod pages;
+pub mod search;
 mod security;
 mod webhooks;
 
@@ -66,6 +68,8 @@ pub struct WebState {
     /// Cancelled at shutdown so that long-lived event streams end and the
     /// server can drain.
     shutdown: CancellationToken,
+    /// The full-text index, when the binary has one.
+    pub search: Option<Arc<dyn search::ConversationSearch>>,
 }
 
 impl WebState {
@@ -79,7 +83,14 @@ impl WebState {
             refusals: Arc::default(),
             http: hark_channels::http::client(),
             shutdown,
+            search: None,
         }
+    }
+
+    /// Uses `search` for the inbox's full-text search.
+    pub fn with_search(mut self, search: Arc<dyn search::ConversationSearch>) -> Self {
+        self.search = Some(search);
+        self
     }
 }
 
@@ -96,6 +107,7 @@ pub fn router(state: WebState) -> Router {
         .route("/healthz", get(api::health::healthz))
         .route("/api/openapi.json", get(openapi::serve))
         .nest("/api/v1", api::routes())
+        .merge(pages::routes())
         .fallback(api::not_found)
         .method_not_allowed_fallback(api::method_not_allowed)
         .layer(DefaultBodyLimit::max(max_body))

@@ -57,6 +57,9 @@ enum Case {
     AttributeUpdate,
     AttributeDelete,
     ProfileUpdate,
+    HoursCreate,
+    HoursReplace,
+    HoursDelete,
 }
 
 const CASES: &[Case] = &[
@@ -101,6 +104,9 @@ const CASES: &[Case] = &[
     Case::AttributeUpdate,
     Case::AttributeDelete,
     Case::ProfileUpdate,
+    Case::HoursCreate,
+    Case::HoursReplace,
+    Case::HoursDelete,
 ];
 
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
@@ -133,6 +139,7 @@ impl Case {
             Case::SnippetCreate | Case::SnippetUpdate | Case::SnippetDelete => Action::ManageSnippets,
             Case::SharedViewCreate => Action::ManageSharedViews,
             Case::AttributeCreate | Case::AttributeUpdate | Case::AttributeDelete => Action::ManageWorkspace,
+            Case::HoursCreate | Case::HoursReplace | Case::HoursDelete => Action::ManageWorkspace,
         }
     }
 
@@ -183,6 +190,9 @@ impl Case {
             Case::AttributeUpdate => ("patch", "/api/v1/attributes/{id}"),
             Case::AttributeDelete => ("delete", "/api/v1/attributes/{id}"),
             Case::ProfileUpdate => ("patch", "/api/v1/me"),
+            Case::HoursCreate => ("post", "/api/v1/business-hours"),
+            Case::HoursReplace => ("put", "/api/v1/business-hours/{id}"),
+            Case::HoursDelete => ("delete", "/api/v1/business-hours/{id}"),
         }
     }
 
@@ -433,6 +443,32 @@ impl Case {
                 }
             }
             Case::ProfileUpdate => (Method::PATCH, "/api/v1/me".into(), Some(json!({ "availability": "away" }))),
+            Case::HoursCreate | Case::HoursReplace | Case::HoursDelete => {
+                // One set per team: a fresh team each time keeps the cases independent.
+                let team = app
+                    .create_team(
+                        &system,
+                        hark_app::TeamInput { name: unique("team"), description: String::new(), member_ids: vec![] },
+                    )
+                    .await
+                    .unwrap_or_else(|e| panic!("{e}"));
+                let body = json!({
+                    "name": "Office hours", "team_id": team.id,
+                    "config": { "time_zone": "Europe/Athens", "week": { "monday": [{ "start": "09:00", "end": "18:00" }] } },
+                });
+                if matches!(self, Case::HoursCreate) {
+                    (Method::POST, "/api/v1/business-hours".into(), Some(body))
+                } else {
+                    let input: hark_app::BusinessHoursInput =
+                        serde_json::from_value(body.clone()).unwrap_or_else(|e| panic!("{e}"));
+                    let hours = app.put_business_hours(&system, None, input).await.unwrap_or_else(|e| panic!("{e}"));
+                    if matches!(self, Case::HoursDelete) {
+                        (Method::DELETE, format!("/api/v1/business-hours/{}", hours.id), None)
+                    } else {
+                        (Method::PUT, format!("/api/v1/business-hours/{}", hours.id), Some(body))
+                    }
+                }
+            }
         }
     }
 }
@@ -520,7 +556,7 @@ async fn without_credentials_every_endpoint_answers_401_and_no_data() {
     let doc = hark_web::openapi_json();
     let mut tried = 0;
     for (path, item) in doc["paths"].as_object().unwrap_or_else(|| panic!("no paths")) {
-        for method in ["get", "post", "patch", "delete"] {
+        for method in ["get", "post", "put", "patch", "delete"] {
             if item.get(method).is_none() || path == "/healthz" || path == "/api/v1/auth/login" {
                 continue;
             }

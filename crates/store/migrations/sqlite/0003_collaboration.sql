@@ -79,3 +79,8 @@ CREATE TABLE business_hours (
     updated_at    BIGINT NOT NULL
 );
 CREATE INDEX business_hours_by_workspace ON business_hours (workspace_id);
+
+-- Every workspace has the label "close, no reply needed" puts on conversations.
+INSERT INTO labels (id, workspace_id, name, color, description)
+SELECT 'lbl_noreply_' || id, id, 'no-reply-needed', '#98a2b3', 'Closed without a reply: spam, thanks, chatter'
+FROM workspaces WHERE NOT EXISTS (SELECT 1 FROM labels l WHERE l.workspace_id = workspaces.id AND l.name = 'no-reply-needed');

@@ -203,3 +203,49 @@ pub async fn update_me(
 ) -> ApiResult<JsonOut<User>> {
     Ok(JsonOut(state.app.update_profile(&auth.actor, body).await?))
 }
+
+#[utoipa::path(get, path = "/api/v1/business-hours", tag = "business hours",
+    responses((status = 200, body = List<hark_app::BusinessHoursView>)))]
+pub async fn list_business_hours(
+    State(state): State<WebState>,
+    auth: Authenticated,
+) -> ApiResult<JsonOut<List<hark_app::BusinessHoursView>>> {
+    Ok(JsonOut(List::all(state.app.business_hours(&auth.actor).await?)))
+}
+
+/// Business hours for the workspace or a team: a time zone, a weekly
+/// schedule and holidays.
+#[utoipa::path(post, path = "/api/v1/business-hours", tag = "business hours", request_body = hark_app::BusinessHoursInput,
+    responses((status = 201, body = hark_app::BusinessHoursView), (status = 400, body = crate::ErrorBody),
+        (status = 403, body = crate::ErrorBody), (status = 409, body = crate::ErrorBody)))]
+pub async fn create_business_hours(
+    State(state): State<WebState>,
+    auth: Authenticated,
+    Json(body): Json<hark_app::BusinessHoursInput>,
+) -> ApiResult<(StatusCode, JsonOut<hark_app::BusinessHoursView>)> {
+    Ok((StatusCode::CREATED, JsonOut(state.app.put_business_hours(&auth.actor, None, body).await?)))
+}
+
+#[utoipa::path(put, path = "/api/v1/business-hours/{id}", tag = "business hours", params(("id" = String, Path)),
+    request_body = hark_app::BusinessHoursInput,
+    responses((status = 200, body = hark_app::BusinessHoursView), (status = 400, body = crate::ErrorBody),
+        (status = 403, body = crate::ErrorBody)))]
+pub async fn replace_business_hours(
+    State(state): State<WebState>,
+    auth: Authenticated,
+    Path(id): Path<String>,
+    Json(body): Json<hark_app::BusinessHoursInput>,
+) -> ApiResult<JsonOut<hark_app::BusinessHoursView>> {
+    Ok(JsonOut(state.app.put_business_hours(&auth.actor, Some(&id), body).await?))
+}
+
+#[utoipa::path(delete, path = "/api/v1/business-hours/{id}", tag = "business hours", params(("id" = String, Path)),
+    responses((status = 204), (status = 403, body = crate::ErrorBody)))]
+pub async fn delete_business_hours(
+    State(state): State<WebState>,
+    auth: Authenticated,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    state.app.delete_business_hours(&auth.actor, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

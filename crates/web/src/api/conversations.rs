@@ -192,13 +192,19 @@ pub async fn post_message(
     Ok((StatusCode::CREATED, JsonOut(state.app.post_message(&auth.actor, &id, body).await?)))
 }
 
-/// Whether a reply of one visibility can go out now, and if not, why.
-#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+/// Whether a reply of one visibility can go out now, and if not, why; and
+/// how the network measures its length.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct ReplyOption {
     pub visibility: Visibility,
     pub allowed: bool,
     /// The network's rule that forbids it (a closed messaging window, one private reply per comment…).
     pub reason: Option<String>,
+    /// How the network counts: `chars`, `utf8_bytes`, `x_weighted`, `mastodon` or `graphemes`.
+    pub measure: &'static str,
+    /// The draft's length counted that way.
+    pub length: usize,
+    pub max: usize,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -220,11 +226,48 @@ pub async fn reply_options(
     Query(q): Query<ReplyOptionsQuery>,
 ) -> ApiResult<JsonOut<Vec<ReplyOption>>> {
     let text = q.text.unwrap_or_else(|| ".".into());
+    Ok(JsonOut(reply_choices(&state, &auth.actor, &id, &text, None).await?))
+}
+
+/// Public and private reply options for a draft, checked the way the
+/// network would (windows, private-reply rules, length) without calling it.
+pub async fn reply_choices(
+    state: &WebState,
+    actor: &hark_app::Actor,
+    conversation_id: &str,
+    text: &str,
+    template: Option<&hark_app::TemplateInput>,
+) -> ApiResult<Vec<ReplyOption>> {
+    let job = state.app.draft_outbound(actor, conversation_id, Visibility::Public, text).await?;
+    let ctx = hark_channels::ChannelContext {
+        network: job.channel.network,
+        external_id: job.channel.external_id.clone(),
+        credentials: job.credentials.clone(),
+        settings: job.channel.settings.clone(),
+    };
+    let now = jiff::Timestamp::now();
     let mut options = vec![];
     for visibility in [Visibility::Public, Visibility::Private] {
-        options.push(reply_option(&state, &auth, &id, visibility, &text, None).await?);
+        let mut draft = job.clone();
+        draft.message.visibility = visibility;
+        let mut outbound = hark_jobs::publish::outbound_message(&draft);
+        outbound.template = template.map(|t| hark_channels::MessageTemplate {
+            name: t.name.clone(),
+            language: t.language.clone(),
+            parameters: t.parameters.clone(),
+        });
+        let (measure, length, max) = hark_channels::text::counter(ctx.network, outbound.visibility, text);
+        let reason = if job.conversation.kind == ConversationKind::Private && visibility == Visibility::Public {
+            Some("a private conversation can only get private replies".to_owned())
+        } else {
+            match hark_channels::connector::check_outbound(&ctx, &outbound, now) {
+                Err(hark_channels::ConnectorError::NotAllowed(reason)) => Some(reason),
+                _ => None,
+            }
+        };
+        options.push(ReplyOption { visibility, allowed: reason.is_none(), reason, measure, length, max });
     }
-    Ok(JsonOut(options))
+    Ok(options)
 }
 
 async fn reply_option(
@@ -235,30 +278,11 @@ async fn reply_option(
     text: &str,
     template: Option<&hark_app::TemplateInput>,
 ) -> ApiResult<ReplyOption> {
-    let job = state.app.draft_outbound(&auth.actor, conversation_id, visibility, text).await?;
-    if job.conversation.kind == ConversationKind::Private && visibility == Visibility::Public {
-        let reason = Some("a private conversation can only get private replies".to_owned());
-        return Ok(ReplyOption { visibility, allowed: false, reason });
-    }
-    let ctx = hark_channels::ChannelContext {
-        network: job.channel.network,
-        external_id: job.channel.external_id.clone(),
-        credentials: job.credentials.clone(),
-        settings: job.channel.settings.clone(),
-    };
-    let mut outbound = hark_jobs::publish::outbound_message(&job);
-    outbound.template = template.map(|t| hark_channels::MessageTemplate {
-        name: t.name.clone(),
-        language: t.language.clone(),
-        parameters: t.parameters.clone(),
-    });
-    let verdict = hark_channels::connector::check_outbound(&ctx, &outbound, jiff::Timestamp::now());
-    Ok(match verdict {
-        Err(hark_channels::ConnectorError::NotAllowed(reason)) => {
-            ReplyOption { visibility, allowed: false, reason: Some(reason) }
-        }
-        _ => ReplyOption { visibility, allowed: true, reason: None },
-    })
+    let options = reply_choices(state, &auth.actor, conversation_id, text, template).await?;
+    options
+        .into_iter()
+        .find(|o| o.visibility == visibility)
+        .ok_or_else(|| ApiError::invalid("visibility", "notes are not sent to a network"))
 }
 
 /// Approves a reply waiting for approval; it is queued for publication.

@@ -61,6 +61,11 @@ pub fn routes() -> Router<WebState> {
         .route("/notifications/read", post(collaboration::read_notifications))
         .route("/attributes", get(collaboration::list_attributes).post(collaboration::create_attribute))
         .route("/attributes/{id}", patch(collaboration::update_attribute).delete(collaboration::delete_attribute))
+        .route("/business-hours", get(collaboration::list_business_hours).post(collaboration::create_business_hours))
+        .route(
+            "/business-hours/{id}",
+            axum::routing::put(collaboration::replace_business_hours).delete(collaboration::delete_business_hours),
+        )
         .route("/audit", get(journal::audit_log))
         .route("/tokens", get(tokens::list).post(tokens::create))
         .route("/tokens/{id}", axum::routing::delete(tokens::revoke))

@@ -1,0 +1,335 @@
+// The composer: public reply, private reply or internal note; the
+// network's own character count; snippets with their variables filled;
+// @mentions; move to private; Ctrl+Enter to send.
+
+import { api, boot, reportError, t } from './format.js';
+
+const X_URL_WEIGHT = 23;
+
+/** Web addresses as the networks count them (a link counts 23 on X and Mastodon). */
+function urls(text) {
+  const found = [];
+  const re = /https?:\/\/[^\s]+/gi;
+  let m;
+  while ((m = re.exec(text))) {
+    let url = m[0].replace(/[.,;:!?)\]}'"]+$/, '');
+    found.push([m.index, m.index + url.length]);
+  }
+  return found;
+}
+
+function xWeight(cp) {
+  return cp <= 4351 || (cp >= 8192 && cp <= 8205) || (cp >= 8208 && cp <= 8223) || (cp >= 8242 && cp <= 8247) ? 1 : 2;
+}
+
+function weigh(text, weight) {
+  let total = 0;
+  let from = 0;
+  for (const [start, end] of urls(text)) {
+    for (const ch of text.slice(from, start)) total += weight(ch.codePointAt(0));
+    total += X_URL_WEIGHT;
+    from = end;
+  }
+  for (const ch of text.slice(from)) total += weight(ch.codePointAt(0));
+  return total;
+}
+
+/** A text's length the way a network measures it (`measure` as the server names it). */
+export function measure(kind, text) {
+  switch (kind) {
+    case 'x_weighted': return weigh(text, xWeight);
+    case 'mastodon': return weigh(text, () => 1);
+    case 'utf8_bytes': return new TextEncoder().encode(text).length;
+    case 'graphemes':
+      return window.Intl && Intl.Segmenter ? [...new Intl.Segmenter().segment(text)].length : [...text].length;
+    default: return [...text].length;
+  }
+}
+
+function options(form) {
+  try {
+    return JSON.parse(form.dataset.options || '[]');
+  } catch {
+    return [];
+  }
+}
+
+function setMode(form, mode) {
+  const tab = form.querySelector(`.modes [data-mode="${mode}"]`);
+  if (!tab) return;
+  const hint = form.querySelector('.mode-hint');
+  if (tab.getAttribute('aria-disabled') === 'true') {
+    hint.textContent = tab.dataset.reason || '';
+    hint.classList.add('refused');
+    return;
+  }
+  form.dataset.mode = mode;
+  for (const b of form.querySelectorAll('.modes [data-mode]')) b.setAttribute('aria-selected', String(b === tab));
+  hint.classList.remove('refused');
+  hint.textContent = t(`${mode}-hint`);
+  form.querySelector('.move-private').hidden = !(mode === 'private' && form.dataset.moving === 'true');
+  updateCounter(form);
+}
+
+function updateCounter(form) {
+  const counter = form.querySelector('.counter');
+  const text = form.querySelector('textarea').value;
+  const option = options(form).find((o) => o.visibility === form.dataset.mode);
+  if (!option || form.dataset.mode === 'note') {
+    counter.textContent = '';
+    counter.classList.remove('over');
+    return;
+  }
+  const length = measure(option.measure, text);
+  counter.textContent = t('counter', { length, max: option.max });
+  counter.classList.toggle('over', length > option.max);
+  if (length > option.max) counter.title = t('over-limit', { length, max: option.max });
+}
+
+async function send(form) {
+  const textarea = form.querySelector('textarea');
+  const text = textarea.value.trim();
+  if (!text) return;
+  const mode = form.dataset.mode;
+  const id = form.dataset.conversation;
+  const button = form.querySelector('.send');
+  button.disabled = true;
+  try {
+    let created;
+    if (mode === 'private' && form.dataset.moving === 'true') {
+      const publicReply = form.querySelector('[name="public_reply"]').value.trim();
+      const moved = await api('POST', `/api/v1/conversations/${encodeURIComponent(id)}/move-to-private`, {
+        text,
+        public_reply: publicReply || null,
+      });
+      created = [moved.public_reply, moved.private_message].filter(Boolean);
+      form.dataset.moving = 'false';
+      form.querySelector('.move-private').hidden = true;
+    } else {
+      created = [await api('POST', `/api/v1/conversations/${encodeURIComponent(id)}/messages`, { visibility: mode, text })];
+    }
+    textarea.value = '';
+    updateCounter(form);
+    form.dispatchEvent(new CustomEvent('hark:sent', { bubbles: true, detail: { messages: created } }));
+  } catch (err) {
+    const hint = form.querySelector('.mode-hint');
+    hint.textContent = err.message;
+    hint.classList.add('refused');
+    if (err.code !== 'not_allowed') reportError(err);
+  } finally {
+    button.disabled = false;
+  }
+}
+
+// --- snippets --------------------------------------------------------------
+
+function snippetList(form) {
+  try {
+    return JSON.parse(form.dataset.snippets || '[]');
+  } catch {
+    return [];
+  }
+}
+
+function showSnippets(form, query) {
+  const picker = form.querySelector('.snippet-picker');
+  const list = picker.querySelector('ul');
+  const q = query.trim().toLowerCase();
+  const found = snippetList(form).filter((s) => !q || s.name.toLowerCase().includes(q) || s.text.toLowerCase().includes(q));
+  list.replaceChildren(
+    ...found.slice(0, 30).map((s, i) => {
+      const li = document.createElement('li');
+      li.dataset.snippet = s.id;
+      if (i === 0) li.classList.add('current');
+      const name = document.createElement('strong');
+      name.textContent = s.name;
+      const text = document.createElement('span');
+      text.textContent = s.text;
+      li.append(name, text);
+      return li;
+    }),
+  );
+  picker.querySelector('.empty').hidden = found.length > 0;
+}
+
+async function insertSnippet(form, snippetId) {
+  const id = form.dataset.conversation;
+  try {
+    const rendered = await api(
+      'GET',
+      `/api/v1/snippets/${encodeURIComponent(snippetId)}/render?conversation_id=${encodeURIComponent(id)}`,
+    );
+    insertText(form.querySelector('textarea'), rendered.text);
+    const hint = form.querySelector('.mode-hint');
+    if (rendered.missing.length) {
+      hint.textContent = t('missing-variables', { names: rendered.missing.join(', ') });
+      hint.classList.add('refused');
+    }
+  } catch (err) {
+    reportError(err);
+  }
+  form.querySelector('.snippet-picker').hidden = true;
+  updateCounter(form);
+}
+
+function insertText(textarea, text) {
+  const { selectionStart: start, selectionEnd: end, value } = textarea;
+  textarea.value = value.slice(0, start) + text + value.slice(end);
+  textarea.selectionStart = textarea.selectionEnd = start + text.length;
+  textarea.focus();
+}
+
+// --- mentions --------------------------------------------------------------
+
+function mentionQuery(textarea) {
+  const before = textarea.value.slice(0, textarea.selectionStart);
+  const m = /(^|\s)@([\p{L}\p{N}._-]*)$/u.exec(before);
+  return m ? m[2] : null;
+}
+
+function showMentions(form) {
+  const textarea = form.querySelector('textarea');
+  const picker = form.querySelector('.mention-picker');
+  const q = mentionQuery(textarea);
+  if (q === null || form.dataset.mode !== 'note') {
+    picker.hidden = true;
+    return;
+  }
+  const lower = q.toLowerCase();
+  const found = (boot.users || []).filter((u) => u.id !== boot.me.id && (u.name.toLowerCase().includes(lower) || u.email.toLowerCase().startsWith(lower)));
+  const list = picker.querySelector('ul');
+  list.replaceChildren(
+    ...found.slice(0, 8).map((u, i) => {
+      const li = document.createElement('li');
+      li.dataset.mention = u.name.split(/\s+/)[0];
+      if (i === 0) li.classList.add('current');
+      const name = document.createElement('strong');
+      name.textContent = u.name;
+      const mail = document.createElement('span');
+      mail.textContent = u.email;
+      li.append(name, mail);
+      return li;
+    }),
+  );
+  picker.hidden = found.length === 0;
+}
+
+function completeMention(form, word) {
+  const textarea = form.querySelector('textarea');
+  const q = mentionQuery(textarea) ?? '';
+  const start = textarea.selectionStart - q.length;
+  textarea.setSelectionRange(start, textarea.selectionStart);
+  insertText(textarea, `${word} `);
+  form.querySelector('.mention-picker').hidden = true;
+}
+
+function movePicker(picker, step) {
+  const items = [...picker.querySelectorAll('li')];
+  if (!items.length) return;
+  const index = Math.max(0, items.findIndex((li) => li.classList.contains('current')));
+  items[index].classList.remove('current');
+  items[(index + step + items.length) % items.length].classList.add('current');
+}
+
+/** Starts "move to private": private mode, with the public answer offered. */
+export function startMoveToPrivate(form) {
+  form.dataset.moving = 'true';
+  setMode(form, 'private');
+  if (form.dataset.mode === 'private') {
+    form.querySelector('.move-private').hidden = false;
+    form.querySelector('textarea').focus();
+  }
+}
+
+export function focusComposer(mode) {
+  const form = document.querySelector('.composer');
+  if (!form) return;
+  if (mode) setMode(form, mode);
+  form.querySelector('textarea').focus();
+}
+
+/** Wires a composer (called whenever a conversation pane appears). */
+export function init(form, onTyping) {
+  if (!form || form.dataset.ready) return;
+  form.dataset.ready = 'true';
+  const textarea = form.querySelector('textarea');
+  setMode(form, form.dataset.mode);
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    send(form);
+  });
+  form.querySelector('.modes').addEventListener('click', (event) => {
+    const tab = event.target.closest('[data-mode]');
+    if (tab) {
+      if (tab.dataset.mode !== 'private') form.dataset.moving = 'false';
+      setMode(form, tab.dataset.mode);
+    }
+  });
+  textarea.addEventListener('input', () => {
+    updateCounter(form);
+    showMentions(form);
+    if (onTyping) onTyping(textarea.value.length > 0);
+  });
+  textarea.addEventListener('keydown', (event) => {
+    const picker = [form.querySelector('.mention-picker'), form.querySelector('.snippet-picker')].find((p) => !p.hidden);
+    if (picker && (event.key === 'ArrowDown' || event.key === 'ArrowUp')) {
+      event.preventDefault();
+      movePicker(picker, event.key === 'ArrowDown' ? 1 : -1);
+      return;
+    }
+    if (picker && event.key === 'Enter' && !event.ctrlKey && !event.metaKey) {
+      const current = picker.querySelector('li.current');
+      if (current) {
+        event.preventDefault();
+        if (current.dataset.mention) completeMention(form, current.dataset.mention);
+        else insertSnippet(form, current.dataset.snippet);
+      }
+      return;
+    }
+    if (event.key === 'Escape' && picker) {
+      picker.hidden = true;
+      return;
+    }
+    if (event.key === 'Enter' && (event.ctrlKey || event.metaKey)) {
+      event.preventDefault();
+      send(form);
+    }
+  });
+  const snippetPicker = form.querySelector('.snippet-picker');
+  const snippetSearch = snippetPicker.querySelector('input');
+  form.querySelector('[data-action="snippets"]').addEventListener('click', () => {
+    snippetPicker.hidden = !snippetPicker.hidden;
+    if (!snippetPicker.hidden) {
+      showSnippets(form, '');
+      snippetSearch.value = '';
+      snippetSearch.focus();
+    }
+  });
+  snippetSearch.addEventListener('input', () => showSnippets(form, snippetSearch.value));
+  snippetSearch.addEventListener('keydown', (event) => {
+    if (event.key === 'ArrowDown' || event.key === 'ArrowUp') {
+      event.preventDefault();
+      movePicker(snippetPicker, event.key === 'ArrowDown' ? 1 : -1);
+    } else if (event.key === 'Enter') {
+      event.preventDefault();
+      const current = snippetPicker.querySelector('li.current');
+      if (current) insertSnippet(form, current.dataset.snippet);
+    } else if (event.key === 'Escape') {
+      snippetPicker.hidden = true;
+      textarea.focus();
+    }
+  });
+  snippetPicker.addEventListener('click', (event) => {
+    const li = event.target.closest('li[data-snippet]');
+    if (li) insertSnippet(form, li.dataset.snippet);
+  });
+  form.querySelector('.mention-picker').addEventListener('click', (event) => {
+    const li = event.target.closest('li[data-mention]');
+    if (li) completeMention(form, li.dataset.mention);
+  });
+  form.querySelector('[data-action="mention"]').addEventListener('click', () => {
+    setMode(form, 'note');
+    insertText(textarea, '@');
+    showMentions(form);
+  });
+}

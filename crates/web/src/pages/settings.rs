@@ -1,0 +1,76 @@
+//! The settings pages. What each shows is read through the use cases, and
+//! every change goes through the JSON API, so roles are checked there.
+
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use hark_app::AppError;
+use hark_ui::views::settings::{Content, HoursRow, Tab};
+use hark_ui::{Ctx, Strings};
+
+use super::{DirectoryData, ForViewer, PageResult, Viewer, html};
+use crate::WebState;
+
+fn ctx<'a>(viewer: &'a Viewer, dir: &'a DirectoryData, directory: &'a hark_ui::Directory<'a>) -> Ctx<'a> {
+    Ctx {
+        t: Strings::get(&viewer.actor.user.locale),
+        me: &viewer.actor.user,
+        csrf: &viewer.csrf,
+        workspace_name: &dir.workspace_name,
+        now: jiff::Timestamp::now(),
+        unread_notifications: dir.unread,
+        dir: directory,
+    }
+}
+
+/// The first part of the settings this person may see.
+pub async fn first_tab(State(state): State<WebState>, viewer: Viewer) -> PageResult<Response> {
+    let dir = DirectoryData::load(&state, &viewer.actor).await.page(&viewer)?;
+    let directory = dir.directory();
+    let ctx = ctx(&viewer, &dir, &directory);
+    match Tab::ALL.iter().find(|t| t.visible_to(&ctx)) {
+        Some(tab) => Ok(Redirect::to(&format!("/settings/{}", tab.slug())).into_response()),
+        None => Err(AppError::Forbidden).page(&viewer),
+    }
+}
+
+pub async fn tab(State(state): State<WebState>, viewer: Viewer, Path(slug): Path<String>) -> PageResult<Response> {
+    let tab = Tab::from_slug(&slug).ok_or(AppError::NotFound("page")).page(&viewer)?;
+    let dir = DirectoryData::load(&state, &viewer.actor).await.page(&viewer)?;
+    let directory = dir.directory();
+    let ctx = ctx(&viewer, &dir, &directory);
+    if !tab.visible_to(&ctx) {
+        return Err(AppError::Forbidden).page(&viewer);
+    }
+    let actor = &viewer.actor;
+    let snippets = match tab {
+        Tab::Snippets => state.app.snippets(actor).await.page(&viewer)?,
+        _ => vec![],
+    };
+    let attributes = match tab {
+        Tab::Attributes => state.app.attribute_definitions(actor).await.page(&viewer)?,
+        _ => vec![],
+    };
+    let hours = match tab {
+        Tab::Hours => state.app.business_hours(actor).await.page(&viewer)?,
+        _ => vec![],
+    };
+    let hour_rows: Vec<HoursRow<'_>> = hours
+        .iter()
+        .map(|h| HoursRow {
+            id: &h.id,
+            name: &h.name,
+            team_id: h.team_id.as_deref(),
+            config: serde_json::from_value(h.config.clone()).ok(),
+        })
+        .collect();
+    let content = match tab {
+        Tab::Channels => Content::Channels,
+        Tab::Users => Content::Users,
+        Tab::Teams => Content::Teams,
+        Tab::Labels => Content::Labels,
+        Tab::Snippets => Content::Snippets(&snippets),
+        Tab::Hours => Content::Hours(&hour_rows),
+        Tab::Attributes => Content::Attributes(&attributes),
+    };
+    Ok(html(hark_ui::views::settings::settings_page(&ctx, tab, &content)))
+}
