@@ -111,6 +111,12 @@ pub struct TrainArgs {
     /// AdaGrad learning rate (default: the task's preset).
     #[arg(long)]
     learning_rate: Option<f32>,
+    /// Hidden units beside the linear part (0: a linear model; default: the task's preset).
+    #[arg(long, value_name = "N")]
+    hidden: Option<usize>,
+    /// Share of hidden units dropped at each training step (default: the task's preset).
+    #[arg(long)]
+    dropout: Option<f32>,
     /// Word n-grams from 1 to N (0: none; default: the task's preset).
     #[arg(long, value_name = "N")]
     word_ngrams: Option<u8>,
@@ -328,6 +334,8 @@ fn train(task: Task, args: TrainArgs) -> anyhow::Result<Value> {
     config.l2 = args.l2.unwrap_or(config.l2);
     config.learning_rate = args.learning_rate.unwrap_or(config.learning_rate);
     config.seed = args.seed;
+    config.hidden = args.hidden.unwrap_or(config.hidden);
+    config.dropout = args.dropout.unwrap_or(config.dropout);
     if let Some(n) = args.word_ngrams {
         config.features.word_ngrams = n;
     }

