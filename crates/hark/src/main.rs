@@ -92,6 +92,9 @@ struct DemoFlags {
     /// Live simulated customer actions per minute after the history (0: none).
     #[arg(long, default_value_t = 12)]
     traffic_per_minute: u32,
+    /// Address of the platform sandbox's APIs and control endpoints (default: a free port).
+    #[arg(long, value_name = "ADDR")]
+    sandbox_listen: Option<std::net::SocketAddr>,
 }
 
 #[derive(Args, Clone)]
@@ -215,7 +218,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let config = Config::load(config_file, overrides(Some(&flags.server), &flags.server.store))?;
             serve::init_logging(&config);
             let app = storage::open_app(&config).await?;
-            let sandbox = hark_sandbox::Sandbox::start(hark_sandbox::SandboxConfig::default()).await?;
+            let mut sandbox_config = hark_sandbox::SandboxConfig::default();
+            if let Some(listen) = flags.sandbox_listen {
+                sandbox_config.listen = listen;
+            }
+            let sandbox = hark_sandbox::Sandbox::start(sandbox_config).await?;
             let login = demo::prepare(&app, &sandbox, config.listen).await?;
             let running = serve::start(&config, app.clone()).await?;
             println!();

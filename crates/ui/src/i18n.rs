@@ -63,6 +63,12 @@ impl Strings {
         list.iter().find(|s| s.code == code).copied().unwrap_or(list[0])
     }
 
+    /// The strings of a language Hark's interface speaks, if it does (for
+    /// text written to a customer in their own language).
+    pub fn speaking(code: &str) -> Option<&'static Strings> {
+        all().iter().find(|s| s.code == code).copied()
+    }
+
     /// The language code (`en`, `ru`, `zh`, `el`).
     pub fn code(&self) -> &'static str {
         self.code

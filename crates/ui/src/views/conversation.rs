@@ -352,6 +352,8 @@ fn composer(ctx: &Ctx<'_>, p: &ConversationPane<'_>) -> Markup {
         (true, Some(v)) => v,
         _ => Visibility::Note,
     };
+    // What is written to the customer is in their language when Hark knows it.
+    let customer_t = c.language.as_deref().and_then(crate::Strings::speaking).unwrap_or(t);
     let snippets: Vec<serde_json::Value> =
         p.snippets.iter().map(|s| serde_json::json!({ "id": s.id, "name": s.name, "text": s.text })).collect();
     html! {
@@ -395,7 +397,7 @@ fn composer(ctx: &Ctx<'_>, p: &ConversationPane<'_>) -> Markup {
             div.move-private hidden {
                 label {
                     span { (t.t("move-private-public-reply")) }
-                    input type="text" name="public_reply" value=(t.t("move-private-default-public")) dir="auto";
+                    input type="text" name="public_reply" value=(customer_t.t("move-private-default-public")) dir="auto";
                 }
             }
         }
