@@ -35,6 +35,8 @@ pub struct InboundItem {
     pub language: Option<String>,
     pub sentiment: Option<Sentiment>,
     pub intent: Option<String>,
+    /// Filled by ingestion from the text.
+    pub personal_data: Vec<PersonalDataSpan>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -58,8 +60,15 @@ impl App {
     /// Ingests an item stored as raw event `raw_id` (if any), marking that
     /// event done in the same transaction, so a crash can never leave it
     /// half-applied or applied twice.
-    pub async fn ingest_raw(&self, raw_id: Option<i64>, item: InboundItem) -> AppResult<IngestOutcome> {
+    pub async fn ingest_raw(&self, raw_id: Option<i64>, mut item: InboundItem) -> AppResult<IngestOutcome> {
         let channel = self.store.channel(&item.channel_id).await?.ok_or(AppError::NotFound("channel"))?;
+        // Read once, outside the retry loop. The network's own language tag
+        // (X and Telegram send one) is kept only when the text tells nothing.
+        let reading = self.understanding.read(&item.text);
+        item.language = reading.language.or(item.language);
+        item.sentiment = item.sentiment.or(reading.sentiment);
+        item.intent = item.intent.or(reading.intent);
+        item.personal_data = reading.personal_data;
         let actor = Actor::system(&channel.workspace_id);
         for _ in 0..5 {
             if let Some(existing) = self.store.message_by_platform_id(&channel.id, &item.platform_message_id).await? {
@@ -210,6 +219,7 @@ impl App {
             language: item.language.clone(),
             sentiment: item.sentiment,
             intent: item.intent.clone(),
+            personal_data: item.personal_data.clone(),
             created_at: item.created_at,
             recorded_at: at,
             edited_at: None,

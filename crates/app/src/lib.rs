@@ -23,6 +23,7 @@ mod publishing;
 mod raw_events;
 mod threads;
 mod tokens;
+pub mod understanding;
 
 use std::sync::Arc;
 
@@ -50,11 +51,24 @@ use hark_store::Store;
 pub struct App {
     pub store: Arc<dyn Store>,
     sealer: Arc<CredentialSealer>,
+    understanding: Arc<understanding::Understanding>,
 }
 
 impl App {
+    /// An application reading messages with the shipped models and no
+    /// order-number pattern (see [`App::with_understanding`]).
     pub fn new(store: Arc<dyn Store>, sealer: CredentialSealer) -> Self {
-        App { store, sealer: Arc::new(sealer) }
+        let understanding = understanding::Understanding::shipped("").unwrap_or_else(|err| {
+            tracing::error!(%err, "messages will be stored without language, sentiment or intent");
+            understanding::Understanding::without_models()
+        });
+        App { store, sealer: Arc::new(sealer), understanding: Arc::new(understanding) }
+    }
+
+    /// Reads messages with these models and personal-data rules.
+    pub fn with_understanding(mut self, understanding: understanding::Understanding) -> Self {
+        self.understanding = Arc::new(understanding);
+        self
     }
 }
 

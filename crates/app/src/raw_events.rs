@@ -172,6 +172,7 @@ impl App {
             language: None,
             sentiment: None,
             intent: None,
+            personal_data: vec![],
             created_at: echo.created_at,
             recorded_at: at,
             edited_at: None,

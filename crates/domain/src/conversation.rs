@@ -159,6 +159,7 @@ impl crate::model::Message {
             language: None,
             sentiment: None,
             intent: None,
+            personal_data: vec![],
             created_at: at,
             recorded_at: at,
             edited_at: None,

@@ -215,6 +215,8 @@ pub struct Message {
     pub language: Option<String>,
     pub sentiment: Option<Sentiment>,
     pub intent: Option<String>,
+    /// Personal data found in the text (card numbers, IBANs, phones, emails, order numbers).
+    pub personal_data: Vec<PersonalDataSpan>,
     /// When the platform says it was written (or when Hark created it, for outbound).
     #[schema(value_type = String, format = DateTime)]
     pub created_at: Timestamp,
@@ -227,6 +229,15 @@ pub struct Message {
     /// When the author deleted it on the network; the text is then redacted.
     #[schema(value_type = Option<String>, format = DateTime)]
     pub deleted_at: Option<Timestamp>,
+}
+
+/// A piece of personal data in a message's text, as byte offsets.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct PersonalDataSpan {
+    /// `card_number`, `iban`, `phone`, `email` or `order_number`.
+    pub kind: String,
+    pub start: usize,
+    pub end: usize,
 }
 
 /// One line of the append-only audit log.

@@ -26,6 +26,7 @@ const CONFIG_KEYS: &[&str] = &[
     "login_attempts_per_minute",
     "log_level",
     "log_format",
+    "order_number_pattern",
 ];
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -44,6 +45,7 @@ pub struct Config {
     pub log_format: String,
     pub poll_interval_secs: u64,
     pub public_url: String,
+    pub order_number_pattern: String,
 }
 
 /// Values given on the command line; `None` leaves the lower layers' value.
@@ -111,6 +113,11 @@ impl Config {
         }
         if !(1024..=64 * 1024 * 1024).contains(&self.max_body_bytes) {
             bail!("max_body_bytes must be between 1024 and 67108864, not {}", self.max_body_bytes);
+        }
+        if !self.order_number_pattern.trim().is_empty()
+            && let Err(err) = hark_app::understanding::Understanding::shipped(&self.order_number_pattern)
+        {
+            bail!("order_number_pattern: {err}");
         }
         if self.login_attempts_per_minute == 0 {
             bail!("login_attempts_per_minute must be at least 1");

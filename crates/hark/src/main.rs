@@ -215,7 +215,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             serve::run(&config, app).await
         }
         Command::Demo(flags) => {
-            let config = Config::load(config_file, overrides(Some(&flags.server), &flags.server.store))?;
+            let mut config = Config::load(config_file, overrides(Some(&flags.server), &flags.server.store))?;
+            if config.order_number_pattern.trim().is_empty() {
+                // The demo airline's booking references, e.g. NW-48213.
+                config.order_number_pattern = r"\bNW-?\d{4,8}\b".into();
+            }
             serve::init_logging(&config);
             let app = storage::open_app(&config).await?;
             let mut sandbox_config = hark_sandbox::SandboxConfig::default();

@@ -34,7 +34,9 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
 pub async fn open_app(config: &Config) -> anyhow::Result<App> {
     let store = open_store(config).await?;
     let key = credentials_key(config)?;
-    Ok(App::new(store, CredentialSealer::new(&key)))
+    let understanding = hark_app::understanding::Understanding::shipped(&config.order_number_pattern)
+        .map_err(|e| anyhow::anyhow!("order_number_pattern: {e}"))?;
+    Ok(App::new(store, CredentialSealer::new(&key)).with_understanding(understanding))
 }
 
 /// Applies migrations (opening a store does) and reports how many exist.

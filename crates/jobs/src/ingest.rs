@@ -91,6 +91,7 @@ async fn apply(workers: &Workers, raw: &RawEvent) -> hark_app::AppResult<()> {
                 language: m.language,
                 sentiment: None,
                 intent: None,
+                personal_data: vec![],
             };
             app.ingest_raw(Some(raw.id), item).await?;
         }

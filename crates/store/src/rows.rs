@@ -305,6 +305,7 @@ pub(crate) struct MessageRow {
     language: Option<String>,
     sentiment: Option<String>,
     intent: Option<String>,
+    personal_data: String,
     created_at: i64,
     recorded_at: i64,
     edited_at: Option<i64>,
@@ -334,6 +335,8 @@ impl MessageRow {
             language: self.language,
             sentiment: opt_parse(self.sentiment)?,
             intent: self.intent,
+            personal_data: serde_json::from_str(&self.personal_data)
+                .map_err(|e| StoreError::Corrupt(format!("message personal data: {e}")))?,
             created_at: from_ms(self.created_at)?,
             recorded_at: from_ms(self.recorded_at)?,
             edited_at: opt_from_ms(self.edited_at)?,

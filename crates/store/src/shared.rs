@@ -366,8 +366,8 @@ macro_rules! impl_repositories {
                             "INSERT INTO messages (id, workspace_id, conversation_id, channel_id, direction, visibility, \
                              author_kind, author_user_id, author_contact_id, text, attachments, platform_message_id, \
                              platform_parent_id, delivery_status, delivery_error, language, sentiment, intent, \
-                             created_at, recorded_at) \
-                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)",
+                             created_at, recorded_at, personal_data) \
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)",
                         )
                         .bind(m.id).bind(m.workspace_id).bind(m.conversation_id).bind(m.channel_id)
                         .bind(m.direction.as_str()).bind(m.visibility.as_str()).bind(m.author_kind.as_str())
@@ -375,6 +375,7 @@ macro_rules! impl_repositories {
                         .bind(m.platform_message_id).bind(m.platform_parent_id).bind(m.delivery_status.as_str())
                         .bind(m.delivery_error).bind(m.language).bind(m.sentiment.map(|s| s.as_str()))
                         .bind(m.intent).bind(to_ms(m.created_at)).bind(to_ms(m.recorded_at))
+                        .bind(json_text(&m.personal_data))
                         .execute(&mut **tx).await?;
                     }
                     Write::UpdateMessageDelivery { message_id, status, error } => {

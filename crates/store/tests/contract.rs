@@ -163,6 +163,7 @@ fn message(f: &Fixture, id: &str, conversation_id: &str, channel: &str, platform
         language: Some("ru".into()),
         sentiment: Some(Sentiment::Negative),
         intent: Some("order_delivery".into()),
+        personal_data: vec![PersonalDataSpan { kind: "phone".into(), start: 0, end: 5 }],
         created_at: at(10),
         recorded_at: at(11),
         edited_at: None,

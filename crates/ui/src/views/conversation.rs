@@ -240,6 +240,12 @@ pub fn message(ctx: &Ctx<'_>, contact: &Contact, m: &Message) -> Markup {
                 span.vis { (t.t(&format!("visibility-{}", m.visibility.as_str()))) }
                 (time(m.created_at, "datetime"))
                 @if m.edited_at.is_some() { span.edited { (t.t("message-edited")) } }
+                @if !m.personal_data.is_empty() && m.direction == Direction::Inbound {
+                    @let kinds: Vec<String> = m.personal_data.iter().map(|p| t.t(&format!("pii-{}", p.kind.replace('_', "-")))).collect();
+                    span class={ "pii" @if m.visibility == Visibility::Public { " public" } } title=(kinds.join(", ")) {
+                        @if m.visibility == Visibility::Public { (t.t("pii-public")) } @else { (t.t("pii-private")) }
+                    }
+                }
                 (delivery(ctx, m))
             }
             div.msg-body dir="auto" {

@@ -128,6 +128,7 @@ impl TestApp {
             language: Some("en".into()),
             sentiment: Some(Sentiment::Negative),
             intent: Some("complaint".into()),
+            personal_data: vec![],
         };
         match self.app.ingest(item).await.unwrap_or_else(|e| panic!("{e}")) {
             IngestOutcome::Created { conversation_id, .. } => conversation_id,
