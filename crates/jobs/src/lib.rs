@@ -6,10 +6,13 @@
 //! - [`publish`]: queued replies → the networks, exactly once;
 //! - [`poll`]: networks that offer polling (X mentions and keyword search,
 //!   Telegram getUpdates) → stored inbound events;
-//! - [`health`]: re-checks unhealthy channels so they recover when fixed.
+//! - [`health`]: re-checks unhealthy channels so they recover when fixed;
+//! - [`follow`]: followers of the events table, each handling every event
+//!   once, in order (the framework SLA timers, reports and rules build on).
 //!
 //! Tests drive each worker one step at a time (`*_once`), never by sleeping.
 
+pub mod follow;
 pub mod health;
 pub mod ingest;
 pub mod poll;
@@ -78,11 +81,13 @@ pub struct Workers {
     pub http: reqwest::Client,
     pub intake: Intake,
     pub config: Arc<WorkerConfig>,
+    /// This process's name when it holds a lease (followers of the events table).
+    pub node_id: String,
 }
 
 impl Workers {
     pub fn new(app: App, http: reqwest::Client, intake: Intake, config: WorkerConfig) -> Self {
-        Workers { app, http, intake, config: Arc::new(config) }
+        Workers { app, http, intake, config: Arc::new(config), node_id: hark_app::new_id("node") }
     }
 
     /// Runs every worker loop until `shutdown`.

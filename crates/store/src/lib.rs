@@ -164,6 +164,17 @@ pub trait Queues: Send + Sync {
     async fn open_outbox_count(&self, kind: &str) -> StoreResult<i64>;
     async fn delivery_attempts(&self, subject_id: &str) -> StoreResult<Vec<DeliveryAttempt>>;
     async fn poll_cursor(&self, channel_id: &str, source: &str) -> StoreResult<Option<String>>;
+    /// Takes (or renews) the lease on the follower `name` for `holder` until
+    /// `now + lease_ms`, creating it at position `start` if new. Returns its
+    /// position, or `None` while another holder's lease runs.
+    async fn claim_follower(
+        &self,
+        name: &str,
+        holder: &str,
+        now: jiff::Timestamp,
+        lease_ms: i64,
+        start: i64,
+    ) -> StoreResult<Option<i64>>;
 }
 
 /// Atomic writes.

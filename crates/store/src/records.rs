@@ -326,6 +326,15 @@ pub enum Write {
     DeleteBusinessHours {
         id: String,
     },
+    /// Moves a follower of the events table forward. Fails with `Conflict`
+    /// (so nothing of the transaction is kept) unless `holder` still holds it
+    /// and it is behind `position`.
+    AdvanceFollower {
+        name: String,
+        holder: String,
+        position: i64,
+        at: Timestamp,
+    },
     Audit(NewAuditEntry),
     Event(NewEvent),
     Outbox(NewOutboxItem),

@@ -598,6 +598,17 @@ macro_rules! impl_repositories {
                         let done = sqlx::query("DELETE FROM business_hours WHERE id = $1").bind(id).execute(&mut **tx).await?;
                         expect_one(done.rows_affected(), "business hours")?;
                     }
+                    Write::AdvanceFollower { name, holder, position, at } => {
+                        let done = sqlx::query(
+                            "UPDATE followers SET position = $3, updated_at = $4 \
+                             WHERE name = $1 AND holder = $2 AND position < $3",
+                        )
+                        .bind(name).bind(holder).bind(position).bind(to_ms(at))
+                        .execute(&mut **tx).await?;
+                        if done.rows_affected() != 1 {
+                            return Err(StoreError::Conflict("follower"));
+                        }
+                    }
                     Write::Audit(a) => {
                         sqlx::query(
                             "INSERT INTO audit_log (workspace_id, at, actor_kind, actor_id, action, subject_type, \
@@ -1195,6 +1206,31 @@ macro_rules! impl_repositories {
                 )
                 .bind(subject_id.to_owned()).fetch_all(self.reader()).await?
                 .into_iter().map(DeliveryAttemptRow::into_record).collect()
+            }
+
+            async fn claim_follower(
+                &self,
+                name: &str,
+                holder: &str,
+                now: jiff::Timestamp,
+                lease_ms: i64,
+                start: i64,
+            ) -> StoreResult<Option<i64>> {
+                let mut tx = self.begin_write().await?;
+                sqlx::query(
+                    "INSERT INTO followers (name, position, updated_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING",
+                )
+                .bind(name.to_owned()).bind(start).bind(to_ms(now))
+                .execute(&mut *tx).await?;
+                let position: Option<i64> = sqlx::query_scalar(
+                    "UPDATE followers SET holder = $2, locked_until = $3 \
+                     WHERE name = $1 AND (holder IS NULL OR holder = $2 OR locked_until IS NULL OR locked_until <= $4) \
+                     RETURNING position",
+                )
+                .bind(name.to_owned()).bind(holder.to_owned()).bind(to_ms(now) + lease_ms).bind(to_ms(now))
+                .fetch_optional(&mut *tx).await?;
+                tx.commit().await?;
+                Ok(position)
             }
 
             async fn poll_cursor(&self, channel_id: &str, source: &str) -> StoreResult<Option<String>> {

@@ -941,3 +941,32 @@ contract!(notifications_and_presence_follow_their_people, |t| {
     let user = t.store.user(&f.user).await.ok().flatten().unwrap_or_else(|| panic!("user"));
     assert_eq!(user.availability, Availability::Away);
 });
+
+contract!(a_follower_is_held_by_one_node_and_moves_only_with_its_lease, |t| {
+    let f = seed(&t).await;
+    assert_eq!(t.store.claim_follower("sla", "node-a", at(0), 30_000, 0).await.ok(), Some(Some(0)));
+    assert_eq!(t.store.claim_follower("sla", "node-b", at(10), 30_000, 0).await.ok(), Some(None), "a's lease runs");
+    let advance = |holder: &str, position: i64| Write::AdvanceFollower {
+        name: "sla".into(),
+        holder: holder.into(),
+        position,
+        at: at(11),
+    };
+    // Effects and position commit together: a stale holder's batch is refused whole.
+    let label = Label {
+        id: "lbl_f".into(),
+        workspace_id: f.ws.clone(),
+        name: "f".into(),
+        color: "#000000".into(),
+        description: String::new(),
+    };
+    let refused = t.store.commit(vec![Write::InsertLabel(label.clone()), advance("node-b", 5)]).await;
+    assert!(matches!(refused, Err(StoreError::Conflict(_))));
+    assert!(t.store.label("lbl_f").await.ok().flatten().is_none(), "nothing of the refused batch was kept");
+    t.store.commit(vec![Write::InsertLabel(label), advance("node-a", 5)]).await.unwrap_or_else(|e| panic!("{e}"));
+    assert!(matches!(t.store.commit(vec![advance("node-a", 5)]).await, Err(StoreError::Conflict(_))), "no going back");
+    // When a's lease has run out, b takes over where a stopped.
+    assert_eq!(t.store.claim_follower("sla", "node-b", at(31), 30_000, 0).await.ok(), Some(Some(5)));
+    assert!(matches!(t.store.commit(vec![advance("node-a", 9)]).await, Err(StoreError::Conflict(_))));
+    assert_eq!(t.store.claim_follower("reports", "node-b", at(31), 30_000, 42).await.ok(), Some(Some(42)));
+});
