@@ -4,6 +4,7 @@
 //! This crate holds types and pure rules only. It never touches a database,
 //! the network or the clock: callers pass the current instant in.
 
+pub mod assignment;
 pub mod business_hours;
 pub mod collaboration;
 pub mod conversation;
@@ -13,6 +14,7 @@ pub mod known_issues;
 pub mod metrics;
 pub mod model;
 pub mod permissions;
+pub mod rules;
 pub mod sla;
 pub mod spikes;
 

@@ -43,6 +43,12 @@ pub enum Action {
     ManageWorkspace,
     /// Create and revoke one's own API tokens.
     ManageOwnTokens,
+    /// SLA policies, follow-ups, surveys and alert settings.
+    ManageServiceLevels,
+    /// Reports, the live dashboard and survey answers.
+    ViewReports,
+    /// Post known issues and answer their conversations in bulk.
+    ManageKnownIssues,
 }
 
 impl Action {
@@ -65,6 +71,9 @@ impl Action {
         Action::ManageChannels,
         Action::ManageWorkspace,
         Action::ManageOwnTokens,
+        Action::ManageServiceLevels,
+        Action::ViewReports,
+        Action::ManageKnownIssues,
     ];
 }
 
@@ -95,6 +104,46 @@ pub fn permits(role: Role, action: Action) -> bool {
 /// Whether a reply written by `role` must wait for a supervisor before it is published.
 pub fn reply_needs_approval(role: Role) -> bool {
     role == Role::Trainee
+}
+
+/// Who may publish from one channel: replies by other roles wait for the
+/// approval of someone who may (an admin sets this per channel).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct PublishPolicy {
+    /// Roles whose replies on this channel go out without approval.
+    pub publish_roles: Vec<Role>,
+}
+
+impl Default for PublishPolicy {
+    /// Everyone but trainees publishes.
+    fn default() -> Self {
+        PublishPolicy { publish_roles: Role::ALL.iter().copied().filter(|r| !reply_needs_approval(*r)).collect() }
+    }
+}
+
+impl PublishPolicy {
+    /// Refuses a policy under which nobody could approve a waiting reply.
+    pub fn validate(&self) -> Result<(), crate::InvalidValue> {
+        if !self.publish_roles.iter().any(|r| permits(*r, Action::ApproveReply)) {
+            return Err(crate::InvalidValue::new(
+                "publish_roles",
+                "at least one role that may approve replies (owner, admin or supervisor) must publish",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Whether a reply written by `role` on a channel with `policy` waits for
+/// approval. `held` says a rule asked that replies in the conversation be
+/// approved, which binds everyone who may not approve replies themselves.
+pub fn reply_waits_for_approval(role: Role, policy: &PublishPolicy, held: bool) -> bool {
+    !policy.publish_roles.contains(&role) || (held && !permits(role, Action::ApproveReply))
+}
+
+/// Whether `role` may approve (and so publish) a waiting reply on a channel with `policy`.
+pub fn may_approve_on(role: Role, policy: &PublishPolicy) -> bool {
+    permits(role, Action::ApproveReply) && policy.publish_roles.contains(&role)
 }
 
 /// Whether `actor` may give `target` the role `new_role`. Nobody grants a role
@@ -132,6 +181,20 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn a_channel_policy_decides_who_publishes_and_who_approves() {
+        let default = PublishPolicy::default();
+        assert!(reply_waits_for_approval(Role::Trainee, &default, false));
+        assert!(!reply_waits_for_approval(Role::Agent, &default, false));
+        assert!(reply_waits_for_approval(Role::Agent, &default, true), "a held conversation binds agents");
+        assert!(!reply_waits_for_approval(Role::Supervisor, &default, true));
+        let strict = PublishPolicy { publish_roles: vec![Role::Owner, Role::Supervisor] };
+        assert!(strict.validate().is_ok());
+        assert!(reply_waits_for_approval(Role::Admin, &strict, false));
+        assert!(may_approve_on(Role::Supervisor, &strict) && !may_approve_on(Role::Admin, &strict));
+        assert!(PublishPolicy { publish_roles: vec![Role::Agent] }.validate().is_err());
     }
 
     #[test]
