@@ -21,6 +21,8 @@ pub mod intake;
 mod journal;
 mod publishing;
 mod raw_events;
+pub mod reports;
+pub mod service_levels;
 mod threads;
 mod tokens;
 pub mod understanding;

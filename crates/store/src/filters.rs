@@ -60,7 +60,18 @@ pub struct ConversationFilter {
     pub active_until: Option<jiff::Timestamp>,
     /// Conversations merged into another are hidden unless asked for.
     pub include_merged: bool,
+    /// Only conversations at risk of, or past, an SLA target.
+    pub sla: Option<SlaFilter>,
     pub sort: ConversationSort,
+}
+
+/// Conversations by where they stand against their SLA policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SlaFilter {
+    /// A running target is past its warning at `now`, none breached yet.
+    AtRisk { now: jiff::Timestamp },
+    /// A target of the current cycle is breached.
+    Breached,
 }
 
 /// The order of a conversation list.

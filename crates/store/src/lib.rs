@@ -8,8 +8,10 @@
 //! durable together or not at all. Deciding *what* to write is the `app`
 //! crate's job; this crate only persists it.
 
+pub mod automation;
 mod error;
 mod filters;
+mod levels;
 mod records;
 mod rows;
 mod shared;
@@ -21,8 +23,10 @@ pub mod sqlite;
 pub mod testing;
 
 pub use error::{StoreError, StoreResult};
-pub use filters::{AssigneeFilter, ConversationFilter, ConversationSort, Cursor, Page};
+pub use filters::{AssigneeFilter, ConversationFilter, ConversationSort, Cursor, Page, SlaFilter};
+pub use levels::*;
 pub use records::*;
+pub use automation::{Automation, AutomationWrite, RuleWatch};
 
 use async_trait::async_trait;
 use hark_domain::*;
@@ -188,7 +192,7 @@ pub trait UnitOfWork: Send + Sync {
 
 /// Everything Hark needs from its database.
 pub trait Store:
-    Directory + Access + Channels + Contacts + Conversations + Collaboration + Journal + Queues + UnitOfWork
+    Directory + Access + Channels + Contacts + Conversations + Collaboration + Journal + Queues + UnitOfWork + ServiceLevels + Automation
 {
     /// `sqlite` or `postgres`, for logs and `/healthz`.
     fn backend(&self) -> &'static str;

@@ -20,6 +20,8 @@ use sqlx::postgres::{PgConnectOptions, PgListener, PgPool, PgPoolOptions};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
+use crate::levels::impl_service_levels;
+use crate::automation::impl_automation;
 use crate::shared::impl_repositories;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
@@ -183,3 +185,5 @@ async fn follow_other_nodes(pool: PgPool, head: Arc<watch::Sender<i64>>, stop: C
 }
 
 impl_repositories!(PgStore, sqlx::Postgres);
+impl_automation!(PgStore, sqlx::Postgres);
+impl_service_levels!(PgStore, sqlx::Postgres);

@@ -338,6 +338,10 @@ pub enum Write {
     Audit(NewAuditEntry),
     Event(NewEvent),
     Outbox(NewOutboxItem),
+    /// Service levels and reports (levels.rs).
+    Levels(crate::LevelsWrite),
+    /// Rules, assignment, publish policies and corrections (automation.rs).
+    Automation(crate::AutomationWrite),
 }
 
 /// What a commit produced.

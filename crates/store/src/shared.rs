@@ -114,6 +114,16 @@ macro_rules! impl_repositories {
             if let Some(until) = f.active_until {
                 q.push(" AND c.last_activity_at < ").push_bind(to_ms(until));
             }
+            match f.sla {
+                Some(SlaFilter::AtRisk { now }) => {
+                    q.push(" AND EXISTS (SELECT 1 FROM sla_states s WHERE s.conversation_id = c.id AND s.breached = 0 \
+                            AND s.at_risk_from <= ").push_bind(to_ms(now)).push(")");
+                }
+                Some(SlaFilter::Breached) => {
+                    q.push(" AND EXISTS (SELECT 1 FROM sla_states s WHERE s.conversation_id = c.id AND s.breached > 0)");
+                }
+                None => {}
+            }
             if let Some(ids) = &f.ids {
                 if ids.is_empty() {
                     q.push(" AND 1 = 0");
@@ -631,6 +641,8 @@ macro_rules! impl_repositories {
                         .fetch_one(&mut **tx).await?;
                         committed.event_ids.push(row.try_get(0)?);
                     }
+                    Write::Levels(w) => Self::apply_levels(tx, w, committed).await?,
+                    Write::Automation(w) => Self::apply_automation(tx, w).await?,
                     Write::Outbox(o) => {
                         sqlx::query(
                             "INSERT INTO outbox (workspace_id, kind, subject_id, payload, created_at, due_at, attempts) \

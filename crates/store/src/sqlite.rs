@@ -9,6 +9,8 @@ use std::time::Duration;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 
+use crate::levels::impl_service_levels;
+use crate::automation::impl_automation;
 use crate::shared::impl_repositories;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -126,3 +128,5 @@ impl crate::Store for SqliteStore {
 }
 
 impl_repositories!(SqliteStore, sqlx::Sqlite);
+impl_automation!(SqliteStore, sqlx::Sqlite);
+impl_service_levels!(SqliteStore, sqlx::Sqlite);

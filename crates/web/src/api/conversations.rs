@@ -104,6 +104,7 @@ impl ConversationQuery {
             active_since: instant("since", self.since)?,
             active_until: instant("until", self.until)?,
             include_merged: false,
+            sla: None,
             sort: parse_sort(self.sort.as_deref())?,
         })
     }
@@ -464,4 +465,43 @@ pub async fn set_presence(
     Json(body): Json<PresenceRequest>,
 ) -> ApiResult<JsonOut<Vec<Presence>>> {
     Ok(JsonOut(state.app.set_presence(&auth.actor, &id, body.state).await?))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct SearchQuery {
+    /// Words (all must match), "quoted phrases", a prefix on the last word;
+    /// any script (Chinese is matched by character pairs).
+    pub q: String,
+    /// 1 to 200; default 50.
+    pub limit: Option<u32>,
+}
+
+/// Conversations whose messages (customers', replies and notes) match the
+/// words, most recently active first.
+#[utoipa::path(get, path = "/api/v1/search", tag = "conversations", params(SearchQuery),
+    responses((status = 200, body = List<Conversation>), (status = 400, body = crate::ErrorBody),
+        (status = 503, body = crate::ErrorBody)))]
+pub async fn search(
+    State(state): State<WebState>,
+    auth: Authenticated,
+    Query(q): Query<SearchQuery>,
+) -> ApiResult<JsonOut<List<Conversation>>> {
+    let page = page(None, q.limit)?;
+    let text = q.q.trim();
+    if text.is_empty() {
+        return Err(ApiError::invalid("q", "give at least one word"));
+    }
+    let index = state
+        .search
+        .as_ref()
+        .ok_or_else(|| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "search is not available"))?;
+    let ids = index
+        .conversation_ids(auth.actor.workspace_id(), text, 500)
+        .await
+        .map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", e))?;
+    let filter = ConversationFilter { ids: Some(ids), ..Default::default() };
+    let mut rows = state.app.conversations(&auth.actor, filter, &page).await?;
+    rows.truncate(page.limit as usize);
+    Ok(JsonOut(List::all(rows)))
 }

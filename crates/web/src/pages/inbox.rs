@@ -206,6 +206,7 @@ pub fn store_filter(f: &ViewFilters, me: &str, sort: ConversationSort) -> Conver
         active_since: f.since,
         active_until: f.until,
         include_merged: false,
+        sla: None,
         sort,
     }
 }
