@@ -794,6 +794,70 @@ pub fn in_order(rules: &mut [CompiledRule]) {
     rules.sort_by(|a, b| a.rule.position.cmp(&b.rule.position).then_with(|| a.rule.id.cmp(&b.rule.id)));
 }
 
+// --- what happened -----------------------------------------------------------
+
+/// One rule that matched one event, and what each of its actions did: the
+/// answer to "why did this happen?" shown on the conversation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct RuleRun {
+    pub id: String,
+    pub workspace_id: String,
+    pub rule_id: String,
+    pub rule_name: String,
+    pub conversation_id: String,
+    /// The event it ran for (`evt:<id>`) or, for idle triggers, the quiet stretch.
+    pub event_key: String,
+    /// The trigger's name (`message_received`…).
+    pub trigger: String,
+    /// `running` while its actions run, `done` after.
+    pub status: String,
+    pub actions: Vec<ActionOutcome>,
+    #[schema(value_type = String, format = DateTime)]
+    pub at: Timestamp,
+}
+
+/// What one action did.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ActionOutcome {
+    /// The action's name (`assign_team`…).
+    pub action: String,
+    /// `done`, `skipped` or `failed`.
+    pub result: String,
+    /// What was done, or why not, in words.
+    pub detail: String,
+}
+
+impl ActionOutcome {
+    pub fn done(action: &str, detail: impl Into<String>) -> Self {
+        ActionOutcome { action: action.into(), result: "done".into(), detail: detail.into() }
+    }
+
+    pub fn skipped(action: &str, detail: impl Into<String>) -> Self {
+        ActionOutcome { action: action.into(), result: "skipped".into(), detail: detail.into() }
+    }
+
+    pub fn failed(action: &str, detail: impl Into<String>) -> Self {
+        ActionOutcome { action: action.into(), result: "failed".into(), detail: detail.into() }
+    }
+}
+
+/// An agent's correction of the sentiment or intent Hark read in a message,
+/// kept to retrain the workspace's models.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Correction {
+    pub message_id: String,
+    pub workspace_id: String,
+    /// `sentiment` or `intent`.
+    pub field: String,
+    /// The message's text when it was corrected.
+    pub text: String,
+    pub old_value: Option<String>,
+    pub new_value: String,
+    pub corrected_by: String,
+    #[schema(value_type = String, format = DateTime)]
+    pub corrected_at: Timestamp,
+}
+
 // --- safety of automatic replies --------------------------------------------
 
 /// Why an automatic reply was not sent.
