@@ -331,8 +331,15 @@ impl App {
     // --- automatic messages ----------------------------------------------------
 
     /// Queues an automatic reply (a follow-up or a survey) in the conversation,
-    /// written by no person: it never counts as a response.
-    pub async fn send_automatic(&self, conversation_id: &str, text: &str, purpose: &str) -> AppResult<Message> {
+    /// written by no person: it never counts as a response. `with` commits
+    /// together with it (marking the scheduled row sent).
+    pub async fn send_automatic(
+        &self,
+        conversation_id: &str,
+        text: &str,
+        purpose: &str,
+        with: Vec<Write>,
+    ) -> AppResult<Message> {
         let text = text.trim();
         if text.is_empty() || text.chars().count() > MAX_MESSAGE_CHARS {
             return Err(AppError::invalid("text", "an automatic message needs a text of a sensible length"));
@@ -361,7 +368,11 @@ impl App {
             after.last_message_preview = preview(text);
             after.version = before.version + 1;
             after.updated_at = at;
-            let result = Change::new(&actor, at)
+            let mut change = Change::new(&actor, at);
+            for write in with.iter().cloned() {
+                change.push(write);
+            }
+            let result = change
                 .write(Write::InsertMessage(message.clone()))
                 .write(Write::UpdateConversation { conversation: after.clone(), expected_version: before.version })
                 .audit("message.automatic", "message", &message.id, json!({ "purpose": purpose }))

@@ -17,6 +17,7 @@ pub mod health;
 pub mod ingest;
 pub mod poll;
 pub mod publish;
+pub mod timers;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -96,7 +97,8 @@ impl Workers {
             tokio::spawn(ingest::run(self.clone(), shutdown.clone())),
             tokio::spawn(publish::run(self.clone(), shutdown.clone())),
             tokio::spawn(poll::run(self.clone(), shutdown.clone())),
-            tokio::spawn(health::run(self.clone(), shutdown)),
+            tokio::spawn(health::run(self.clone(), shutdown.clone())),
+            tokio::spawn(timers::run(self.clone(), shutdown)),
         ]
     }
 

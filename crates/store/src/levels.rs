@@ -208,6 +208,10 @@ pub enum LevelsWrite {
     },
     PutReportRow(ReportRow),
     PutContribution(ContributionRecord),
+    /// The contribution's time-decided figures are being recomputed.
+    ClearRevisit {
+        conversation_id: String,
+    },
     PutSurgeDetector {
         detector_key: String,
         workspace_id: String,
@@ -279,6 +283,18 @@ pub trait ServiceLevels: Send + Sync {
     async fn known_issue_links_of(&self, conversation_id: &str) -> StoreResult<Vec<KnownIssueLink>>;
     /// Open (not resolved, not merged) conversations per assignee.
     async fn open_load(&self, workspace_id: &str) -> StoreResult<Vec<(String, i64)>>;
+    /// The person the audit log credits with a change to the conversation at
+    /// `at` (`None`: the system, a rule, or no entry).
+    async fn status_actor(&self, conversation_id: &str, at: Timestamp) -> StoreResult<Option<String>>;
+    /// Texts of customer messages created in `[from, to)`, newest first (surge terms).
+    async fn inbound_texts(
+        &self,
+        workspace_id: &str,
+        channel_id: Option<&str>,
+        from: Timestamp,
+        to: Timestamp,
+        limit: u32,
+    ) -> StoreResult<Vec<String>>;
 }
 
 macro_rules! impl_service_levels {
@@ -643,6 +659,12 @@ macro_rules! impl_service_levels {
                             .bind(opt_to_ms(c.revisit_at))
                             .execute(&mut **tx)
                             .await?;
+                        }
+                        LevelsWrite::ClearRevisit { conversation_id } => {
+                            sqlx::query("UPDATE report_contributions SET revisit_at = NULL WHERE conversation_id = $1")
+                                .bind(conversation_id)
+                                .execute(&mut **tx)
+                                .await?;
                         }
                         LevelsWrite::PutSurgeDetector { detector_key, workspace_id, state, at } => {
                             sqlx::query(
@@ -1053,6 +1075,40 @@ macro_rules! impl_service_levels {
                     .fetch_all(self.reader())
                     .await?;
                     rows.iter().map(link).collect()
+                }
+
+                async fn status_actor(&self, conversation_id: &str, at: Timestamp) -> StoreResult<Option<String>> {
+                    let actor: Option<Option<String>> = sqlx::query_scalar(
+                        "SELECT actor_id FROM audit_log WHERE subject_id = $1 AND at = $2 \
+                         AND subject_type = 'conversation' ORDER BY id DESC LIMIT 1",
+                    )
+                    .bind(conversation_id.to_owned())
+                    .bind(to_ms(at))
+                    .fetch_optional(self.reader())
+                    .await?;
+                    Ok(actor.flatten())
+                }
+
+                async fn inbound_texts(
+                    &self,
+                    workspace_id: &str,
+                    channel_id: Option<&str>,
+                    from: Timestamp,
+                    to: Timestamp,
+                    limit: u32,
+                ) -> StoreResult<Vec<String>> {
+                    Ok(sqlx::query_scalar(
+                        "SELECT text FROM messages WHERE workspace_id = $1 AND direction = 'inbound' \
+                         AND ($2 IS NULL OR channel_id = $2) AND created_at >= $3 AND created_at < $4 \
+                         ORDER BY created_at DESC LIMIT $5",
+                    )
+                    .bind(workspace_id.to_owned())
+                    .bind(channel_id.map(str::to_owned))
+                    .bind(to_ms(from))
+                    .bind(to_ms(to))
+                    .bind(i64::from(limit.clamp(1, 5000)))
+                    .fetch_all(self.reader())
+                    .await?)
                 }
 
                 async fn open_load(&self, workspace_id: &str) -> StoreResult<Vec<(String, i64)>> {

@@ -158,3 +158,9 @@ CREATE TABLE known_issue_links (
     PRIMARY KEY (known_issue_id, conversation_id)
 );
 CREATE INDEX known_issue_links_by_conversation ON known_issue_links (conversation_id);
+
+-- Who changed a conversation's status, as the audit log says.
+CREATE INDEX audit_log_by_subject ON audit_log (subject_id, at);
+
+-- Customer messages of a time range (the terms of a surge alert).
+CREATE INDEX messages_by_workspace_time ON messages (workspace_id, created_at);
