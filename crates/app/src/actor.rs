@@ -11,6 +11,10 @@ pub enum ActorVia {
     },
     /// Hark itself (command line, demo seeding, workers).
     System,
+    /// An automation rule acting for the workspace (audited with the rule's id).
+    Rule {
+        rule_id: String,
+    },
 }
 
 /// Who is acting. Every use case takes one and asks it before doing anything.
@@ -23,7 +27,8 @@ pub struct Actor {
 impl Actor {
     /// Fails with `Forbidden` unless the actor's role permits `action`.
     pub fn require(&self, action: Action) -> AppResult<()> {
-        if self.via == ActorVia::System || permits(self.user.role, action) { Ok(()) } else { Err(AppError::Forbidden) }
+        let hark_itself = matches!(self.via, ActorVia::System | ActorVia::Rule { .. });
+        if hark_itself || permits(self.user.role, action) { Ok(()) } else { Err(AppError::Forbidden) }
     }
 
     pub fn role(&self) -> Role {
@@ -40,7 +45,14 @@ impl Actor {
             ActorVia::Session => "user",
             ActorVia::ApiToken { .. } => "token",
             ActorVia::System => "system",
+            ActorVia::Rule { .. } => "rule",
         }
+    }
+
+    /// An automation rule acting in a workspace: allowed what Hark itself is,
+    /// and named in the audit log.
+    pub fn rule(workspace_id: &str, rule_id: &str) -> Actor {
+        Actor { via: ActorVia::Rule { rule_id: rule_id.to_owned() }, ..Actor::system(workspace_id) }
     }
 
     /// A system actor for work Hark does on its own behalf in a workspace.

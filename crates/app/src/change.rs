@@ -33,12 +33,16 @@ impl<'a> Change<'a> {
     /// Records `action` (`subject.verb`) on the subject in the audit log.
     pub(crate) fn audit(mut self, action: &str, subject_type: &str, subject_id: &str, detail: Value) -> Self {
         let actor_id = match &self.actor.via {
-            ActorVia::System => None,
+            ActorVia::System | ActorVia::Rule { .. } => None,
             _ => Some(self.actor.user.id.clone()),
         };
         let detail = match (&self.actor.via, detail) {
             (ActorVia::ApiToken { token_id }, Value::Object(mut map)) => {
                 map.insert("via_token".into(), Value::String(token_id.clone()));
+                Value::Object(map)
+            }
+            (ActorVia::Rule { rule_id }, Value::Object(mut map)) => {
+                map.insert("rule_id".into(), Value::String(rule_id.clone()));
                 Value::Object(map)
             }
             (_, d) => d,

@@ -267,8 +267,9 @@ impl App {
                 return Err(AppError::invalid("visibility", "a private conversation can only get private replies"));
             }
             let at = now();
+            // The channel's publish policy, and any approval a rule asked for, decide.
             let needs_approval =
-                input.visibility != Visibility::Note && permissions::reply_needs_approval(actor.role());
+                input.visibility != Visibility::Note && self.reply_needs_approval(actor, &before).await?;
             let delivery_status = match (input.visibility, needs_approval) {
                 (Visibility::Note, _) => DeliveryStatus::Internal,
                 (_, true) => DeliveryStatus::AwaitingApproval,
@@ -327,54 +328,11 @@ impl App {
         Err(AppError::Conflict("the conversation is being changed by others; try again".into()))
     }
 
-    /// A supervisor approves (queues for publication) or rejects a trainee's reply.
+    /// A supervisor approves (queues for publication) or rejects a trainee's
+    /// reply; see [`App::review_reply`] for editing and commenting.
     pub async fn review_message(&self, actor: &Actor, message_id: &str, approve: bool) -> AppResult<Message> {
-        actor.require(Action::ApproveReply)?;
-        let message = self
-            .store
-            .message(message_id)
-            .await?
-            .filter(|m| m.workspace_id == actor.workspace_id())
-            .ok_or(AppError::NotFound("message"))?;
-        if message.delivery_status != DeliveryStatus::AwaitingApproval {
-            return Err(AppError::Conflict("this message is not waiting for approval".into()));
-        }
-        let before = self.visible_conversation(actor, &message.conversation_id).await?;
-        let at = now();
-        let mut reviewed = message.clone();
-        let mut change = Change::new(actor, at);
-        if approve {
-            reviewed.delivery_status = DeliveryStatus::Queued;
-            let mut after = before.clone();
-            after.record_outbound(at, true);
-            after.last_message_preview = preview(&message.text);
-            after.version = before.version + 1;
-            after.updated_at = at;
-            change = change
-                .write(Write::UpdateConversation { conversation: after.clone(), expected_version: before.version })
-                .outbox("publish", message_id, json!({ "message_id": message_id }))
-                .audit(
-                    "message.publish",
-                    "message",
-                    message_id,
-                    json!({ "approved_by": actor.user.id, "visibility": message.visibility }),
-                )
-                .event("conversation.updated", &before.id, &after);
-        } else {
-            reviewed.delivery_status = DeliveryStatus::Failed;
-            reviewed.delivery_error = Some("rejected by a supervisor".into());
-            change = change.audit("message.reject", "message", message_id, json!({}));
-        }
-        change
-            .write(Write::UpdateMessageDelivery {
-                message_id: message_id.to_owned(),
-                status: reviewed.delivery_status,
-                error: reviewed.delivery_error.clone(),
-            })
-            .event("message.updated", &message.conversation_id, &reviewed)
-            .commit(self)
-            .await?;
-        Ok(reviewed)
+        let comment = (!approve).then(|| "rejected without a comment".to_owned());
+        self.review_reply(actor, message_id, crate::ReviewInput { approve, text: None, comment }).await
     }
 }
 

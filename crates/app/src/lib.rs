@@ -11,10 +11,14 @@ mod ids;
 pub mod secrets;
 mod serde_util;
 
+mod approvals;
+mod assignment;
+pub mod automation;
 mod channels;
 mod collaboration;
 mod contacts;
 mod conversations;
+mod corrections;
 mod directory;
 mod ingest;
 pub mod intake;
@@ -22,6 +26,7 @@ mod journal;
 mod publishing;
 mod raw_events;
 pub mod reports;
+pub mod rules;
 pub mod service_levels;
 mod threads;
 mod tokens;
@@ -30,18 +35,22 @@ pub mod understanding;
 use std::sync::Arc;
 
 pub use actor::{Actor, ActorVia};
+pub use approvals::{PendingReply, ReviewInput};
+pub use assignment::AgentProfileInput;
 pub use channels::{ChannelCreate, ChannelUpdate};
 pub use collaboration::{
     AttributeInput, BusinessHoursInput, BusinessHoursView, PRESENCE_TTL, ProfileUpdate, SavedViewInput, SnippetInput,
 };
 pub use contacts::ContactUpdate;
 pub use conversations::{ConversationUpdate, NewMessage, TemplateInput};
+pub use corrections::{CorrectionInput, ReplySimilarityReport};
 pub use directory::{LabelInput, TeamInput, UserCreate, UserUpdate};
 pub use error::{AppError, AppResult};
 pub use ids::new_id;
 pub use ingest::{InboundAuthor, InboundItem, IngestOutcome};
 pub use publishing::{Engagement, OutboundJob};
 pub use raw_events::{EchoItem, RawOutcome};
+pub use rules::{RuleInput, RulePatch};
 pub use secrets::CredentialSealer;
 pub use threads::{BulkOutcome, MAX_BULK, MoveToPrivate, MovedToPrivate};
 pub use tokens::{CreatedToken, TokenInfo};
