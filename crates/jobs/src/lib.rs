@@ -8,15 +8,20 @@
 //!   Telegram getUpdates) → stored inbound events;
 //! - [`health`]: re-checks unhealthy channels so they recover when fixed;
 //! - [`follow`]: followers of the events table, each handling every event
-//!   once, in order (the framework SLA timers, reports and rules build on).
+//!   once, in order (the framework SLA timers, reports and rules build on);
+//! - [`rules`]: the rules follower and the idle-rules scan;
+//! - [`automation`]: what rules leave in the outbox (hide a comment, Slack,
+//!   webhooks, email).
 //!
 //! Tests drive each worker one step at a time (`*_once`), never by sleeping.
 
+pub mod automation;
 pub mod follow;
 pub mod health;
 pub mod ingest;
 pub mod poll;
 pub mod publish;
+pub mod rules;
 pub mod timers;
 
 use std::sync::Arc;
@@ -55,6 +60,8 @@ pub struct WorkerConfig {
     pub raw_event_retention: Duration,
     /// Idle wait between rounds when there is no work (wake-ups cut it short).
     pub idle: Duration,
+    /// The mail server for rules that escalate by email (none: such emails fail with the reason).
+    pub smtp: Option<automation::SmtpConfig>,
 }
 
 impl Default for WorkerConfig {
@@ -71,6 +78,7 @@ impl Default for WorkerConfig {
             health_interval: Duration::from_secs(300),
             raw_event_retention: Duration::from_secs(30 * 24 * 3600),
             idle: Duration::from_secs(1),
+            smtp: None,
         }
     }
 }
@@ -98,7 +106,10 @@ impl Workers {
             tokio::spawn(publish::run(self.clone(), shutdown.clone())),
             tokio::spawn(poll::run(self.clone(), shutdown.clone())),
             tokio::spawn(health::run(self.clone(), shutdown.clone())),
-            tokio::spawn(timers::run(self.clone(), shutdown)),
+            tokio::spawn(timers::run(self.clone(), shutdown.clone())),
+            tokio::spawn(rules::run(self.clone(), shutdown.clone())),
+            tokio::spawn(rules::run_idle(self.clone(), shutdown.clone())),
+            tokio::spawn(automation::run(self.clone(), shutdown)),
         ]
     }
 

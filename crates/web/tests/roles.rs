@@ -60,6 +60,15 @@ enum Case {
     HoursCreate,
     HoursReplace,
     HoursDelete,
+    RuleCreate,
+    RuleUpdate,
+    RuleDelete,
+    RuleOrder,
+    Review,
+    Correction,
+    AgentProfile,
+    RoundRobin,
+    PublishPolicy,
 }
 
 const CASES: &[Case] = &[
@@ -107,6 +116,15 @@ const CASES: &[Case] = &[
     Case::HoursCreate,
     Case::HoursReplace,
     Case::HoursDelete,
+    Case::RuleCreate,
+    Case::RuleUpdate,
+    Case::RuleDelete,
+    Case::RuleOrder,
+    Case::Review,
+    Case::Correction,
+    Case::AgentProfile,
+    Case::RoundRobin,
+    Case::PublishPolicy,
 ];
 
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
@@ -140,6 +158,12 @@ impl Case {
             Case::SharedViewCreate => Action::ManageSharedViews,
             Case::AttributeCreate | Case::AttributeUpdate | Case::AttributeDelete => Action::ManageWorkspace,
             Case::HoursCreate | Case::HoursReplace | Case::HoursDelete => Action::ManageWorkspace,
+            Case::RuleCreate | Case::RuleUpdate | Case::RuleDelete | Case::RuleOrder => Action::ManageWorkspace,
+            Case::Review => Action::ApproveReply,
+            Case::Correction => Action::UpdateConversation,
+            Case::AgentProfile => Action::ManageUsers,
+            Case::RoundRobin => Action::AssignConversation,
+            Case::PublishPolicy => Action::ManageChannels,
         }
     }
 
@@ -193,6 +217,15 @@ impl Case {
             Case::HoursCreate => ("post", "/api/v1/business-hours"),
             Case::HoursReplace => ("put", "/api/v1/business-hours/{id}"),
             Case::HoursDelete => ("delete", "/api/v1/business-hours/{id}"),
+            Case::RuleCreate => ("post", "/api/v1/rules"),
+            Case::RuleUpdate => ("patch", "/api/v1/rules/{id}"),
+            Case::RuleDelete => ("delete", "/api/v1/rules/{id}"),
+            Case::RuleOrder => ("put", "/api/v1/rules/order"),
+            Case::Review => ("post", "/api/v1/messages/{id}/review"),
+            Case::Correction => ("post", "/api/v1/messages/{id}/correction"),
+            Case::AgentProfile => ("put", "/api/v1/users/{id}/assignment"),
+            Case::RoundRobin => ("post", "/api/v1/conversations/{id}/round-robin"),
+            Case::PublishPolicy => ("put", "/api/v1/channels/{id}/publish-policy"),
         }
     }
 
@@ -468,6 +501,75 @@ impl Case {
                         (Method::PUT, format!("/api/v1/business-hours/{}", hours.id), Some(body))
                     }
                 }
+            }
+            Case::RuleCreate => (
+                Method::POST,
+                "/api/v1/rules".into(),
+                Some(json!({
+                    "name": unique("rule "), "trigger": { "kind": "message_received" },
+                    "conditions": { "mode": "all", "items": [{ "field": "sentiment", "op": "is", "value": "negative" }] },
+                    "actions": [{ "type": "set_priority", "priority": "high" }],
+                })),
+            ),
+            Case::RuleUpdate | Case::RuleDelete => {
+                let input: hark_app::RuleInput = serde_json::from_value(json!({
+                    "name": unique("rule "), "trigger": { "kind": "message_received" },
+                    "actions": [{ "type": "set_priority", "priority": "high" }],
+                }))
+                .unwrap_or_else(|e| panic!("{e}"));
+                let rule = app.create_rule(&system, input).await.unwrap_or_else(|e| panic!("{e}"));
+                if matches!(self, Case::RuleDelete) {
+                    (Method::DELETE, format!("/api/v1/rules/{}", rule.id), None)
+                } else {
+                    (Method::PATCH, format!("/api/v1/rules/{}", rule.id), Some(json!({ "enabled": false })))
+                }
+            }
+            Case::RuleOrder => {
+                let mut ids: Vec<String> = app.rules(&system).await.unwrap_or_default().into_iter().map(|r| r.id).collect();
+                ids.reverse();
+                (Method::PUT, "/api/v1/rules/order".into(), Some(json!({ "rule_ids": ids })))
+            }
+            Case::Review => {
+                let id = t.inbound(&unique("p"), &unique("u"), "help").await;
+                let trainee =
+                    hark_app::Actor { user: t.users[&Role::Trainee].clone(), via: hark_app::ActorVia::Session };
+                let m = app
+                    .post_message(
+                        &trainee,
+                        &id,
+                        NewMessage { visibility: Visibility::Public, text: "Sorry!!".into(), template: None },
+                    )
+                    .await
+                    .unwrap_or_else(|e| panic!("{e}"));
+                let body = json!({ "approve": false, "comment": "Too casual: say what happens next." });
+                (Method::POST, format!("/api/v1/messages/{}/review", m.id), Some(body))
+            }
+            Case::Correction => {
+                let conv = t.inbound(&unique("p"), &unique("u"), "where is my bag").await;
+                let messages = app.messages(&system, &conv, &hark_store::Page::first(5)).await.unwrap_or_default();
+                let body = json!({ "intent": "order_delivery", "sentiment": "negative" });
+                (Method::POST, format!("/api/v1/messages/{}/correction", messages[0].id), Some(body))
+            }
+            Case::AgentProfile => {
+                let agent = &t.users[&Role::Agent].id;
+                let body = json!({ "languages": ["ru", "en"], "capacity": 5 });
+                (Method::PUT, format!("/api/v1/users/{agent}/assignment"), Some(body))
+            }
+            Case::RoundRobin => {
+                let members = vec![t.users[&Role::Agent].id.clone()];
+                let team = app
+                    .create_team(
+                        &system,
+                        hark_app::TeamInput { name: unique("team"), description: String::new(), member_ids: members },
+                    )
+                    .await
+                    .unwrap_or_else(|e| panic!("{e}"));
+                let id = t.inbound(&unique("p"), &unique("u"), "help").await;
+                (Method::POST, format!("/api/v1/conversations/{id}/round-robin"), Some(json!({ "team_id": team.id })))
+            }
+            Case::PublishPolicy => {
+                let body = json!({ "publish_roles": ["owner", "admin", "supervisor", "agent"] });
+                (Method::PUT, format!("/api/v1/channels/{}/publish-policy", t.channel_id), Some(body))
             }
         }
     }

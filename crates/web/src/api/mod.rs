@@ -2,6 +2,7 @@
 //! parses, calls one use case, and shapes the answer.
 
 pub mod auth;
+pub mod automation;
 pub mod channels;
 pub mod collaboration;
 pub mod contacts;
@@ -66,6 +67,19 @@ pub fn routes() -> Router<WebState> {
             "/business-hours/{id}",
             axum::routing::put(collaboration::replace_business_hours).delete(collaboration::delete_business_hours),
         )
+        .route("/rules", get(automation::list_rules).post(automation::create_rule))
+        .route("/rules/order", axum::routing::put(automation::order_rules))
+        .route("/rules/{id}", get(automation::get_rule).patch(automation::update_rule).delete(automation::delete_rule))
+        .route("/conversations/{id}/rule-runs", get(automation::rule_runs))
+        .route("/conversations/{id}/similar-replies", get(automation::similar_replies))
+        .route("/conversations/{id}/round-robin", post(automation::round_robin))
+        .route("/approvals", get(automation::approvals))
+        .route("/messages/{id}/review", post(automation::review))
+        .route("/messages/{id}/correction", post(automation::correct))
+        .route("/corrections", get(automation::corrections))
+        .route("/agent-profiles", get(automation::agent_profiles))
+        .route("/users/{id}/assignment", axum::routing::put(automation::put_agent_profile))
+        .route("/channels/{id}/publish-policy", get(automation::publish_policy).put(automation::put_publish_policy))
         .route("/audit", get(journal::audit_log))
         .route("/tokens", get(tokens::list).post(tokens::create))
         .route("/tokens/{id}", axum::routing::delete(tokens::revoke))
