@@ -814,6 +814,118 @@ impl App {
     }
 }
 
+/// An agent on the live dashboard.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct AgentLoad {
+    pub user_id: String,
+    pub name: String,
+    pub availability: Availability,
+    /// Open (not resolved) conversations assigned to them.
+    pub open: i64,
+}
+
+/// A customer waiting on the dashboard.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct Waiting {
+    pub conversation_id: String,
+    pub subject: String,
+    #[schema(value_type = String, format = DateTime)]
+    pub since: Timestamp,
+}
+
+/// What a supervisor watches live.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct Dashboard {
+    pub open: i64,
+    pub unassigned: i64,
+    pub at_risk: i64,
+    pub breached: i64,
+    pub waiting_longest: Vec<Waiting>,
+    pub agents: Vec<AgentLoad>,
+    /// Today's figures, in the workspace's time zone.
+    pub today: ReportFigures,
+}
+
+impl App {
+    /// The live dashboard: counts of the inbox as it is, who is online and
+    /// their load, and today's report figures.
+    pub async fn dashboard(&self, actor: &Actor) -> AppResult<Dashboard> {
+        actor.require(Action::ViewReports)?;
+        let workspace = self.store.workspace(actor.workspace_id()).await?.ok_or(AppError::NotFound("workspace"))?;
+        let open_statuses = vec![ConversationStatus::Open, ConversationStatus::Pending, ConversationStatus::Snoozed];
+        let base = hark_store::ConversationFilter {
+            workspace_id: workspace.id.clone(),
+            statuses: open_statuses,
+            ..Default::default()
+        };
+        let cap = 100_000;
+        let open = self.store.count_conversations(&base, cap).await?;
+        let unassigned = self
+            .store
+            .count_conversations(
+                &hark_store::ConversationFilter { assignee: Some(hark_store::AssigneeFilter::Nobody), ..base.clone() },
+                cap,
+            )
+            .await?;
+        let now = crate::now();
+        let at_risk = self
+            .store
+            .count_conversations(
+                &hark_store::ConversationFilter { sla: Some(hark_store::SlaFilter::AtRisk { now }), ..base.clone() },
+                cap,
+            )
+            .await?;
+        let breached = self
+            .store
+            .count_conversations(
+                &hark_store::ConversationFilter { sla: Some(hark_store::SlaFilter::Breached), ..base.clone() },
+                cap,
+            )
+            .await?;
+        let waiting = self
+            .store
+            .conversations(
+                &hark_store::ConversationFilter {
+                    needs_reply: true,
+                    sort: hark_store::ConversationSort::Waiting,
+                    ..base.clone()
+                },
+                &hark_store::Page::first(5),
+            )
+            .await?;
+        let waiting_longest = waiting
+            .into_iter()
+            .take(5)
+            .filter_map(|c| {
+                Some(Waiting {
+                    since: c.timeline.awaiting_reply_since?,
+                    subject: if c.subject.is_empty() { c.last_message_preview.clone() } else { c.subject.clone() },
+                    conversation_id: c.id,
+                })
+            })
+            .collect();
+        let load: HashMap<String, i64> = self.store.open_load(&workspace.id).await?.into_iter().collect();
+        let agents = self
+            .store
+            .users(&workspace.id)
+            .await?
+            .into_iter()
+            .filter(|u| u.active)
+            .map(|u| AgentLoad {
+                open: load.get(&u.id).copied().unwrap_or(0),
+                user_id: u.id,
+                name: u.name,
+                availability: u.availability,
+            })
+            .collect();
+        let tz = hark_domain::business_hours::time_zone(&workspace.time_zone).unwrap_or(TimeZone::UTC);
+        let today = now.to_zoned(tz).date();
+        let query = ReportQuery { from: today, to: today, time_zone: None, group: ReportGroup::None, dimension: None };
+        let report = self.report_for(&workspace, &query).await?;
+        Ok(Dashboard { open, unassigned, at_risk, breached, waiting_longest, agents, today: report.totals })
+    }
+}
+
 fn local_midnight(date: Date, tz: &TimeZone) -> AppResult<Timestamp> {
     date.to_zoned(tz.clone()).map(|z| z.timestamp()).map_err(|e| AppError::invalid("from", e.to_string()))
 }

@@ -442,3 +442,99 @@ async fn statuses_are_credited_to_who_changed_them_and_merged_conversations_coun
     let after = r.app.report_for(&r.ws, &query).await.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(after.totals.inbound, 3, "the merged conversation's message counts once, in the target");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_surge_raises_one_alert_and_notifies_slack_once() {
+    let t = testing::sqlite().await;
+    let r = rig(t.store.clone(), None).await;
+    // A local receiver in Slack's incoming-webhook format.
+    let received: Arc<std::sync::Mutex<Vec<serde_json::Value>>> = Arc::default();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap_or_else(|e| panic!("{e}"));
+    let url = format!("http://{}/hooks/T000/B000", listener.local_addr().unwrap_or_else(|e| panic!("{e}")));
+    let sink = received.clone();
+    tokio::spawn(async move {
+        while let Ok((socket, _)) = listener.accept().await {
+            if let Some(body) = read_post(socket).await {
+                sink.lock().map(|mut v| v.push(body)).ok();
+            }
+        }
+    });
+    let system = Actor::system(&r.ws.id);
+    let mut config = r.app.service_level_config(&r.ws.id).await.unwrap_or_else(|e| panic!("{e}"));
+    config.alerts.slack_webhook_url = url;
+    r.app.put_service_levels(&system, config).await.unwrap_or_else(|e| panic!("{e}"));
+
+    // Forty quiet minutes (two messages a minute), then ten times that for five minutes.
+    let start = later(ms(Timestamp::now()), -3 * 3600);
+    let mut n = 0;
+    for minute in 0..40 {
+        for k in 0..2 {
+            n += 1;
+            let at = later(start, minute * 60 + k * 20);
+            r.inbound(&format!("quiet{n}"), &format!("q{n}"), "Question about my invoice", at).await;
+        }
+    }
+    for minute in 40..45 {
+        for k in 0..20 {
+            n += 1;
+            let at = later(start, minute * 60 + k * 3);
+            let text = if k % 2 == 0 { "The app crashes at login" } else { "Login crashes again, app is down" };
+            r.inbound(&format!("loud{n}"), &format!("l{n}"), text, at).await;
+        }
+    }
+    r.follow().await;
+    let events = r.app.store.events_after(&r.ws.id, 0, 100_000).await.unwrap_or_default();
+    let surges: Vec<&Event> =
+        events.iter().filter(|e| e.kind == "alert.raised" && e.payload["kind"] == "surge").collect();
+    let keys: Vec<(String, String)> =
+        surges.iter().map(|e| (e.payload["scope"].to_string(), e.payload["measure"].to_string())).collect();
+    let distinct: std::collections::BTreeSet<&(String, String)> = keys.iter().collect();
+    assert_eq!(distinct.len(), keys.len(), "at most one alert per detector and measure: {keys:?}");
+    let surges: Vec<&Event> = surges.into_iter().filter(|e| e.payload["measure"] == "volume").collect();
+    let scopes: Vec<&str> = surges.iter().filter_map(|e| e.payload["scope"].as_str()).collect();
+    assert_eq!(
+        scopes,
+        [format!("channel:{}", r.channel.id), format!("workspace:{}", r.ws.id)],
+        "one alert per detector, not one per message"
+    );
+    let terms = surges[0].payload["top_terms"].as_array().cloned().unwrap_or_default();
+    assert!(terms.iter().any(|t| t == "login") && terms.iter().any(|t| t == "crashes"), "{terms:?}");
+    assert!(surges[0].payload["link"].as_str().is_some_and(|l| l.starts_with("/inbox?since=")));
+
+    let delivered = hark_jobs::timers::deliver_alerts_once(&r.nodes[0], Timestamp::now()).await.unwrap_or(0);
+    assert_eq!(delivered, keys.len());
+    assert_eq!(hark_jobs::timers::deliver_alerts_once(&r.nodes[0], Timestamp::now()).await.ok(), Some(0));
+    let got = received.lock().map(|v| v.clone()).unwrap_or_default();
+    assert_eq!(got.len(), keys.len());
+    assert!(
+        got.iter().any(|g| g["text"].as_str().is_some_and(|t| t.contains("inbound surge") && t.contains("login"))),
+        "{got:?}"
+    );
+    assert!(got[0]["blocks"].is_array());
+}
+
+/// Reads one HTTP POST's JSON body and answers 200 (a minimal webhook receiver).
+async fn read_post(mut socket: tokio::net::TcpStream) -> Option<serde_json::Value> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut buf = vec![];
+    let mut chunk = [0u8; 4096];
+    loop {
+        let n = socket.read(&mut chunk).await.ok()?;
+        if n == 0 {
+            return None;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        let text = String::from_utf8_lossy(&buf).to_string();
+        if let Some(end) = text.find("\r\n\r\n") {
+            let length = text[..end]
+                .lines()
+                .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().to_owned()))
+                .and_then(|v| v.parse::<usize>().ok())
+                .unwrap_or(0);
+            if buf.len() >= end + 4 + length {
+                socket.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok").await.ok()?;
+                return serde_json::from_slice(&buf[end + 4..end + 4 + length]).ok();
+            }
+        }
+    }
+}

@@ -60,6 +60,11 @@ enum Case {
     HoursCreate,
     HoursReplace,
     HoursDelete,
+    ServiceLevelsPut,
+    KnownIssueCreate,
+    KnownIssueReplace,
+    KnownIssueDelete,
+    KnownIssueAnswer,
     RuleCreate,
     RuleUpdate,
     RuleDelete,
@@ -116,6 +121,11 @@ const CASES: &[Case] = &[
     Case::HoursCreate,
     Case::HoursReplace,
     Case::HoursDelete,
+    Case::ServiceLevelsPut,
+    Case::KnownIssueCreate,
+    Case::KnownIssueReplace,
+    Case::KnownIssueDelete,
+    Case::KnownIssueAnswer,
     Case::RuleCreate,
     Case::RuleUpdate,
     Case::RuleDelete,
@@ -158,6 +168,10 @@ impl Case {
             Case::SharedViewCreate => Action::ManageSharedViews,
             Case::AttributeCreate | Case::AttributeUpdate | Case::AttributeDelete => Action::ManageWorkspace,
             Case::HoursCreate | Case::HoursReplace | Case::HoursDelete => Action::ManageWorkspace,
+            Case::ServiceLevelsPut => Action::ManageServiceLevels,
+            Case::KnownIssueCreate | Case::KnownIssueReplace | Case::KnownIssueDelete | Case::KnownIssueAnswer => {
+                Action::ManageKnownIssues
+            }
             Case::RuleCreate | Case::RuleUpdate | Case::RuleDelete | Case::RuleOrder => Action::ManageWorkspace,
             Case::Review => Action::ApproveReply,
             Case::Correction => Action::UpdateConversation,
@@ -217,6 +231,11 @@ impl Case {
             Case::HoursCreate => ("post", "/api/v1/business-hours"),
             Case::HoursReplace => ("put", "/api/v1/business-hours/{id}"),
             Case::HoursDelete => ("delete", "/api/v1/business-hours/{id}"),
+            Case::ServiceLevelsPut => ("put", "/api/v1/service-levels"),
+            Case::KnownIssueCreate => ("post", "/api/v1/known-issues"),
+            Case::KnownIssueReplace => ("put", "/api/v1/known-issues/{id}"),
+            Case::KnownIssueDelete => ("delete", "/api/v1/known-issues/{id}"),
+            Case::KnownIssueAnswer => ("post", "/api/v1/known-issues/{id}/answer"),
             Case::RuleCreate => ("post", "/api/v1/rules"),
             Case::RuleUpdate => ("patch", "/api/v1/rules/{id}"),
             Case::RuleDelete => ("delete", "/api/v1/rules/{id}"),
@@ -499,6 +518,36 @@ impl Case {
                         (Method::DELETE, format!("/api/v1/business-hours/{}", hours.id), None)
                     } else {
                         (Method::PUT, format!("/api/v1/business-hours/{}", hours.id), Some(body))
+                    }
+                }
+            }
+            Case::ServiceLevelsPut => {
+                let body = json!({
+                    "policies": { "default": { "id": "std", "name": "Standard", "first_response_seconds": 3600 } },
+                    "csat": { "enabled": true },
+                });
+                (Method::PUT, "/api/v1/service-levels".into(), Some(body))
+            }
+            Case::KnownIssueCreate | Case::KnownIssueReplace | Case::KnownIssueDelete | Case::KnownIssueAnswer => {
+                let body = json!({
+                    "kind": "outage", "title": unique("Login outage "), "keywords": ["login", "сбо*"],
+                    "starts_at": "2026-01-01T00:00:00Z", "prepared_reply": "We are on it; sorry for the trouble.",
+                });
+                if matches!(self, Case::KnownIssueCreate) {
+                    (Method::POST, "/api/v1/known-issues".into(), Some(body))
+                } else {
+                    let mut stored = body.clone();
+                    stored["id"] = json!("");
+                    stored["workspace_id"] = json!("");
+                    stored["body"] = json!("");
+                    let input: hark_domain::known_issues::KnownIssue =
+                        serde_json::from_value(stored).unwrap_or_else(|e| panic!("{e}"));
+                    let issue = app.put_known_issue(&system, None, input).await.unwrap_or_else(|e| panic!("{e}"));
+                    let path = format!("/api/v1/known-issues/{}", issue.issue.id);
+                    match self {
+                        Case::KnownIssueDelete => (Method::DELETE, path, None),
+                        Case::KnownIssueAnswer => (Method::POST, format!("{path}/answer"), None),
+                        _ => (Method::PUT, path, Some(body)),
                     }
                 }
             }

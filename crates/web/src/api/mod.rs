@@ -11,6 +11,7 @@ pub mod directory;
 pub mod events;
 pub mod health;
 pub mod journal;
+pub mod reports;
 pub mod tokens;
 
 use axum::Router;
@@ -84,6 +85,17 @@ pub fn routes() -> Router<WebState> {
         .route("/tokens", get(tokens::list).post(tokens::create))
         .route("/tokens/{id}", axum::routing::delete(tokens::revoke))
         .route("/events", get(events::stream))
+        .route("/service-levels", get(reports::get_service_levels).put(reports::put_service_levels))
+        .route("/conversations/{id}/sla", get(reports::conversation_sla))
+        .route("/reports", get(reports::report))
+        .route("/dashboard", get(reports::dashboard))
+        .route("/csat", get(reports::csat))
+        .route("/known-issues", get(reports::list_known_issues).post(reports::create_known_issue))
+        .route(
+            "/known-issues/{id}",
+            axum::routing::put(reports::replace_known_issue).delete(reports::delete_known_issue),
+        )
+        .route("/known-issues/{id}/answer", post(reports::answer_known_issue))
 }
 
 pub async fn not_found() -> ApiError {
