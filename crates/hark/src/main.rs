@@ -111,11 +111,41 @@ struct SandboxFlags {
 enum BenchCommand {
     /// Signed webhook events from the sandbox into a fresh server, against a bare-handler baseline.
     Ingest {
-        #[arg(long, default_value_t = 5000)]
+        #[arg(long, default_value_t = 20000)]
         events: usize,
-        #[arg(long, default_value_t = 32)]
+        #[arg(long, default_value_t = 64)]
         concurrency: usize,
         /// postgres://… to measure PostgreSQL (use an empty database) instead of a fresh SQLite file.
+        #[arg(long)]
+        database_url: Option<String>,
+        /// Send at this many requests per second (open loop) instead of as fast as accepted.
+        #[arg(long)]
+        rate: Option<f64>,
+        /// Hark nodes sharing the PostgreSQL database, requests spread over them.
+        #[arg(long, default_value_t = 1)]
+        nodes: usize,
+    },
+    /// A generated workspace of this size; inbox views, opening conversations and search, over HTTP.
+    Inbox {
+        #[arg(long, default_value_t = 100_000)]
+        conversations: usize,
+        #[arg(long, default_value_t = 1_000_000)]
+        messages: usize,
+        #[arg(long)]
+        database_url: Option<String>,
+        /// Requests per measured operation.
+        #[arg(long, default_value_t = 200)]
+        samples: usize,
+    },
+    /// Live-event delivery latency to this many connected subscribers.
+    Fanout {
+        #[arg(long, default_value_t = 100)]
+        subscribers: usize,
+        #[arg(long, default_value_t = 500)]
+        events: usize,
+        /// Events per second.
+        #[arg(long, default_value_t = 100.0)]
+        rate: f64,
         #[arg(long)]
         database_url: Option<String>,
     },
@@ -169,6 +199,14 @@ fn overrides(server: Option<&ServerFlags>, store: &StoreFlags) -> FlagOverrides 
         data_dir: store.data_dir.clone(),
         database_url: store.database_url.clone(),
     }
+}
+
+/// Benchmarks log only warnings, so their output is their figures.
+fn quiet_logging(config_file: Option<&std::path::Path>) -> anyhow::Result<()> {
+    let mut config = Config::load(config_file, FlagOverrides::default())?;
+    config.log_level = "warn".into();
+    serve::init_logging(&config);
+    Ok(())
 }
 
 fn main() -> std::process::ExitCode {
@@ -245,12 +283,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             running.wait().await
         }
-        Command::Bench { command: BenchCommand::Ingest { events, concurrency, database_url } } => {
-            let config = Config::load(config_file, FlagOverrides::default())?;
-            let mut quiet = config.clone();
-            quiet.log_level = "warn".into();
-            serve::init_logging(&quiet);
-            let result = bench::ingest(bench::IngestOptions { events, concurrency, database_url }).await?;
+        Command::Bench { command: BenchCommand::Ingest { events, concurrency, database_url, rate, nodes } } => {
+            quiet_logging(config_file)?;
+            let options = bench::ingest::IngestOptions { events, concurrency, database_url, rate, nodes };
+            let result = bench::ingest::ingest(options).await?;
             eprintln!(
                 "ingest: {} events/s acknowledged ({}x the bare handler's {} /s), ack p99 {} ms, end-to-end p99 {} ms, lost {}, duplicated {}",
                 result["events_per_s"],
@@ -260,6 +296,38 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 result["end_to_end_ms"]["p99"],
                 result["lost"],
                 result["duplicated"]
+            );
+            println!("{result}");
+            Ok(())
+        }
+        Command::Bench { command: BenchCommand::Inbox { conversations, messages, database_url, samples } } => {
+            quiet_logging(config_file)?;
+            let options = bench::inbox::InboxOptions { conversations, messages, database_url, samples };
+            let result = bench::inbox::inbox(options).await?;
+            eprintln!(
+                "inbox: {} conversations, {} messages; views p95 {} ms, open conversation p95 {} ms (page {} ms), search p95 {} ms, memory {} MB",
+                result["conversations"],
+                result["messages"],
+                result["views_all_ms"]["p95"],
+                result["open_conversation_api_ms"]["p95"],
+                result["open_conversation_page_ms"]["p95"],
+                result["search_ms"]["p95"],
+                result["resident_mb"]["loaded"]
+            );
+            println!("{result}");
+            Ok(())
+        }
+        Command::Bench { command: BenchCommand::Fanout { subscribers, events, rate, database_url } } => {
+            quiet_logging(config_file)?;
+            let options = bench::fanout::FanoutOptions { subscribers, events, rate, database_url };
+            let result = bench::fanout::fanout(options).await?;
+            eprintln!(
+                "fanout: {} subscribers, {} of {} deliveries, p50 {} ms, p99 {} ms",
+                result["subscribers"],
+                result["delivered"],
+                result["expected"],
+                result["delivery_ms"]["p50"],
+                result["delivery_ms"]["p99"]
             );
             println!("{result}");
             Ok(())

@@ -27,6 +27,13 @@ impl Search {
         Ok(Search { index, store })
     }
 
+    /// Re-indexes every message from the database in bulk; returns how many.
+    pub async fn rebuild(&self) -> anyhow::Result<u64> {
+        let feed = EventFeed { store: self.store.clone() };
+        let report = hark_search::rebuild(&self.index, &feed).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+        Ok(report.documents)
+    }
+
     /// Follows the events table until `shutdown`, woken by every commit.
     pub fn spawn(&self, shutdown: CancellationToken) -> tokio::task::JoinHandle<()> {
         let wake = Arc::new(Notify::new());

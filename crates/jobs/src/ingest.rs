@@ -35,66 +35,104 @@ pub async fn run(workers: Workers, shutdown: CancellationToken) {
 }
 
 /// Claims and applies one batch; returns how many events it handled.
+/// Customer messages are ingested together in one transaction; the other
+/// events (echoes, statuses, edits) one by one after them.
 pub async fn ingest_once(workers: &Workers) -> hark_app::AppResult<usize> {
     let lease = workers.config.lease.as_millis() as i64;
     let events = workers.app.store.claim_raw_events(Timestamp::now(), lease, workers.config.batch).await?;
     let count = events.len();
+    let mut messages = vec![];
+    let mut others = vec![];
     for raw in events {
-        if let Err(err) = apply(workers, &raw).await {
-            let retry_at = (raw.attempts < MAX_ATTEMPTS)
-                .then(|| {
-                    Timestamp::now()
-                        .checked_add(SignedDuration::from_secs(2i64.pow(raw.attempts.clamp(1, 10) as u32)))
-                        .ok()
-                })
-                .flatten();
-            tracing::warn!(raw_event = raw.id, dedup_key = %raw.dedup_key, %err, "could not ingest an event");
-            workers.app.defer_raw(raw.id, &err.to_string(), retry_at).await?;
+        match decode(workers, &raw).await {
+            Ok(Decoded::Message(item)) => messages.push((raw, item)),
+            Ok(Decoded::Other(event)) => others.push((raw, event)),
+            Ok(Decoded::SetAside) => {}
+            Err(err) => give_up_or_retry(workers, &raw, &err).await?,
+        }
+    }
+    if !messages.is_empty() {
+        let batch: Vec<(Option<i64>, InboundItem)> =
+            messages.iter().map(|(raw, item)| (Some(raw.id), item.clone())).collect();
+        if let Err(err) = workers.app.ingest_batch(batch).await {
+            // Find the item at fault: apply them one by one.
+            tracing::debug!(%err, "batch ingestion failed; applying its items one by one");
+            for (raw, item) in messages {
+                if let Err(err) = workers.app.ingest_raw(Some(raw.id), item).await {
+                    give_up_or_retry(workers, &raw, &err).await?;
+                }
+            }
+        }
+    }
+    for (raw, event) in others {
+        if let Err(err) = apply_other(workers, &raw, event).await {
+            give_up_or_retry(workers, &raw, &err).await?;
         }
     }
     Ok(count)
 }
 
-async fn apply(workers: &Workers, raw: &RawEvent) -> hark_app::AppResult<()> {
+/// Leaves a failed event for a later attempt with backoff, or sets it aside after many.
+async fn give_up_or_retry(workers: &Workers, raw: &RawEvent, err: &hark_app::AppError) -> hark_app::AppResult<()> {
+    let retry_at = (raw.attempts < MAX_ATTEMPTS)
+        .then(|| {
+            Timestamp::now().checked_add(SignedDuration::from_secs(2i64.pow(raw.attempts.clamp(1, 10) as u32))).ok()
+        })
+        .flatten();
+    tracing::warn!(raw_event = raw.id, dedup_key = %raw.dedup_key, %err, "could not ingest an event");
+    workers.app.defer_raw(raw.id, &err.to_string(), retry_at).await
+}
+
+enum Decoded {
+    Message(InboundItem),
+    Other(InboundEvent),
+    /// Unreadable: set aside at once, since it will never become readable.
+    SetAside,
+}
+
+/// Reads a stored event (completing an Instagram mention from the Graph API).
+async fn decode(workers: &Workers, raw: &RawEvent) -> hark_app::AppResult<Decoded> {
     let app = &workers.app;
     let event: InboundEvent = match serde_json::from_value(raw.payload.clone()) {
         Ok(e) => e,
         Err(err) => {
             app.defer_raw(raw.id, &format!("unreadable event: {err}"), None).await?;
-            return Ok(());
+            return Ok(Decoded::SetAside);
         }
     };
+    let InboundKind::Message(mut m) = event.kind else { return Ok(Decoded::Other(event)) };
+    if needs_completion(&m) {
+        let channel = app.store.channel(&raw.channel_id).await?.ok_or(hark_app::AppError::NotFound("channel"))?;
+        let ctx = workers.context(&channel).await?;
+        hark_channels::connector::complete(&workers.http, &ctx, &mut m)
+            .await
+            .map_err(|e| hark_app::AppError::Unavailable(format!("could not complete the message: {e}")))?;
+    }
+    Ok(Decoded::Message(InboundItem {
+        channel_id: raw.channel_id.clone(),
+        kind: m.conversation_kind,
+        platform_message_id: m.platform_message_id,
+        platform_thread_id: Some(m.thread_id),
+        platform_parent_id: m.parent_id,
+        author: InboundAuthor {
+            platform_user_id: m.author.platform_user_id,
+            handle: m.author.handle,
+            display_name: m.author.display_name,
+        },
+        text: m.text,
+        attachments: m.attachments,
+        created_at: event.occurred_at,
+        language: m.language,
+        sentiment: None,
+        intent: None,
+        personal_data: vec![],
+    }))
+}
+
+async fn apply_other(workers: &Workers, raw: &RawEvent, event: InboundEvent) -> hark_app::AppResult<()> {
+    let app = &workers.app;
     match event.kind {
-        InboundKind::Message(mut m) => {
-            if needs_completion(&m) {
-                let channel =
-                    app.store.channel(&raw.channel_id).await?.ok_or(hark_app::AppError::NotFound("channel"))?;
-                let ctx = workers.context(&channel).await?;
-                hark_channels::connector::complete(&workers.http, &ctx, &mut m)
-                    .await
-                    .map_err(|e| hark_app::AppError::Unavailable(format!("could not complete the message: {e}")))?;
-            }
-            let item = InboundItem {
-                channel_id: raw.channel_id.clone(),
-                kind: m.conversation_kind,
-                platform_message_id: m.platform_message_id,
-                platform_thread_id: Some(m.thread_id),
-                platform_parent_id: m.parent_id,
-                author: InboundAuthor {
-                    platform_user_id: m.author.platform_user_id,
-                    handle: m.author.handle,
-                    display_name: m.author.display_name,
-                },
-                text: m.text,
-                attachments: m.attachments,
-                created_at: event.occurred_at,
-                language: m.language,
-                sentiment: None,
-                intent: None,
-                personal_data: vec![],
-            };
-            app.ingest_raw(Some(raw.id), item).await?;
-        }
+        InboundKind::Message(_) => {}
         InboundKind::Echo(e) => {
             let echo = EchoItem {
                 channel_id: raw.channel_id.clone(),

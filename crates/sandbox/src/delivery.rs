@@ -60,7 +60,8 @@ pub(crate) fn enqueue(
 }
 
 /// One HTTP request to make.
-struct Outgoing {
+#[derive(Clone)]
+pub(crate) struct Outgoing {
     network: SimNetwork,
     account_id: String,
     url: String,
@@ -72,6 +73,46 @@ struct Outgoing {
     vk_confirmation: Option<String>,
 }
 
+/// A webhook request built and signed by the sandbox but sent by the
+/// caller (a load generator that wants to send faster than the sandbox's
+/// own delivery loop); report what came back with [`settle_prepared`].
+#[derive(Clone)]
+pub struct PreparedWebhook {
+    pub network: SimNetwork,
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+    pub(crate) outgoing: Outgoing,
+}
+
+/// Takes the requests now due out of the queue, built and signed, without sending them.
+pub(crate) fn prepare_due(world: &mut World, inner: &Inner, now: Timestamp) -> Vec<PreparedWebhook> {
+    take_due(world, inner, now, false)
+        .into_iter()
+        .map(|o| PreparedWebhook {
+            network: o.network,
+            url: o.url.clone(),
+            headers: o.headers.clone(),
+            body: o.body.clone(),
+            outgoing: o,
+        })
+        .collect()
+}
+
+/// Records the answer a prepared request got, as if the sandbox had sent it
+/// (acknowledged or scheduled for the network's retries).
+pub(crate) fn settle_prepared(
+    world: &mut World,
+    webhook: PreparedWebhook,
+    status: Option<u16>,
+    body: String,
+    now: Timestamp,
+) {
+    let outcome = Outcome { status, body, error: status.is_none().then(|| "not answered".to_owned()) };
+    settle(world, webhook.outgoing, outcome, now);
+}
+
+#[derive(Clone)]
 struct Outcome {
     status: Option<u16>,
     body: String,

@@ -48,6 +48,7 @@ use jiff::{SignedDuration, Timestamp};
 use tokio_util::sync::CancellationToken;
 
 pub use config::{ApiFault, Faults, Limits, SandboxConfig, XRetryPolicy};
+pub use delivery::PreparedWebhook;
 pub use model::{
     Account, ActionReport, Customer, CustomerAction, DeliveryRecord, HandshakeRecord, PublishedItem, PublishedKind,
     RecordedCall, SandboxError, SimNetwork, SubscriptionRecord,
@@ -145,6 +146,24 @@ impl Sandbox {
         self.inner.updates_arrived.notify_waiters();
         delivery::flush(&self.inner, false).await;
         Ok(report)
+    }
+
+    /// A simulated customer acts, but the webhooks it causes are returned,
+    /// built and signed, instead of sent: for load generators that send them
+    /// themselves, as fast as the receiver takes them. Report each answer
+    /// with [`Sandbox::settle_prepared`].
+    pub fn prepare(&self, action: CustomerAction) -> Result<(ActionReport, Vec<PreparedWebhook>), SandboxError> {
+        let now = self.inner.now();
+        self.inner.with(|world| {
+            let report = dispatch(world, now, action)?;
+            Ok((report, delivery::prepare_due(world, &self.inner, now)))
+        })
+    }
+
+    /// What the receiver answered to a prepared webhook (`None`: no answer).
+    pub fn settle_prepared(&self, webhook: PreparedWebhook, status: Option<u16>, body: String) {
+        let now = self.inner.now();
+        self.inner.with(|world| delivery::settle_prepared(world, webhook, status, body, now));
     }
 
     /// Every API call Hark made, in order.

@@ -93,6 +93,16 @@ pub trait Conversations: Send + Sync {
     /// Every workspace's messages with an id above `after`, by id (for
     /// rebuilding the search index in bulk).
     async fn messages_after_id(&self, after: Option<&str>, limit: u32) -> StoreResult<Vec<Message>>;
+    /// The conversation a new inbound item of this customer on this channel
+    /// belongs to: the most recently active one of that kind (and, for a
+    /// public thread, that thread), merged ones included.
+    async fn conversation_for(
+        &self,
+        channel_id: &str,
+        contact_id: &str,
+        kind: ConversationKind,
+        platform_thread_id: Option<&str>,
+    ) -> StoreResult<Option<Conversation>>;
     /// The newest `limit` messages of a conversation, oldest first.
     async fn recent_messages(&self, conversation_id: &str, limit: u32) -> StoreResult<Vec<Message>>;
     /// Oldest first; the page cursor is a [`Cursor`].

@@ -939,6 +939,25 @@ macro_rules! impl_repositories {
                 self.conversations_from_rows(rows).await
             }
 
+            async fn conversation_for(
+                &self,
+                channel_id: &str,
+                contact_id: &str,
+                kind: ConversationKind,
+                platform_thread_id: Option<&str>,
+            ) -> StoreResult<Option<Conversation>> {
+                let mut q = QueryBuilder::<$Db>::new("SELECT ");
+                q.push(CONVERSATION_COLUMNS).push(" FROM conversations c WHERE c.contact_id = ");
+                q.push_bind(contact_id.to_owned()).push(" AND c.channel_id = ").push_bind(channel_id.to_owned());
+                q.push(" AND c.kind = ").push_bind(kind.as_str());
+                if let Some(thread) = platform_thread_id {
+                    q.push(" AND c.platform_thread_id = ").push_bind(thread.to_owned());
+                }
+                q.push(" ORDER BY c.last_activity_at DESC, c.id DESC LIMIT 1");
+                let rows = q.build_query_as::<ConversationRow>().fetch_all(self.reader()).await?;
+                Ok(self.conversations_from_rows(rows).await?.pop())
+            }
+
             async fn count_conversations(&self, f: &ConversationFilter, cap: u32) -> StoreResult<i64> {
                 let mut q = QueryBuilder::<$Db>::new("SELECT COUNT(*) FROM (SELECT 1 FROM conversations c WHERE c.workspace_id = ");
                 q.push_bind(f.workspace_id.clone());
