@@ -7,6 +7,7 @@ import * as composer from './composer.js';
 import { api, boot, decorate, reportError, t, toast, typing } from './format.js';
 import * as forms from './forms.js';
 import * as inbox from './inbox.js';
+import * as levels from './levels.js';
 import * as live from './live.js';
 
 function shortcuts(event) {
@@ -149,6 +150,7 @@ function start() {
   }
   live.start();
   document.body.dataset.ready = 'true';
+  levels.init();
 }
 
 if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', start);

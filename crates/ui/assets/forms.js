@@ -51,6 +51,8 @@ function value(field) {
     case 'csv': return raw.split(',').map((s) => s.trim()).filter(Boolean);
     case 'intervals': return intervals(raw);
     case 'holidays': return holidays(raw);
+    // JSON typed by hand: sent as parsed, or as the text itself so the API names the mistake.
+    case 'json': try { return JSON.parse(raw); } catch { return raw; }
     default: return raw;
   }
 }

@@ -10,6 +10,7 @@ const KINDS = [
   'message.created', 'message.updated', 'message.engaged',
   'presence.changed', 'notification.created', 'notification.read',
   'alert.raised', 'alert.resolved', 'channel.updated', 'user.updated',
+  'sla.warning', 'sla.breached', 'csat.answered', 'known_issue.linked',
 ];
 
 const handlers = new Map();

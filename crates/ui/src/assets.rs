@@ -26,6 +26,7 @@ const FILES: &[(&str, &str, &[u8])] = &[
     ("forms.js", "text/javascript; charset=utf-8", include_bytes!("../assets/forms.js")),
     ("format.js", "text/javascript; charset=utf-8", include_bytes!("../assets/format.js")),
     ("icon.svg", "image/svg+xml", include_bytes!("../assets/icon.svg")),
+    ("levels.js", "text/javascript; charset=utf-8", include_bytes!("../assets/levels.js")),
 ];
 
 fn all() -> &'static [Asset] {

@@ -93,6 +93,8 @@ pub fn encode(value: &str) -> String {
 pub struct Row<'a> {
     pub conversation: &'a Conversation,
     pub contact: Option<&'a Contact>,
+    /// The next SLA deadline (the row's countdown) and whether a target is breached.
+    pub sla: Option<(Option<jiff::Timestamp>, bool)>,
 }
 
 /// The whole inbox page.
@@ -371,6 +373,11 @@ pub fn row_item(ctx: &Ctx<'_>, row: &Row<'_>, query: &str, active: bool) -> Mark
                         (intent_badge(ctx, c.intent.as_deref()))
                         @for l in &c.labels { (label_chip(ctx, l)) }
                         @if let Some(since) = c.timeline.awaiting_reply_since { (waiting(ctx, since)) }
+                        @match row.sla {
+                            Some((_, true)) => span.sla-badge.late { (t.t("sla-breached-badge")) },
+                            Some((Some(due), false)) => span.sla-badge data-sla-due=(due.to_string()) { (time(due, "relative")) },
+                            _ => {},
+                        }
                         span.assignee {
                             @match assignee {
                                 Some(u) => { (avatar(&u.name, "xs")) span.assignee-name { (u.name) } },

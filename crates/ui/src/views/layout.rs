@@ -14,6 +14,8 @@ use crate::i18n::LOCALES;
 pub enum Section {
     Inbox,
     Settings,
+    Reports,
+    Dashboard,
 }
 
 /// A whole page around `body`.
@@ -31,7 +33,7 @@ pub fn page(ctx: &Ctx<'_>, section: Section, title: &str, search: &str, body: Ma
                 script type="application/json" id="hark-boot" { (boot_json(ctx)) }
                 script type="module" src=(assets::url("app.js")) {}
             }
-            body data-section=(match section { Section::Inbox => "inbox", Section::Settings => "settings" }) {
+            body data-section=(match section { Section::Inbox => "inbox", Section::Settings => "settings", Section::Reports => "reports", Section::Dashboard => "dashboard" }) {
                 a.skip href="#main" { (t.t("skip-to-content")) }
                 header.topbar {
                     a.brand href="/inbox" { img src=(assets::url("icon.svg")) alt="" width="22" height="22"; span { "Hark" } }
@@ -44,6 +46,10 @@ pub fn page(ctx: &Ctx<'_>, section: Section, title: &str, search: &str, body: Ma
                     }
                     nav.top-links {
                         a href="/inbox" aria-current=[(section == Section::Inbox).then_some("page")] { (t.t("nav-inbox")) }
+                        @if ctx.may(Action::ViewReports) {
+                            a href="/dashboard" aria-current=[(section == Section::Dashboard).then_some("page")] { (t.t("nav-dashboard")) }
+                            a href="/reports" aria-current=[(section == Section::Reports).then_some("page")] { (t.t("nav-reports")) }
+                        }
                         @if ctx.may(Action::ManageLabels) || ctx.may(Action::ManageSnippets) || ctx.may(Action::ManageChannels) {
                             a href="/settings" aria-current=[(section == Section::Settings).then_some("page")] { (t.t("nav-settings")) }
                         }

@@ -9,6 +9,7 @@ pub mod inbox;
 pub mod layout;
 pub mod login;
 pub mod settings;
+pub mod reports;
 
 use hark_domain::*;
 use jiff::Timestamp;

@@ -30,11 +30,22 @@ pub enum Tab {
     Snippets,
     Hours,
     Attributes,
+    ServiceLevels,
+    KnownIssues,
 }
 
 impl Tab {
-    pub const ALL: &'static [Tab] =
-        &[Tab::Channels, Tab::Users, Tab::Teams, Tab::Labels, Tab::Snippets, Tab::Hours, Tab::Attributes];
+    pub const ALL: &'static [Tab] = &[
+        Tab::Channels,
+        Tab::Users,
+        Tab::Teams,
+        Tab::Labels,
+        Tab::Snippets,
+        Tab::Hours,
+        Tab::Attributes,
+        Tab::ServiceLevels,
+        Tab::KnownIssues,
+    ];
 
     pub fn slug(self) -> &'static str {
         match self {
@@ -45,6 +56,8 @@ impl Tab {
             Tab::Snippets => "snippets",
             Tab::Hours => "hours",
             Tab::Attributes => "attributes",
+            Tab::ServiceLevels => "service-levels",
+            Tab::KnownIssues => "known-issues",
         }
     }
 
@@ -61,6 +74,8 @@ impl Tab {
             Tab::Labels => ctx.may(Action::ManageLabels),
             Tab::Snippets => ctx.may(Action::ManageSnippets),
             Tab::Hours | Tab::Attributes => ctx.may(Action::ManageWorkspace),
+            Tab::ServiceLevels => ctx.may(Action::ManageServiceLevels),
+            Tab::KnownIssues => ctx.may(Action::ManageKnownIssues),
         }
     }
 }
@@ -74,6 +89,9 @@ pub enum Content<'a> {
     Snippets(&'a [Snippet]),
     Hours(&'a [HoursRow<'a>]),
     Attributes(&'a [AttributeDefinition]),
+    /// The service-level configuration as the API returns it.
+    ServiceLevels(&'a serde_json::Value),
+    KnownIssues(&'a [super::reports::KnownIssueLine<'a>]),
 }
 
 pub fn settings_page(ctx: &Ctx<'_>, tab: Tab, content: &Content<'_>) -> Markup {
@@ -107,6 +125,8 @@ pub fn settings_page(ctx: &Ctx<'_>, tab: Tab, content: &Content<'_>) -> Markup {
                         Content::Snippets(list) => (snippets(ctx, list)),
                         Content::Hours(rows) => (hours(ctx, rows)),
                         Content::Attributes(list) => (attributes(ctx, list)),
+                        Content::ServiceLevels(config) => (super::reports::service_levels_form(ctx, config)),
+                        Content::KnownIssues(list) => (super::reports::known_issues_list(ctx, list)),
                     }
                 }
             }

@@ -106,8 +106,28 @@ fn intent_title(t: &Strings, intent: &str) -> String {
 }
 
 /// The views every inbox has, in navigation order.
-const BUILTIN: &[&str] =
-    &["mine", "unassigned", "open", "needs_reply", "negative", "pending", "snoozed", "resolved", "all"];
+const BUILTIN: &[&str] = &[
+    "mine",
+    "unassigned",
+    "open",
+    "needs_reply",
+    "sla_at_risk",
+    "sla_breached",
+    "negative",
+    "pending",
+    "snoozed",
+    "resolved",
+    "all",
+];
+
+/// The SLA condition of a built-in view (kept out of saved-view filters).
+fn sla_filter(key: &str) -> Option<hark_store::SlaFilter> {
+    match key {
+        "sla_at_risk" => Some(hark_store::SlaFilter::AtRisk { now: Timestamp::now() }),
+        "sla_breached" => Some(hark_store::SlaFilter::Breached),
+        _ => None,
+    }
+}
 
 fn builtin(t: &Strings, key: &str) -> (String, ViewFilters) {
     use ConversationStatus::*;
@@ -119,6 +139,8 @@ fn builtin(t: &Strings, key: &str) -> (String, ViewFilters) {
         }
         "open" => (t.t("view-open"), ViewFilters { statuses: vec![Open], ..f() }),
         "needs_reply" => (t.t("view-needs-reply"), ViewFilters { statuses: vec![Open], needs_reply: true, ..f() }),
+        "sla_at_risk" => (t.t("view-sla-at-risk"), ViewFilters { statuses: OPENISH.to_vec(), ..f() }),
+        "sla_breached" => (t.t("view-sla-breached"), ViewFilters { statuses: OPENISH.to_vec(), ..f() }),
         "negative" => (
             t.t("view-negative"),
             ViewFilters { sentiment: Some(Sentiment::Negative), statuses: OPENISH.to_vec(), ..f() },
@@ -228,6 +250,8 @@ struct Listing {
     conversations: Vec<Conversation>,
     contacts: Vec<Contact>,
     next_cursor: Option<String>,
+    /// Each listed conversation's SLA countdown and breach.
+    sla: HashMap<String, (Option<Timestamp>, bool)>,
 }
 
 async fn listing(
@@ -246,6 +270,7 @@ async fn listing(
     let filters = overlay(def.filters.clone(), q, &dir.time_zone);
     let sort = sort_of(q);
     let mut filter = store_filter(&filters, &viewer.actor.user.id, sort.0);
+    filter.sla = sla_filter(&key);
     filter.ids = ids;
     if !search.is_empty() {
         let hits = match &state.search {
@@ -270,7 +295,16 @@ async fn listing(
     };
     let contact_ids: Vec<String> = conversations.iter().map(|c| c.contact_id.clone()).collect();
     let contacts = state.app.store.contacts_by_ids(&contact_ids).await?;
-    Ok(Listing { key, def, filters, sort, search, conversations, contacts, next_cursor })
+    let ids: Vec<String> = conversations.iter().map(|c| c.id.clone()).collect();
+    let sla = state
+        .app
+        .store
+        .sla_states(&ids)
+        .await?
+        .into_iter()
+        .map(|s| (s.conversation_id, (s.next_due_at, s.breached > 0)))
+        .collect();
+    Ok(Listing { key, def, filters, sort, search, conversations, contacts, next_cursor, sla })
 }
 
 fn row_models<'a>(listing: &'a Listing) -> Vec<Row<'a>> {
@@ -278,7 +312,11 @@ fn row_models<'a>(listing: &'a Listing) -> Vec<Row<'a>> {
     listing
         .conversations
         .iter()
-        .map(|c| Row { conversation: c, contact: by_id.get(c.contact_id.as_str()).copied() })
+        .map(|c| Row {
+            conversation: c,
+            contact: by_id.get(c.contact_id.as_str()).copied(),
+            sla: listing.sla.get(&c.id).copied(),
+        })
         .collect()
 }
 
@@ -574,6 +612,7 @@ pub async fn counts(State(state): State<WebState>, viewer: Viewer, Query(q): Que
             let n = state.app.count_conversations(&viewer.actor, filter, COUNT_CAP).await?;
             out.insert(key, json!(n));
         }
+            filter.sla = sla_filter(&key);
         Ok::<_, AppError>(json!({ "counts": out, "cap": COUNT_CAP }))
     }
     .await;

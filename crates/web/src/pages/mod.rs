@@ -5,6 +5,7 @@
 //! checks stay in one place.
 
 mod inbox;
+mod reports;
 mod session;
 mod settings;
 
@@ -32,6 +33,9 @@ pub fn routes() -> Router<WebState> {
         .route("/ui/pane/{id}", get(inbox::pane))
         .route("/ui/messages/{id}", get(inbox::message))
         .route("/ui/counts", get(inbox::counts))
+        .route("/reports", get(reports::reports))
+        .route("/dashboard", get(reports::dashboard))
+        .route("/ui/dashboard", get(reports::dashboard_fragment))
         .route("/settings", get(settings::first_tab))
         .route("/settings/{tab}", get(settings::tab))
         .route("/assets/{name}", get(asset))

@@ -63,6 +63,35 @@ pub async fn tab(State(state): State<WebState>, viewer: Viewer, Path(slug): Path
             config: serde_json::from_value(h.config.clone()).ok(),
         })
         .collect();
+    let service_levels = match tab {
+        Tab::ServiceLevels => serde_json::to_value(state.app.service_levels(actor).await.page(&viewer)?).unwrap_or_default(),
+        _ => serde_json::Value::Null,
+    };
+    let known = match tab {
+        Tab::KnownIssues => state.app.known_issues(actor).await.page(&viewer)?,
+        _ => vec![],
+    };
+    let known_lines: Vec<hark_ui::views::reports::KnownIssueLine<'_>> = known
+        .iter()
+        .map(|k| hark_ui::views::reports::KnownIssueLine {
+            id: &k.issue.id,
+            kind: match k.issue.kind {
+                hark_domain::known_issues::KnownIssueKind::Outage => "outage",
+                hark_domain::known_issues::KnownIssueKind::PriceChange => "price_change",
+                hark_domain::known_issues::KnownIssueKind::Launch => "launch",
+                hark_domain::known_issues::KnownIssueKind::Campaign => "campaign",
+                hark_domain::known_issues::KnownIssueKind::Other => "other",
+            },
+            title: &k.issue.title,
+            body: &k.issue.body,
+            keywords: k.issue.keywords.join(", "),
+            starts_at: k.issue.starts_at,
+            ends_at: k.issue.ends_at,
+            has_reply: k.issue.prepared_reply.is_some(),
+            conversations: k.conversations,
+            answered: k.answered,
+        })
+        .collect();
     let content = match tab {
         Tab::Channels => Content::Channels,
         Tab::Users => Content::Users,
@@ -71,6 +100,8 @@ pub async fn tab(State(state): State<WebState>, viewer: Viewer, Path(slug): Path
         Tab::Snippets => Content::Snippets(&snippets),
         Tab::Hours => Content::Hours(&hour_rows),
         Tab::Attributes => Content::Attributes(&attributes),
+        Tab::ServiceLevels => Content::ServiceLevels(&service_levels),
+        Tab::KnownIssues => Content::KnownIssues(&known_lines),
     };
     Ok(html(hark_ui::views::settings::settings_page(&ctx, tab, &content)))
 }
