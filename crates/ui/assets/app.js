@@ -9,6 +9,7 @@ import * as forms from './forms.js';
 import * as inbox from './inbox.js';
 import * as levels from './levels.js';
 import * as live from './live.js';
+import * as rules from './rules.js';
 
 function shortcuts(event) {
   if (event.defaultPrevented || event.ctrlKey || event.metaKey || event.altKey) return;
@@ -140,6 +141,7 @@ function start() {
   decorate();
   setInterval(() => decorate(), 30000);
   forms.init();
+  rules.init();
   notifications();
   preferences();
   alerts();
@@ -148,9 +150,9 @@ function start() {
     inbox.init();
     conversation.init();
   }
+  levels.init();
   live.start();
   document.body.dataset.ready = 'true';
-  levels.init();
 }
 
 if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', start);

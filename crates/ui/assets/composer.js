@@ -1,6 +1,7 @@
 // The composer: public reply, private reply or internal note; the
 // network's own character count; snippets with their variables filled;
-// @mentions; move to private; Ctrl+Enter to send.
+// @mentions; move to private; a warning when a public reply reads like the
+// brand's recent ones; Ctrl+Enter to send.
 
 import { api, boot, reportError, t } from './format.js';
 
@@ -67,6 +68,7 @@ function setMode(form, mode) {
   for (const b of form.querySelectorAll('.modes [data-mode]')) b.setAttribute('aria-selected', String(b === tab));
   hint.classList.remove('refused');
   hint.textContent = t(`${mode}-hint`);
+  checkSimilar(form);
   form.querySelector('.move-private').hidden = !(mode === 'private' && form.dataset.moving === 'true');
   updateCounter(form);
 }
@@ -110,6 +112,7 @@ async function send(form) {
     }
     textarea.value = '';
     updateCounter(form);
+    checkSimilar(form);
     form.dispatchEvent(new CustomEvent('hark:sent', { bubbles: true, detail: { messages: created } }));
   } catch (err) {
     const hint = form.querySelector('.mode-hint');
@@ -119,6 +122,33 @@ async function send(form) {
   } finally {
     button.disabled = false;
   }
+}
+
+// --- "be human, not a template" ---------------------------------------------
+
+const SIMILAR_WAIT_MS = 400;
+
+/** Asks, once typing pauses, how close a public draft is to recent public replies. */
+function checkSimilar(form) {
+  clearTimeout(form.similarTimer);
+  const box = form.querySelector('.similar');
+  const text = form.querySelector('textarea').value.trim();
+  if (form.dataset.mode !== 'public' || text.length < 20) {
+    box.hidden = true;
+    return;
+  }
+  form.similarTimer = setTimeout(async () => {
+    try {
+      const id = encodeURIComponent(form.dataset.conversation);
+      const report = await api('GET', `/api/v1/conversations/${id}/similar-replies?text=${encodeURIComponent(text)}`);
+      if (form.querySelector('textarea').value.trim() !== text) return;
+      const similar = report.similarity >= report.threshold;
+      box.textContent = similar ? t('similar', { percent: Math.round(report.similarity * 100) }) : '';
+      box.hidden = !similar;
+    } catch {
+      box.hidden = true;
+    }
+  }, SIMILAR_WAIT_MS);
 }
 
 // --- snippets --------------------------------------------------------------
@@ -268,6 +298,7 @@ export function init(form, onTyping) {
   textarea.addEventListener('input', () => {
     updateCounter(form);
     showMentions(form);
+    checkSimilar(form);
     if (onTyping) onTyping(textarea.value.length > 0);
   });
   textarea.addEventListener('keydown', (event) => {

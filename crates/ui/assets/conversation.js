@@ -71,11 +71,15 @@ export async function refreshFrame() {
     const html = await fragment(`/ui/pane/${encodeURIComponent(id)}${location.search}`);
     if (openId() !== id) return;
     const fresh = elementsOf(html);
-    for (const selector of ['.conv-head', '.linked', '.context']) {
+    for (const selector of ['.conv-head', '.linked', '.rule-log', '.context']) {
       const now = document.querySelector(`.conversation-wrap ${selector}`);
       const next = fresh.querySelector(selector);
-      if (now && next) now.replaceWith(next);
-      else if (!now && next && selector === '.linked') document.querySelector('.conv-head')?.after(next);
+      if (now && next) {
+        // A log someone opened stays open.
+        if (selector === '.rule-log' && now.open) next.open = true;
+        now.replaceWith(next);
+      } else if (!now && next && selector === '.linked') document.querySelector('.conv-head')?.after(next);
+      else if (!now && next && selector === '.rule-log') document.querySelector('.thread')?.before(next);
     }
     const article = fresh.querySelector('.conversation');
     if (article) {
@@ -318,6 +322,11 @@ export function init() {
   });
   let frameTimer = null;
   on('conversation.updated', (event) => {
+    if (event.subject_id !== openId()) return;
+    clearTimeout(frameTimer);
+    frameTimer = setTimeout(refreshFrame, 300);
+  });
+  on('rule.ran', (event) => {
     if (event.subject_id !== openId()) return;
     clearTimeout(frameTimer);
     frameTimer = setTimeout(refreshFrame, 300);

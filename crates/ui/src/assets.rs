@@ -24,9 +24,10 @@ const FILES: &[(&str, &str, &[u8])] = &[
     ("conversation.js", "text/javascript; charset=utf-8", include_bytes!("../assets/conversation.js")),
     ("composer.js", "text/javascript; charset=utf-8", include_bytes!("../assets/composer.js")),
     ("forms.js", "text/javascript; charset=utf-8", include_bytes!("../assets/forms.js")),
+    ("rules.js", "text/javascript; charset=utf-8", include_bytes!("../assets/rules.js")),
     ("format.js", "text/javascript; charset=utf-8", include_bytes!("../assets/format.js")),
-    ("icon.svg", "image/svg+xml", include_bytes!("../assets/icon.svg")),
     ("levels.js", "text/javascript; charset=utf-8", include_bytes!("../assets/levels.js")),
+    ("icon.svg", "image/svg+xml", include_bytes!("../assets/icon.svg")),
 ];
 
 fn all() -> &'static [Asset] {

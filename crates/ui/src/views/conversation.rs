@@ -40,6 +40,8 @@ pub struct ConversationPane<'a> {
     pub attributes: &'a [AttributeDefinition],
     /// The inbox list's query, kept in links.
     pub list_query: &'a str,
+    /// The rules that ran on this conversation ("why did this happen?").
+    pub rule_runs: &'a [hark_domain::rules::RuleRun],
 }
 
 /// The pane: conversation and customer context. Also sent alone when a
@@ -52,6 +54,7 @@ pub fn pane(ctx: &Ctx<'_>, p: &ConversationPane<'_>) -> Markup {
                 data-version=(c.version) data-network=[p.channel.map(|ch| ch.network.as_str())] {
                 (header(ctx, p))
                 (linked_banner(ctx, p))
+                (super::automation::rule_log(ctx, p.rule_runs))
                 @if let Some(thread) = c.platform_thread_id.as_deref().filter(|_| c.kind == ConversationKind::Public) {
                     (thread_context(ctx, p, thread))
                 }
@@ -247,6 +250,7 @@ pub fn message(ctx: &Ctx<'_>, contact: &Contact, m: &Message) -> Markup {
                     }
                 }
                 (delivery(ctx, m))
+                (super::automation::reading(ctx, m))
             }
             div.msg-body dir="auto" {
                 @if m.deleted_at.is_some() {

@@ -2,14 +2,15 @@
 //! take plain records and render HTML; they never read the database, so
 //! the web layer gathers what a page shows and a view only arranges it.
 
+pub mod automation;
 pub mod components;
 pub mod contact;
 pub mod conversation;
 pub mod inbox;
 pub mod layout;
 pub mod login;
-pub mod settings;
 pub mod reports;
+pub mod settings;
 
 use hark_domain::*;
 use jiff::Timestamp;

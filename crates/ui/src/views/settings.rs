@@ -32,6 +32,9 @@ pub enum Tab {
     Attributes,
     ServiceLevels,
     KnownIssues,
+    Rules,
+    Assignment,
+    Approvals,
 }
 
 impl Tab {
@@ -45,6 +48,9 @@ impl Tab {
         Tab::Attributes,
         Tab::ServiceLevels,
         Tab::KnownIssues,
+        Tab::Rules,
+        Tab::Assignment,
+        Tab::Approvals,
     ];
 
     pub fn slug(self) -> &'static str {
@@ -58,6 +64,9 @@ impl Tab {
             Tab::Attributes => "attributes",
             Tab::ServiceLevels => "service-levels",
             Tab::KnownIssues => "known-issues",
+            Tab::Rules => "rules",
+            Tab::Assignment => "assignment",
+            Tab::Approvals => "approvals",
         }
     }
 
@@ -76,6 +85,9 @@ impl Tab {
             Tab::Hours | Tab::Attributes => ctx.may(Action::ManageWorkspace),
             Tab::ServiceLevels => ctx.may(Action::ManageServiceLevels),
             Tab::KnownIssues => ctx.may(Action::ManageKnownIssues),
+            Tab::Rules => ctx.may(Action::ManageWorkspace),
+            Tab::Assignment => ctx.may(Action::ManageUsers),
+            Tab::Approvals => ctx.may(Action::ApproveReply),
         }
     }
 }
@@ -92,6 +104,9 @@ pub enum Content<'a> {
     /// The service-level configuration as the API returns it.
     ServiceLevels(&'a serde_json::Value),
     KnownIssues(&'a [super::reports::KnownIssueLine<'a>]),
+    Rules(&'a [hark_domain::rules::Rule]),
+    Assignment(&'a [hark_domain::assignment::AgentProfile], &'a [(String, hark_domain::permissions::PublishPolicy)]),
+    Approvals(&'a [super::automation::PendingLine<'a>]),
 }
 
 pub fn settings_page(ctx: &Ctx<'_>, tab: Tab, content: &Content<'_>) -> Markup {
@@ -127,6 +142,9 @@ pub fn settings_page(ctx: &Ctx<'_>, tab: Tab, content: &Content<'_>) -> Markup {
                         Content::Attributes(list) => (attributes(ctx, list)),
                         Content::ServiceLevels(config) => (super::reports::service_levels_form(ctx, config)),
                         Content::KnownIssues(list) => (super::reports::known_issues_list(ctx, list)),
+                        Content::Rules(rules) => (super::automation::rules_tab(ctx, rules)),
+                        Content::Assignment(profiles, policies) => (super::automation::assignment_tab(ctx, profiles, policies)),
+                        Content::Approvals(pending) => (super::automation::approvals_tab(ctx, pending)),
                     }
                 }
             }

@@ -426,6 +426,7 @@ struct PaneData {
     snippets: Vec<Snippet>,
     attributes: Vec<AttributeDefinition>,
     list_query: String,
+    rule_runs: Vec<hark_domain::rules::RuleRun>,
 }
 
 impl PaneData {
@@ -475,6 +476,7 @@ impl PaneData {
             history,
             linked,
             list_query: list_query.to_owned(),
+            rule_runs: state.app.rule_log(actor, id).await?,
         })
     }
 
@@ -492,6 +494,7 @@ impl PaneData {
             snippets: &self.snippets,
             attributes: &self.attributes,
             list_query: &self.list_query,
+            rule_runs: &self.rule_runs,
         }
     }
 }
@@ -609,10 +612,10 @@ pub async fn counts(State(state): State<WebState>, viewer: Viewer, Query(q): Que
             let def = view_def(&state, &viewer, t, &dir, &key).await;
             let mut filter = store_filter(&def.filters, &viewer.actor.user.id, ConversationSort::Activity);
             filter.workspace_id = viewer.actor.workspace_id().to_owned();
+            filter.sla = sla_filter(&key);
             let n = state.app.count_conversations(&viewer.actor, filter, COUNT_CAP).await?;
             out.insert(key, json!(n));
         }
-            filter.sla = sla_filter(&key);
         Ok::<_, AppError>(json!({ "counts": out, "cap": COUNT_CAP }))
     }
     .await;

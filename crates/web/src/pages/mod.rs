@@ -38,6 +38,7 @@ pub fn routes() -> Router<WebState> {
         .route("/ui/dashboard", get(reports::dashboard_fragment))
         .route("/settings", get(settings::first_tab))
         .route("/settings/{tab}", get(settings::tab))
+        .route("/approvals", get(|| async { Redirect::to("/settings/approvals") }))
         .route("/assets/{name}", get(asset))
 }
 

@@ -92,6 +92,33 @@ pub async fn tab(State(state): State<WebState>, viewer: Viewer, Path(slug): Path
             answered: k.answered,
         })
         .collect();
+    let rules = match tab {
+        Tab::Rules => state.app.rules(actor).await.page(&viewer)?,
+        _ => vec![],
+    };
+    let (profiles, policies) = match tab {
+        Tab::Assignment => (
+            state.app.agent_profiles(actor).await.page(&viewer)?,
+            state.app.store.publish_policies(actor.workspace_id()).await.map_err(AppError::from).page(&viewer)?,
+        ),
+        _ => (vec![], vec![]),
+    };
+    let pending = match tab {
+        Tab::Approvals => state.app.approval_queue(actor).await.page(&viewer)?,
+        _ => vec![],
+    };
+    let mut pending_lines = Vec::with_capacity(pending.len());
+    for p in &pending {
+        let contact =
+            state.app.store.contact(&p.conversation.contact_id).await.map_err(AppError::from).page(&viewer)?;
+        pending_lines.push(hark_ui::views::automation::PendingLine {
+            message: &p.message,
+            conversation: &p.conversation,
+            answering: p.answering.as_ref(),
+            contact_name: contact.map(|c| c.display_name).unwrap_or_default(),
+            may_approve: p.may_approve,
+        });
+    }
     let content = match tab {
         Tab::Channels => Content::Channels,
         Tab::Users => Content::Users,
@@ -102,6 +129,9 @@ pub async fn tab(State(state): State<WebState>, viewer: Viewer, Path(slug): Path
         Tab::Attributes => Content::Attributes(&attributes),
         Tab::ServiceLevels => Content::ServiceLevels(&service_levels),
         Tab::KnownIssues => Content::KnownIssues(&known_lines),
+        Tab::Rules => Content::Rules(&rules),
+        Tab::Assignment => Content::Assignment(&profiles, &policies),
+        Tab::Approvals => Content::Approvals(&pending_lines),
     };
     Ok(html(hark_ui::views::settings::settings_page(&ctx, tab, &content)))
 }

@@ -1,0 +1,359 @@
+//! Automation in the interface: the rules settings (a readable
+//! when / if / then editor, order, on/off), assignment settings (languages,
+//! capacity, who publishes from each channel), the approval queue, the rule
+//! log on a conversation and the correction of what Hark read in a message.
+
+use hark_domain::assignment::AgentProfile;
+use hark_domain::permissions::PublishPolicy;
+use hark_domain::rules::*;
+use hark_domain::*;
+use maud::{Markup, html};
+
+use super::Ctx;
+use super::components::*;
+use crate::text;
+
+/// A waiting reply as the approval queue shows it.
+pub struct PendingLine<'a> {
+    pub message: &'a Message,
+    pub conversation: &'a Conversation,
+    pub answering: Option<&'a Message>,
+    pub contact_name: String,
+    pub may_approve: bool,
+}
+
+const TRIGGERS: &[&str] =
+    &["message_received", "conversation_created", "status_changed", "assigned", "sla_warning", "sla_breached", "idle"];
+
+/// The intents of the shipped taxonomy, for corrections.
+pub const INTENTS: &[&str] = &[
+    "question",
+    "complaint",
+    "order_delivery",
+    "billing_refund",
+    "account_access",
+    "technical_issue",
+    "praise",
+    "feedback",
+    "sales_lead",
+    "spam",
+    "other",
+];
+
+fn trigger_text(ctx: &Ctx<'_>, trigger: &Trigger) -> String {
+    match trigger {
+        Trigger::Idle { minutes } => ctx.t.t_args("rule-trigger-idle-for", &[("minutes", (*minutes).into())]),
+        other => ctx.t.t(&format!("rule-trigger-{}", other.name().replace('_', "-"))),
+    }
+}
+
+fn condition_text(ctx: &Ctx<'_>, c: &Condition) -> String {
+    let field = ctx.t.t(&format!("rule-field-{}", c.field.as_str().replace('_', "-")));
+    let field = if c.key.is_empty() { field } else { format!("{field} {}", c.key) };
+    let op = ctx.t.t(&format!("rule-op-{}", c.op.as_str().replace('_', "-")));
+    format!("{field} {op} {}", c.value)
+}
+
+/// What an action does, in words (names looked up in the directory).
+pub fn action_text(ctx: &Ctx<'_>, a: &RuleAction) -> String {
+    let name = ctx.t.t(&format!("rule-action-{}", a.name().replace('_', "-")));
+    let team = |id: &str| ctx.dir.team(id).map(|t| t.name.clone()).unwrap_or_else(|| id.to_owned());
+    let detail = match a {
+        RuleAction::AssignTeam { team_id, round_robin } => {
+            let mut t = team(team_id);
+            if *round_robin {
+                t.push_str(&format!(" ({})", ctx.t.t("rule-round-robin")));
+            }
+            t
+        }
+        RuleAction::AssignAgent { user_id } => ctx.dir.user(user_id).map(|u| u.name.clone()).unwrap_or_default(),
+        RuleAction::AddLabel { label } | RuleAction::RemoveLabel { label } => label.clone(),
+        RuleAction::SetPriority { priority } => ctx.t.t(&format!("priority-{}", priority.as_str())),
+        RuleAction::ReplyPublic { text } | RuleAction::ReplyPrivate { text } => format!("“{}”", text::clip(text, 60)),
+        RuleAction::MoveToPrivate { public_text, .. } => format!("“{}”", text::clip(public_text, 60)),
+        RuleAction::Snooze { minutes } => format!("{minutes} min"),
+        RuleAction::NotifySlack { url, .. } | RuleAction::Webhook { url, .. } => text::clip(url, 50),
+        RuleAction::Email { to, .. } => to.clone(),
+        RuleAction::AutoAnswer { answers, .. } => format!("{} ×", answers.len()),
+        _ => String::new(),
+    };
+    if detail.is_empty() { name } else { format!("{name}: {detail}") }
+}
+
+/// The rules settings: every rule as a card, in order.
+pub fn rules_tab(ctx: &Ctx<'_>, rules: &[Rule]) -> Markup {
+    let t = ctx.t;
+    let ids: Vec<&str> = rules.iter().map(|r| r.id.as_str()).collect();
+    html! {
+        p.muted { (t.t("rules-hint")) }
+        ol.rules data-rule-ids=(serde_json::to_string(&ids).unwrap_or_default()) {
+            @for (i, rule) in rules.iter().enumerate() {
+                li.card.rule data-id=(rule.id) data-enabled=(rule.enabled) {
+                    div.rule-head {
+                        strong.rule-name dir="auto" { (rule.name) }
+                        @if !rule.enabled { " " span.badge { (t.t("rule-disabled")) } }
+                        div.row-actions {
+                            button.small type="button" data-rule-move="up" disabled[i == 0] aria-label=(t.t("rule-move-up")) { "↑" }
+                            button.small type="button" data-rule-move="down" disabled[i + 1 == rules.len()] aria-label=(t.t("rule-move-down")) { "↓" }
+                            button.small type="button" data-api="PATCH /api/v1/rules/{id}" data-id=(rule.id)
+                                data-body=(serde_json::json!({ "enabled": !rule.enabled }).to_string()) {
+                                @if rule.enabled { (t.t("rule-disable")) } @else { (t.t("rule-enable")) }
+                            }
+                            button.small.danger type="button" data-api="DELETE /api/v1/rules/{id}" data-id=(rule.id) data-confirm=(t.t("confirm-delete")) { (t.t("delete")) }
+                        }
+                    }
+                    (summary(ctx, &rule.definition))
+                    details.rule-edit {
+                        summary { (t.t("rule-edit")) }
+                        (editor(ctx, Some(rule)))
+                    }
+                }
+            }
+        }
+        details.create open[rules.is_empty()] {
+            summary.button { (t.t("rule-add")) }
+            (editor(ctx, None))
+        }
+    }
+}
+
+/// "When … if all of … then …", as a person reads it.
+fn summary(ctx: &Ctx<'_>, d: &RuleDefinition) -> Markup {
+    let t = ctx.t;
+    html! {
+        dl.rule-summary {
+            dt { (t.t("rule-when")) } dd { (trigger_text(ctx, &d.trigger)) }
+            dt { @if d.conditions.mode == MatchMode::Any { (t.t("rule-if-any")) } @else { (t.t("rule-if-all")) } }
+            dd {
+                @if d.conditions.items.is_empty() { (t.t("rule-always")) }
+                @else { ul { @for c in &d.conditions.items { li dir="auto" { (condition_text(ctx, c)) } } } }
+            }
+            dt { (t.t("rule-then")) }
+            dd {
+                ol { @for a in &d.actions { li dir="auto" { (action_text(ctx, a)) } } }
+                @if d.stop { p.muted { (t.t("rule-stops")) } }
+                @if d.reply_to_negative { p.muted { (t.t("rule-replies-to-negative")) } }
+            }
+        }
+    }
+}
+
+/// The editor: trigger and conditions as fields, actions as JSON (their
+/// parameters differ per action; the summary above reads them back).
+fn editor(ctx: &Ctx<'_>, rule: Option<&Rule>) -> Markup {
+    let t = ctx.t;
+    let d = rule.map(|r| &r.definition);
+    let (method, id) = match rule {
+        Some(r) => ("PATCH /api/v1/rules/{id}", Some(r.id.as_str())),
+        None => ("POST /api/v1/rules", None),
+    };
+    let trigger = d.map(|d| d.trigger.name()).unwrap_or("message_received");
+    let minutes = match d.map(|d| &d.trigger) {
+        Some(Trigger::Idle { minutes }) => minutes.to_string(),
+        _ => "60".to_owned(),
+    };
+    let items: Vec<Option<&Condition>> = d
+        .map(|d| d.conditions.items.iter().map(Some).collect::<Vec<_>>())
+        .unwrap_or_default()
+        .into_iter()
+        .chain(std::iter::repeat_n(None, 2))
+        .collect();
+    let actions = d
+        .map(|d| serde_json::to_string_pretty(&d.actions).unwrap_or_default())
+        .unwrap_or_else(|| "[\n  { \"type\": \"set_priority\", \"priority\": \"high\" }\n]".to_owned());
+    html! {
+        form.rule-form data-rule-form=(method) data-id=[id] data-patch=[rule.map(|_| "true")] {
+            label { span { (t.t("rule-name")) } input name="name" value=[rule.map(|r| r.name.as_str())] required maxlength="200"; }
+            fieldset.when {
+                legend { (t.t("rule-when")) }
+                select name="trigger" aria-label=(t.t("rule-when")) {
+                    @for name in TRIGGERS {
+                        option value=(name) selected[*name == trigger] { (t.t(&format!("rule-trigger-{}", name.replace('_', "-")))) }
+                    }
+                }
+                label.inline { span { (t.t("rule-idle-minutes")) } input name="minutes" type="number" min="1" value=(minutes); }
+            }
+            fieldset.if {
+                legend {
+                    select name="mode" aria-label=(t.t("rule-if-all")) {
+                        option value="all" selected[d.is_none_or(|d| d.conditions.mode == MatchMode::All)] { (t.t("rule-if-all")) }
+                        option value="any" selected[d.is_some_and(|d| d.conditions.mode == MatchMode::Any)] { (t.t("rule-if-any")) }
+                    }
+                }
+                @for c in &items {
+                    div.condition data-condition {
+                        select name="field" aria-label=(t.t("rule-field")) {
+                            option value="" { "—" }
+                            @for f in Field::ALL {
+                                option value=(f.as_str()) selected[c.is_some_and(|c| c.field == *f)] { (t.t(&format!("rule-field-{}", f.as_str().replace('_', "-")))) }
+                            }
+                        }
+                        select name="op" aria-label=(t.t("rule-op")) {
+                            @for o in Op::ALL {
+                                option value=(o.as_str()) selected[c.is_some_and(|c| c.op == *o)] { (t.t(&format!("rule-op-{}", o.as_str().replace('_', "-")))) }
+                            }
+                        }
+                        input name="key" placeholder=(t.t("rule-key")) value=[c.map(|c| c.key.as_str())] aria-label=(t.t("rule-key"));
+                        input name="value" placeholder=(t.t("rule-value")) value=[c.map(|c| c.value.as_str())] aria-label=(t.t("rule-value")) dir="auto";
+                    }
+                }
+            }
+            label {
+                span { (t.t("rule-then")) " — " (t.t("rule-actions-json")) }
+                textarea name="actions" rows="5" spellcheck="false" { (actions) }
+            }
+            p.muted { (t.t("rule-actions-hint")) " " code { (RuleAction::NAMES.join(", ")) } }
+            label.check { input type="checkbox" name="stop" checked[d.is_some_and(|d| d.stop)]; (t.t("rule-stop")) }
+            label.check { input type="checkbox" name="reply_to_negative" checked[d.is_some_and(|d| d.reply_to_negative)]; (t.t("rule-reply-to-negative")) }
+            button.primary type="submit" { @if rule.is_some() { (t.t("save")) } @else { (t.t("create")) } }
+        }
+    }
+}
+
+/// Assignment settings: each person's languages and capacity, and who
+/// publishes from each channel without approval.
+pub fn assignment_tab(ctx: &Ctx<'_>, profiles: &[AgentProfile], policies: &[(String, PublishPolicy)]) -> Markup {
+    let t = ctx.t;
+    html! {
+        table.grid.assignment {
+            thead { tr { th { (t.t("user-name")) } th { (t.t("user-availability")) } th { (t.t("assignment-languages")) } th { (t.t("assignment-capacity")) } th {} } }
+            tbody {
+                @for u in ctx.dir.users.iter().filter(|u| u.active) {
+                    @let p = profiles.iter().find(|p| p.user_id == u.id);
+                    tr {
+                        td { (avatar(&u.name, "xs")) " " (u.name) }
+                        td { span class={ "availability-dot " (u.availability.as_str()) } {} (t.t(&format!("availability-{}", u.availability.as_str()))) }
+                        td colspan="3" {
+                            form.inline data-api="PUT /api/v1/users/{id}/assignment" data-id=(u.id) {
+                                input name="languages" data-type="csv" placeholder="en, ru" aria-label=(t.t("assignment-languages"))
+                                    value=(p.map(|p| p.languages.join(", ")).unwrap_or_default());
+                                input name="capacity" type="number" min="0" data-type="number" aria-label=(t.t("assignment-capacity"))
+                                    placeholder="∞" value=[p.and_then(|p| p.capacity)];
+                                button.small type="submit" { (t.t("save")) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        p.muted { (t.t("assignment-hint")) }
+        h2 { (t.t("policy-title")) }
+        p.muted { (t.t("policy-hint")) }
+        div.cards {
+            @for c in ctx.dir.channels {
+                @let policy = policies.iter().find(|(id, _)| *id == c.id).map(|(_, p)| p.clone()).unwrap_or_default();
+                form.card.policy data-api="PUT /api/v1/channels/{id}/publish-policy" data-id=(c.id) {
+                    strong { (network_mark(c.network)) " " (c.name) }
+                    fieldset { legend { (t.t("policy-publish-roles")) }
+                        @for r in Role::ALL {
+                            label.check {
+                                input type="checkbox" name="publish_roles" value=(r.as_str()) data-type="list" checked[policy.publish_roles.contains(r)];
+                                (t.t(&format!("role-{}", r.as_str())))
+                            }
+                        }
+                    }
+                    button.small type="submit" { (t.t("save")) }
+                }
+            }
+        }
+    }
+}
+
+/// The approval queue: each waiting reply beside what it answers, to
+/// approve as written, edit and approve, or reject with a comment.
+pub fn approvals_tab(ctx: &Ctx<'_>, pending: &[PendingLine<'_>]) -> Markup {
+    let t = ctx.t;
+    html! {
+        @if pending.is_empty() { p.empty { (t.t("approvals-empty")) } }
+        ol.approvals {
+            @for p in pending {
+                li.card.approval data-id=(p.message.id) {
+                    div.approval-head {
+                        a href={ "/inbox/c/" (p.conversation.id) } { (p.contact_name) }
+                        " · " (kind_badge(ctx, p.conversation.kind))
+                        " · " span { (t.t(&format!("visibility-{}", p.message.visibility.as_str()))) }
+                        " · " (t.t("approvals-by")) " " strong { (p.message.author_user_id.as_deref().and_then(|id| ctx.dir.user(id)).map(|u| u.name.as_str()).unwrap_or("")) }
+                        " · " (time(p.message.created_at, "relative"))
+                    }
+                    @if let Some(a) = p.answering {
+                        blockquote.answering dir="auto" { (text::clip(&a.text, 400)) }
+                    }
+                    @if p.may_approve {
+                        form.review data-api="POST /api/v1/messages/{id}/review" data-id=(p.message.id) {
+                            input type="hidden" name="approve" value="true" data-type="bool";
+                            label { span { (t.t("approvals-reply")) } textarea name="text" rows="3" dir="auto" { (p.message.text) } }
+                            button.primary type="submit" { (t.t("approvals-approve")) }
+                        }
+                        form.review.reject data-api="POST /api/v1/messages/{id}/review" data-id=(p.message.id) {
+                            input type="hidden" name="approve" value="false" data-type="bool";
+                            label { span { (t.t("approvals-comment")) } textarea name="comment" rows="2" required {} }
+                            button.danger type="submit" { (t.t("approvals-reject")) }
+                        }
+                    } @else {
+                        p.msg-body dir="auto" { (p.message.text) }
+                        p.muted { (t.t("approvals-not-yours")) }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The rule log of a conversation: every rule that ran and what each action did.
+pub fn rule_log(ctx: &Ctx<'_>, runs: &[RuleRun]) -> Markup {
+    let t = ctx.t;
+    html! {
+        @if !runs.is_empty() {
+            details.rule-log {
+                summary { (t.t_args("rule-log-title", &[("count", runs.len().into())])) }
+                ol {
+                    @for run in runs.iter().rev() {
+                        li.rule-run data-rule=(run.rule_id) {
+                            div { strong dir="auto" { (run.rule_name) } " · " (t.t(&format!("rule-trigger-{}", run.trigger.replace('_', "-")))) " · " (time(run.at, "relative")) }
+                            ul {
+                                @for a in &run.actions {
+                                    li class={ "outcome " (a.result) } {
+                                        span.result { (t.t(&format!("rule-result-{}", a.result))) } " "
+                                        (t.t(&format!("rule-action-{}", a.action.replace('_', "-")))) ": "
+                                        span dir="auto" { (a.detail) }
+                                    }
+                                }
+                                @if run.status == "running" { li.outcome { (t.t("rule-running")) } }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// What Hark read in a customer's message, and a way to correct it.
+pub fn reading(ctx: &Ctx<'_>, m: &Message) -> Markup {
+    let t = ctx.t;
+    html! {
+        @if m.direction == Direction::Inbound && (m.sentiment.is_some() || m.intent.is_some()) {
+            details.reading {
+                summary title=(t.t("reading-title")) {
+                    @if let Some(s) = m.sentiment { span class={ "read sentiment-" (s.as_str()) } { (t.t(&format!("sentiment-{}", s.as_str()))) } }
+                    @if let Some(i) = &m.intent { " " span.read.intent { (intent_name(ctx, i)) } }
+                }
+                @if ctx.may(Action::UpdateConversation) {
+                    form.correct data-api="POST /api/v1/messages/{id}/correction" data-id=(m.id) {
+                        label { span { (t.t("reading-sentiment")) }
+                            select name="sentiment" {
+                                @for s in Sentiment::ALL { option value=(s.as_str()) selected[m.sentiment == Some(*s)] { (t.t(&format!("sentiment-{}", s.as_str()))) } }
+                            }
+                        }
+                        label { span { (t.t("reading-intent")) }
+                            select name="intent" {
+                                @for i in INTENTS { option value=(i) selected[m.intent.as_deref() == Some(*i)] { (intent_name(ctx, i)) } }
+                            }
+                        }
+                        button.small type="submit" { (t.t("reading-correct")) }
+                    }
+                }
+            }
+        }
+    }
+}
