@@ -274,9 +274,14 @@ fn round8(x: f64) -> f64 {
     (x * 1e6).round() / 1e6
 }
 
-fn read_csv(path: &Path) -> anyhow::Result<Vec<Example>> {
+/// Label columns each task reads, in order of preference.
+const INTENT_COLUMNS: [&str; 3] = ["label", "intent", "category"];
+const SENTIMENT_COLUMNS: [&str; 2] = ["label", "sentiment"];
+
+fn read_csv(path: &Path, label_columns: &[&str]) -> anyhow::Result<Vec<Example>> {
     let file = std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-    hark_nlp::data::read_labelled_csv(std::io::BufReader::new(file)).with_context(|| format!("in {}", path.display()))
+    hark_nlp::data::read_labelled_csv_with(std::io::BufReader::new(file), label_columns)
+        .with_context(|| format!("in {}", path.display()))
 }
 
 fn eval_intent(model: Option<PathBuf>, csv: &Path, oos_label: &str) -> anyhow::Result<Value> {
@@ -284,7 +289,7 @@ fn eval_intent(model: Option<PathBuf>, csv: &Path, oos_label: &str) -> anyhow::R
         Some(path) => load_model(&path)?,
         None => shipped()?.intent_model().clone(),
     };
-    let examples = read_csv(csv)?;
+    let examples = read_csv(csv, &INTENT_COLUMNS)?;
     let predicted = predict_all(&model, &examples);
     let gold: Vec<&str> = examples.iter().map(|e| e.label.as_str()).collect();
     Ok(evaluation_json(&Evaluation::of(&gold, &predicted, Some(oos_label))))
@@ -309,9 +314,13 @@ enum Task {
 }
 
 fn train(task: Task, args: TrainArgs) -> anyhow::Result<Value> {
+    let columns: &[&str] = match task {
+        Task::Intent => &INTENT_COLUMNS,
+        Task::Sentiment => &SENTIMENT_COLUMNS,
+    };
     let mut examples = Vec::new();
     for path in &args.csv {
-        examples.extend(read_csv(path)?);
+        examples.extend(read_csv(path, columns)?);
     }
     let (name, mut config) = match task {
         Task::Intent => ("intent", TrainConfig::intent()),
@@ -356,7 +365,7 @@ fn train(task: Task, args: TrainArgs) -> anyhow::Result<Value> {
         "train_seconds": (seconds * 100.0).round() / 100.0,
     });
     if let Some(tune) = &args.tune_csv {
-        let held_out = read_csv(tune)?;
+        let held_out = read_csv(tune, columns)?;
         match hark_nlp::train::tune_reject(&model, &held_out, &args.oos_label, 0.01) {
             Some(reject) => {
                 report["reject_threshold"] = json!(reject.threshold);

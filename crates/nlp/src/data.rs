@@ -15,19 +15,28 @@ pub enum DataError {
     NoHeader,
     #[error("the CSV header has no text column (expected a column named \"text\")")]
     NoTextColumn,
-    #[error("the CSV header has no label column (expected \"label\", \"category\", \"intent\" or \"sentiment\")")]
+    #[error(
+        "the CSV header has no label column (expected \"label\", or \"category\", \"intent\" or \"sentiment\" as the task allows)"
+    )]
     NoLabelColumn,
     #[error("row {row}: {message}")]
     Row { row: usize, message: String },
 }
 
 /// Names accepted for the label column, in order of preference.
-const LABEL_COLUMNS: [&str; 4] = ["label", "category", "intent", "sentiment"];
+pub const LABEL_COLUMNS: [&str; 4] = ["label", "category", "intent", "sentiment"];
 
 /// Reads `text,label` rows (RFC 4180 quoting; the label column may also be
 /// called `category`, `intent` or `sentiment`; other columns are ignored).
 /// Rows with an empty text or label are errors, naming the row.
 pub fn read_labelled_csv<R: Read>(reader: R) -> Result<Vec<Example>, DataError> {
+    read_labelled_csv_with(reader, &LABEL_COLUMNS)
+}
+
+/// Like [`read_labelled_csv`], with the label column chosen from
+/// `label_columns` in that order (a file of `text,intent,sentiment` trains
+/// sentiment with `["label", "sentiment"]`).
+pub fn read_labelled_csv_with<R: Read>(reader: R, label_columns: &[&str]) -> Result<Vec<Example>, DataError> {
     let mut csv = csv::ReaderBuilder::new().has_headers(true).flexible(false).from_reader(reader);
     let headers = csv.headers()?.clone();
     if headers.is_empty() {
@@ -36,7 +45,7 @@ pub fn read_labelled_csv<R: Read>(reader: R) -> Result<Vec<Example>, DataError> 
     let column =
         |name: &str| headers.iter().position(|h| h.trim().trim_start_matches('\u{feff}').eq_ignore_ascii_case(name));
     let text_at = column("text").ok_or(DataError::NoTextColumn)?;
-    let label_at = LABEL_COLUMNS.iter().find_map(|name| column(name)).ok_or(DataError::NoLabelColumn)?;
+    let label_at = label_columns.iter().find_map(|name| column(name)).ok_or(DataError::NoLabelColumn)?;
     let mut examples = Vec::new();
     for (i, record) in csv.records().enumerate() {
         let row = i + 2;
@@ -66,6 +75,14 @@ mod tests {
         assert_eq!(examples.len(), 2);
         assert_eq!(examples[0].text, "Hello, \"world\"\nagain");
         assert_eq!(examples[0].label, "greeting");
+    }
+
+    #[test]
+    fn the_task_chooses_among_label_columns() {
+        let csv = "text,intent,sentiment\nwhere is it,order_delivery,negative\n";
+        assert_eq!(read_labelled_csv(csv.as_bytes()).or_panic("valid")[0].label, "order_delivery");
+        let sentiment = read_labelled_csv_with(csv.as_bytes(), &["label", "sentiment"]).or_panic("valid");
+        assert_eq!(sentiment[0].label, "negative");
     }
 
     #[test]
