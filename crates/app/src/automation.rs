@@ -625,7 +625,16 @@ impl App {
         }
         // A person has the conversation: the bot stays out of it.
         handed_off |= scene.conversation.timeline.human_replies > 0;
-        let phrases = bot_phrases(message.language.as_deref());
+        // A word or two ("agent") tells little of the language: speak the one of
+        // the customer's last real sentence.
+        let recent = self.store.recent_messages(&scene.conversation.id, 20).await?;
+        let language = recent
+            .iter()
+            .rev()
+            .filter(|m| m.direction == Direction::Inbound && m.text.chars().count() >= 15)
+            .find_map(|m| m.language.clone())
+            .or_else(|| message.language.clone());
+        let phrases = bot_phrases(language.as_deref());
         let visibility = match scene.conversation.kind {
             ConversationKind::Public => Visibility::Public,
             ConversationKind::Private => Visibility::Private,
