@@ -7,4 +7,5 @@ mod harness;
 
 mod collision;
 mod flows;
+mod reports;
 mod xss;
