@@ -978,3 +978,70 @@ async fn an_instagram_mention_arrives_with_its_text_and_author() {
         ]
     );
 }
+
+/// After resolution a survey goes out in the same channel and the customer's
+/// language; answers written as a digit, stars or words in Russian and
+/// Chinese are recorded with the right score, and the conversation stays resolved.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn survey_answers_are_recorded_with_the_right_score_end_to_end() {
+    use hark_jobs::follow::follow_once;
+    use hark_jobs::timers::{ServiceLevelsFollower, send_scheduled_once};
+    let rig = rig(testing::sqlite().await).await;
+    let ws = rig.agent.workspace_id().to_owned();
+    let system = Actor::system(&ws);
+    let mut config = rig.app.service_level_config(&ws).await.unwrap_or_else(|e| panic!("{e}"));
+    config.csat.enabled = true;
+    rig.app.put_service_levels(&system, config).await.unwrap_or_else(|e| panic!("{e}"));
+    let follow = || async {
+        while follow_once(&rig.workers, &ServiceLevelsFollower).await.unwrap_or_else(|e| panic!("{e}")) > 0 {}
+    };
+    let cases = [
+        (81, "Hello, where is my refund for order 5512? It has been two weeks.", "5", 5, "How would you rate"),
+        (82, "Здравствуйте, мой заказ до сих пор не доставлен, помогите пожалуйста", "отлично", 5, "оценили"),
+        (83, "你好，我的订单还没有到，请帮我查一下", "很好", 5, "您对我们的服务满意吗"),
+        (84, "Hi, the app keeps logging me out every few minutes", "⭐⭐⭐⭐", 4, "How would you rate"),
+    ];
+    for (n, first, answer, score, question) in cases {
+        let c = customer(n);
+        rig.act(CustomerAction::XDirectMessage { account: None, customer: c.clone(), text: first.into() }).await;
+        rig.drain().await;
+        let conversation = rig
+            .app
+            .store
+            .message_by_platform_id(&rig.channels[&SimNetwork::X].id, &{
+                let all = rig.all_messages().await;
+                all.iter().find(|m| m.text == first).and_then(|m| m.platform_message_id.clone()).unwrap_or_default()
+            })
+            .await
+            .ok()
+            .flatten()
+            .map(|m| m.conversation_id)
+            .unwrap_or_else(|| panic!("no conversation for {first}"));
+        rig.reply(&conversation, Visibility::Private, "Sorted, thank you for your patience!").await;
+        let resolve = hark_app::ConversationUpdate { status: Some(ConversationStatus::Resolved), ..Default::default() };
+        rig.app.update_conversation(&rig.agent, &conversation, resolve).await.unwrap_or_else(|e| panic!("{e}"));
+        rig.drain().await;
+        follow().await;
+        let sent = send_scheduled_once(&rig.workers, jiff::Timestamp::now()).await.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(sent, 1, "one survey for {first}");
+        rig.drain().await;
+        let survey = rig
+            .sandbox
+            .published()
+            .into_iter()
+            .rfind(|p| p.recipient.as_deref() == Some(c.id.as_str()))
+            .unwrap_or_else(|| panic!("no survey published to {}", c.id));
+        assert!(survey.text.contains(question), "survey in the customer's language: {:?}", survey.text);
+        rig.act(CustomerAction::XDirectMessage { account: None, customer: c.clone(), text: answer.into() }).await;
+        rig.drain().await;
+        follow().await;
+        let ratings = rig.app.store.csat_of_conversation(&conversation).await.unwrap_or_default();
+        assert_eq!(ratings.len(), 1, "{answer:?} is one answer");
+        assert_eq!(ratings[0].rating, score, "{answer:?}");
+        assert_eq!(ratings[0].agent_id.as_deref(), Some(rig.agent.user.id.as_str()), "credited to the agent who replied");
+        let after = rig.app.store.conversation(&conversation).await.ok().flatten().unwrap_or_else(|| panic!("gone"));
+        assert_eq!(after.status, ConversationStatus::Resolved, "an answer does not reopen the conversation");
+        let history = rig.app.history(&conversation).await.ok().flatten().unwrap_or_else(|| panic!("no history"));
+        assert_eq!(history.metrics(None).cycles.len(), 1, "the answer is a rating, not a new cycle");
+    }
+}

@@ -75,6 +75,8 @@ struct Batch {
     detectors: BTreeMap<String, (String, SurgeDetector)>,
     /// Survey answers that reopened a conversation: put it back to resolved after commit.
     resolve_again: Vec<String>,
+    /// Survey answers by conversation: the instant of the answering message.
+    answered: HashMap<String, Timestamp>,
 }
 
 impl Batch {
@@ -170,6 +172,21 @@ async fn on_conversation(workers: &Workers, batch: &mut Batch, event: &Event, c:
         None => (ConversationStatus::Open, None),
     };
     let by_message = c.timeline.last_inbound_at != last_inbound && c.status == ConversationStatus::Open;
+    // A survey answer reopened it on the way in, but as the facts tell it the
+    // conversation never left resolved (the answer is a rating).
+    let by_answer = by_message && from == ConversationStatus::Resolved && answered_last(workers, batch, c).await?;
+    if by_answer {
+        let watch = ConversationWatch {
+            conversation_id: c.id.clone(),
+            workspace_id: c.workspace_id.clone(),
+            status: ConversationStatus::Resolved,
+            last_inbound_at: c.timeline.last_inbound_at,
+            updated_at: event.at,
+        };
+        batch.writes.push(Write::Levels(LevelsWrite::PutWatch(watch.clone())));
+        batch.watch.insert(c.id.clone(), watch);
+        return Ok(());
+    }
     if from != c.status && !by_message {
         let user_id = workers.app.store.status_actor(&c.id, event.at).await?;
         let change = StatusChange {
@@ -197,6 +214,15 @@ async fn on_conversation(workers: &Workers, batch: &mut Batch, event: &Event, c:
     batch.writes.push(Write::Levels(LevelsWrite::PutWatch(watch.clone())));
     batch.watch.insert(c.id.clone(), watch);
     Ok(())
+}
+
+/// Whether the conversation's latest customer message is a survey answer.
+async fn answered_last(workers: &Workers, batch: &Batch, c: &Conversation) -> AppResult<bool> {
+    let Some(last) = c.timeline.last_inbound_at else { return Ok(false) };
+    if batch.answered.get(&c.id) == Some(&last) {
+        return Ok(true);
+    }
+    Ok(workers.app.store.csat_of_conversation(&c.id).await?.iter().any(|r| r.at == last))
 }
 
 /// Schedules the survey and the follow-up a resolution calls for.
@@ -286,6 +312,7 @@ async fn read_survey_answer(workers: &Workers, batch: &mut Batch, m: &Message) -
                 message_id: None,
             }));
             batch.ratings.entry(m.conversation_id.clone()).or_default().push(record.clone());
+            batch.answered.insert(m.conversation_id.clone(), m.created_at);
             batch.writes.push(event(
                 &m.workspace_id,
                 m.created_at,
