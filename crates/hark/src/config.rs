@@ -27,6 +27,8 @@ const CONFIG_KEYS: &[&str] = &[
     "log_level",
     "log_format",
     "order_number_pattern",
+    "smtp_url",
+    "smtp_from",
 ];
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -46,6 +48,9 @@ pub struct Config {
     pub poll_interval_secs: u64,
     pub public_url: String,
     pub order_number_pattern: String,
+    /// The mail server rules escalate by email through (empty: none).
+    pub smtp_url: String,
+    pub smtp_from: String,
 }
 
 /// Values given on the command line; `None` leaves the lower layers' value.

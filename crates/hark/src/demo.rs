@@ -178,7 +178,107 @@ async fn create_people(app: &App) -> anyhow::Result<Workspace> {
         app.create_label(&admin, LabelInput { name: name.into(), color: color.into(), description: String::new() })
             .await?;
     }
+    create_automation(app, &admin).await?;
     app.store.workspaces().await?.into_iter().next().context("no workspace")
+}
+
+/// Snippets, assignment profiles and a few rules, so the demo shows automation at work.
+async fn create_automation(app: &App, admin: &Actor) -> anyhow::Result<()> {
+    let mut snippets = std::collections::HashMap::new();
+    for (key, name, text) in [
+        (
+            "baggage",
+            "Baggage allowance",
+            "Hi {{contact.first_name}}! Every fare includes one cabin bag of 8 kg (55 × 40 × 20 cm); checked bags can be added in Manage booking.",
+        ),
+        (
+            "booking",
+            "Booking help in private",
+            "Hi {{contact.first_name}}, {{agent.first_name}} here. Could you send us your booking reference (like NW-48213)? We will look into it right away.",
+        ),
+        (
+            "refund",
+            "Refund timeline",
+            "Hi {{contact.first_name}}, refunds reach your card within 7 to 10 working days after we confirm them.",
+        ),
+    ] {
+        let snippet =
+            app.create_snippet(admin, hark_app::SnippetInput { name: name.into(), text: text.into() }).await?;
+        snippets.insert(key, snippet.id);
+    }
+    let teams = app.teams(admin).await?;
+    let team =
+        |prefix: &str| teams.iter().find(|t| t.name.starts_with(prefix)).map(|t| t.id.clone()).unwrap_or_default();
+    for user in app.users(admin).await? {
+        let languages: &[&str] = match user.email.as_str() {
+            "dmitri@demo.hark" => &["ru", "uk", "en"],
+            "mei@demo.hark" => &["zh", "en"],
+            "lucia@demo.hark" => &["es", "pt", "en"],
+            "sofia@demo.hark" => &["el", "en", "fr"],
+            _ => &[],
+        };
+        let input = hark_app::AgentProfileInput {
+            languages: languages.iter().map(|l| l.to_string()).collect(),
+            capacity: (user.role == Role::Agent).then_some(25),
+        };
+        app.put_agent_profile(admin, &user.id, input).await?;
+    }
+    let rules = [
+        json!({
+            "name": "Upset customers on X go to Escalations",
+            "trigger": { "kind": "message_received" },
+            "conditions": { "mode": "all", "items": [
+                { "field": "network", "op": "is", "value": "x" },
+                { "field": "sentiment", "op": "is", "value": "negative" },
+                { "field": "intent", "op": "is", "value": "complaint" },
+            ]},
+            "actions": [
+                { "type": "assign_team", "team_id": team("Escalations") },
+                { "type": "set_priority", "priority": "high" },
+            ],
+        }),
+        json!({
+            "name": "Refunds to Billing, in turn",
+            "trigger": { "kind": "conversation_created" },
+            "conditions": { "items": [{ "field": "intent", "op": "is", "value": "billing_refund" }] },
+            "actions": [{ "type": "assign_team", "team_id": team("Billing"), "round_robin": true }],
+            "stop": true,
+        }),
+        json!({
+            "name": "Baggage questions: the bot answers, a person takes over",
+            "trigger": { "kind": "message_received" },
+            "conditions": { "mode": "all", "items": [
+                { "field": "kind", "op": "is", "value": "private" },
+                { "field": "network", "op": "is", "value": "telegram, whatsapp" },
+            ]},
+            "actions": [{ "type": "auto_answer", "handoff_team_id": team("Customer"), "answers": [
+                { "snippet_id": snippets["baggage"],
+                  "keywords": ["bag", "luggage", "suitcase", "багаж", "чемодан", "行李", "αποσκευ", "maleta", "equipaje", "gepäck"] },
+            ]}],
+        }),
+        json!({
+            "name": "Booking questions in public comments move to private",
+            "trigger": { "kind": "message_received" },
+            "conditions": { "mode": "all", "items": [
+                { "field": "network", "op": "is", "value": "instagram, facebook" },
+                { "field": "kind", "op": "is", "value": "public" },
+                { "field": "text", "op": "any_keyword", "value": "booking, reservation, ticket, бронь, билет, 预订, κράτηση, reserva" },
+            ]},
+            "actions": [{ "type": "move_to_private", "public_text": "We have sent you a private message.",
+                          "snippet_id": snippets["booking"] }],
+        }),
+        json!({
+            "name": "Nobody answered for 4 hours",
+            "trigger": { "kind": "idle", "minutes": 240 },
+            "conditions": { "items": [{ "field": "status", "op": "is", "value": "open" }] },
+            "actions": [{ "type": "set_priority", "priority": "high" }],
+        }),
+    ];
+    for rule in rules {
+        let input: hark_app::RuleInput = serde_json::from_value(rule).context("a demo rule")?;
+        app.create_rule(admin, input).await?;
+    }
+    Ok(())
 }
 
 fn domain_network(network: SimNetwork) -> Network {

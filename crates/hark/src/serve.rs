@@ -91,6 +91,10 @@ pub async fn start(config: &Config, app: App) -> anyhow::Result<Running> {
 fn worker_config(config: &Config) -> hark_jobs::WorkerConfig {
     hark_jobs::WorkerConfig {
         poll_interval: std::time::Duration::from_secs(config.poll_interval_secs.max(1)),
+        smtp: (!config.smtp_url.trim().is_empty()).then(|| hark_jobs::automation::SmtpConfig {
+            url: config.smtp_url.trim().to_owned(),
+            from: config.smtp_from.trim().to_owned(),
+        }),
         ..Default::default()
     }
 }

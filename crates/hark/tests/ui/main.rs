@@ -5,6 +5,7 @@
 
 mod harness;
 
+mod automation;
 mod collision;
 mod flows;
 mod reports;
