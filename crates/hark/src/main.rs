@@ -3,6 +3,7 @@
 
 mod bench;
 mod config;
+mod corrections;
 mod demo;
 mod nlp_cli;
 mod search;
@@ -151,6 +152,19 @@ enum BenchCommand {
     },
     /// Language + sentiment + intent + personal data on a multilingual mix, messages per second on one core.
     Nlp(nlp_cli::BenchNlpArgs),
+    /// Report summaries filled with a generated history; year and month reports read from them.
+    Reports {
+        /// Customer messages in the generated history.
+        #[arg(long, default_value_t = 10_000_000)]
+        messages: u64,
+        #[arg(long, default_value_t = 365)]
+        days: u32,
+        /// Runs per measured report.
+        #[arg(long, default_value_t = 20)]
+        samples: u32,
+        #[arg(long)]
+        database_url: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -232,6 +246,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     hark_channels::http::install_crypto_provider();
     let config_file = cli.config.as_deref();
     match cli.command {
+        Command::Nlp { command: nlp_cli::NlpCommand::Corrections { command } } => {
+            corrections::run(config_file, command).await
+        }
         Command::Nlp { command } => nlp_cli::run(command),
         Command::Bench { command: BenchCommand::Nlp(args) } => {
             let result = nlp_cli::bench(args)?;
@@ -296,6 +313,21 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 result["end_to_end_ms"]["p99"],
                 result["lost"],
                 result["duplicated"]
+            );
+            println!("{result}");
+            Ok(())
+        }
+        Command::Bench { command: BenchCommand::Reports { messages, days, samples, database_url } } => {
+            quiet_logging(config_file)?;
+            let options = bench::reports::ReportsOptions { messages, days, samples, database_url };
+            let result = bench::reports::reports(options).await?;
+            eprintln!(
+                "reports: {} messages over {} days in {} summary rows; year by day p50 {} ms, by agent p50 {} ms",
+                result["messages"],
+                result["days"],
+                result["summary_rows"],
+                result["queries"]["year_by_day"]["latency_ms"]["p50"],
+                result["queries"]["year_by_agent"]["latency_ms"]["p50"]
             );
             println!("{result}");
             Ok(())

@@ -26,6 +26,11 @@ pub enum NlpCommand {
         #[command(subcommand)]
         task: TrainTask,
     },
+    /// The workspace's corrections of sentiment or intent, as training CSV.
+    Corrections {
+        #[command(subcommand)]
+        command: CorrectionsCommand,
+    },
     /// Convert CLINC150's data_full.json into train.csv, val.csv and test.csv (out-of-scope labelled "oos").
     ClincCsv {
         /// The data_full.json file.
@@ -34,6 +39,25 @@ pub enum NlpCommand {
         /// Directory to write the three CSV files to.
         #[arg(long, value_name = "DIR")]
         out_dir: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum CorrectionsCommand {
+    /// Print the corrections agents made, as CSV with columns text,label (for `hark nlp train … --csv`).
+    Export {
+        /// `intent` or `sentiment`.
+        #[arg(long, default_value = "intent")]
+        field: String,
+        /// Only this workspace (id or name); default every workspace.
+        #[arg(long)]
+        workspace: Option<String>,
+        /// Directory of the SQLite database [env: HARK_DATA_DIR].
+        #[arg(long, value_name = "DIR")]
+        data_dir: Option<PathBuf>,
+        /// postgres://… to read PostgreSQL instead [env: HARK_DATABASE_URL].
+        #[arg(long, value_name = "URL")]
+        database_url: Option<String>,
     },
 }
 
@@ -145,6 +169,8 @@ pub fn run(command: NlpCommand) -> anyhow::Result<()> {
         NlpCommand::Train { task: TrainTask::Intent(args) } => train(Task::Intent, args)?,
         NlpCommand::Train { task: TrainTask::Sentiment(args) } => train(Task::Sentiment, args)?,
         NlpCommand::ClincCsv { json, out_dir } => clinc_csv(&json, &out_dir)?,
+        // Reading the database needs the runtime and configuration (main.rs runs it).
+        NlpCommand::Corrections { .. } => bail!("hark nlp corrections runs from the hark command"),
     };
     // A closed pipe (`| head`) is an error to report, not a reason to panic.
     let mut stdout = std::io::stdout().lock();
