@@ -6,6 +6,7 @@
 pub mod fanout;
 pub mod inbox;
 pub mod ingest;
+pub mod reports;
 
 use std::time::Duration;
 
