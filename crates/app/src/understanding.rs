@@ -39,6 +39,32 @@ impl Understanding {
         Ok(Understanding { nlp: Some(nlp), pii })
     }
 
+    /// Reads with a workspace's own models (trained with `hark nlp train`,
+    /// e.g. on the shipped data plus `hark nlp corrections export`) in place
+    /// of the shipped sentiment and/or intent model. Loaded once at start.
+    pub fn with_models(mut self, sentiment: Option<&[u8]>, intent: Option<&[u8]>) -> AppResult<Understanding> {
+        let Some(shipped) = self.nlp else { return Ok(self) };
+        if sentiment.is_none() && intent.is_none() {
+            return Ok(self);
+        }
+        let load = |bytes: &[u8], what: &'static str| {
+            hark_nlp::LinearModel::from_bytes(bytes)
+                .map_err(|e| AppError::invalid(what, format!("not a usable model: {e}")))
+        };
+        let mut nlp = shipped.clone();
+        if let Some(bytes) = sentiment {
+            nlp = nlp
+                .with_sentiment(load(bytes, "sentiment_model")?)
+                .map_err(|e| AppError::invalid("sentiment_model", e.to_string()))?;
+        }
+        if let Some(bytes) = intent {
+            nlp = nlp.with_intent(load(bytes, "intent_model")?);
+        }
+        // One per process, kept for its whole life like the shipped models.
+        self.nlp = Some(Box::leak(Box::new(nlp)));
+        Ok(self)
+    }
+
     /// Reads nothing: for when the models cannot load.
     pub fn without_models() -> Understanding {
         Understanding { nlp: None, pii: PiiOptions::default() }
@@ -80,5 +106,27 @@ mod tests {
         assert!(kinds.contains(&"card_number") && kinds.contains(&"order_number"), "{kinds:?}");
         assert!(Understanding::shipped("([unclosed").is_err());
         assert_eq!(u.read("👍👍").language, None);
+    }
+
+    #[test]
+    fn a_retrained_model_replaces_the_shipped_one() {
+        let examples: Vec<hark_nlp::Example> = [
+            ("I want my money back", "money_back"),
+            ("refund me now", "money_back"),
+            ("hello there", "greeting"),
+            ("good morning team", "greeting"),
+        ]
+        .iter()
+        .map(|(t, l)| hark_nlp::Example::new(*t, *l))
+        .collect();
+        let model =
+            hark_nlp::train("intent", &examples, &hark_nlp::TrainConfig::intent()).unwrap_or_else(|e| panic!("{e}"));
+        let u = Understanding::shipped("")
+            .and_then(|u| u.with_models(None, Some(&model.to_bytes())))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let intent = u.read("please refund me my money").intent.unwrap_or_default();
+        assert!(intent == "money_back" || intent == "greeting", "{intent}");
+        let broken = Understanding::shipped("").and_then(|u| u.with_models(None, Some(b"not a model")));
+        assert!(broken.is_err());
     }
 }

@@ -36,6 +36,15 @@ pub async fn open_app(config: &Config) -> anyhow::Result<App> {
     let key = credentials_key(config)?;
     let understanding = hark_app::understanding::Understanding::shipped(&config.order_number_pattern)
         .map_err(|e| anyhow::anyhow!("order_number_pattern: {e}"))?;
+    // Models retrained for this installation replace the shipped ones.
+    let own = |name: &str| std::fs::read(config.data_dir.join("models").join(name)).ok();
+    let (sentiment, intent) = (own("sentiment.model"), own("intent.model"));
+    if sentiment.is_some() || intent.is_some() {
+        tracing::info!(sentiment = sentiment.is_some(), intent = intent.is_some(), "using this installation's own models");
+    }
+    let understanding = understanding
+        .with_models(sentiment.as_deref(), intent.as_deref())
+        .map_err(|e| anyhow::anyhow!("{}/models: {e}", config.data_dir.display()))?;
     Ok(App::new(store, CredentialSealer::new(&key)).with_understanding(understanding))
 }
 
