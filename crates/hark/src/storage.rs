@@ -40,7 +40,11 @@ pub async fn open_app(config: &Config) -> anyhow::Result<App> {
     let own = |name: &str| std::fs::read(config.data_dir.join("models").join(name)).ok();
     let (sentiment, intent) = (own("sentiment.model"), own("intent.model"));
     if sentiment.is_some() || intent.is_some() {
-        tracing::info!(sentiment = sentiment.is_some(), intent = intent.is_some(), "using this installation's own models");
+        tracing::info!(
+            sentiment = sentiment.is_some(),
+            intent = intent.is_some(),
+            "using this installation's own models"
+        );
     }
     let understanding = understanding
         .with_models(sentiment.as_deref(), intent.as_deref())
