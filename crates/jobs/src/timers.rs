@@ -715,14 +715,30 @@ pub async fn deliver_alerts_once(workers: &Workers, now: Timestamp) -> AppResult
         let message = item.payload["message"].as_str().unwrap_or_default();
         let link = item.payload["link"].as_str().unwrap_or_default();
         let url = item.payload["slack_webhook_url"].as_str().unwrap_or_default().trim().to_owned();
+        let emails: Vec<String> = item.payload["email_to"]
+            .as_array()
+            .map(|a| a.iter().filter_map(|e| e.as_str().map(str::to_owned)).collect())
+            .unwrap_or_default();
+        // Each channel is tried once per attempt and remembered once done, so
+        // a retry does not send what already went out.
+        let mut done: Vec<String> = item.payload["delivered"]
+            .as_array()
+            .map(|a| a.iter().filter_map(|e| e.as_str().map(str::to_owned)).collect())
+            .unwrap_or_default();
         let mut outcome: Result<(), String> = Ok(());
-        if !url.is_empty() {
+        if !url.is_empty() && !done.iter().any(|d| d == "slack") {
             let body = slack_payload(message, link);
-            outcome = match workers.http.post(&url).json(&body).send().await {
-                Ok(r) if r.status().is_success() => Ok(()),
-                Ok(r) => Err(format!("slack webhook answered {}", r.status())),
-                Err(e) => Err(format!("slack webhook unreachable: {e}")),
-            };
+            match workers.http.post(&url).json(&body).send().await {
+                Ok(r) if r.status().is_success() => done.push("slack".into()),
+                Ok(r) => outcome = Err(format!("slack webhook answered {}", r.status())),
+                Err(e) => outcome = Err(format!("slack webhook unreachable: {e}")),
+            }
+        }
+        if !emails.is_empty() && !done.iter().any(|d| d == "email") {
+            match send_alert_email(workers, &emails, message, link).await {
+                Ok(()) => done.push("email".into()),
+                Err(e) => outcome = Err(e),
+            }
         }
         let attempt = |outcome: &str, detail: String| {
             Write::RecordDeliveryAttempt(hark_store::DeliveryAttempt {
@@ -743,9 +759,12 @@ pub async fn deliver_alerts_once(workers: &Workers, now: Timestamp) -> AppResult
             Err(error) if item.attempts < workers.config.max_publish_attempts => {
                 let wait = workers.config.retry_base.as_millis() as i64 * (1i64 << item.attempts.clamp(0, 16));
                 let due_at = Timestamp::from_millisecond(now.as_millisecond() + wait).unwrap_or(now);
+                let mut payload = item.payload.clone();
+                payload["delivered"] = json!(done);
                 store
                     .commit(vec![
                         Write::RescheduleOutbox { id: item.id, due_at, error: error.clone() },
+                        Write::Levels(LevelsWrite::SetOutboxPayload { id: item.id, payload }),
                         attempt("retry", error),
                     ])
                     .await?;
@@ -756,6 +775,31 @@ pub async fn deliver_alerts_once(workers: &Workers, now: Timestamp) -> AppResult
         }
     }
     Ok(delivered)
+}
+
+/// Sends an alert by email through the configured SMTP server (`smtp_url`, `smtp_from`).
+async fn send_alert_email(workers: &Workers, to: &[String], message: &str, link: &str) -> Result<(), String> {
+    use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+    let Some(smtp) = &workers.config.smtp else {
+        return Err("alert email: no SMTP server is configured (smtp_url and smtp_from)".into());
+    };
+    let from = smtp.from.parse().map_err(|e| format!("smtp_from: {e}"))?;
+    let mut builder = Message::builder().from(from).subject(format!("Hark alert: {}", clip(message, 120)));
+    for address in to {
+        builder = builder.to(address.parse().map_err(|e| format!("{address}: {e}"))?);
+    }
+    let email = builder
+        .body(format!("{message}\n\nConversations: {link}\n"))
+        .map_err(|e| format!("cannot build the email: {e}"))?;
+    let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(&smtp.url)
+        .map_err(|e| format!("smtp_url: {e}"))?
+        .timeout(Some(std::time::Duration::from_secs(30)))
+        .build();
+    transport.send(email).await.map(|_| ()).map_err(|e| format!("mail server: {e}"))
+}
+
+fn clip(text: &str, chars: usize) -> String {
+    text.chars().take(chars).collect()
 }
 
 /// A Slack incoming-webhook message: plain `text` (shown in notifications)

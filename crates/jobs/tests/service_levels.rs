@@ -444,9 +444,11 @@ async fn statuses_are_credited_to_who_changed_them_and_merged_conversations_coun
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_surge_raises_one_alert_and_notifies_slack_once() {
+async fn a_surge_raises_one_alert_and_notifies_slack_and_email_once() {
     let t = testing::sqlite().await;
     let r = rig(t.store.clone(), None).await;
+    // A real SMTP server: Debian's python3-aiosmtpd printing what it receives.
+    let smtp = SmtpSink::start().await;
     // A local receiver in Slack's incoming-webhook format.
     let received: Arc<std::sync::Mutex<Vec<serde_json::Value>>> = Arc::default();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap_or_else(|e| panic!("{e}"));
@@ -462,6 +464,7 @@ async fn a_surge_raises_one_alert_and_notifies_slack_once() {
     let system = Actor::system(&r.ws.id);
     let mut config = r.app.service_level_config(&r.ws.id).await.unwrap_or_else(|e| panic!("{e}"));
     config.alerts.slack_webhook_url = url;
+    config.alerts.email_to = vec!["oncall@acme.test".into()];
     r.app.put_service_levels(&system, config).await.unwrap_or_else(|e| panic!("{e}"));
 
     // Forty quiet minutes (two messages a minute), then ten times that for five minutes.
@@ -501,9 +504,22 @@ async fn a_surge_raises_one_alert_and_notifies_slack_once() {
     assert!(terms.iter().any(|t| t == "login") && terms.iter().any(|t| t == "crashes"), "{terms:?}");
     assert!(surges[0].payload["link"].as_str().is_some_and(|l| l.starts_with("/inbox?since=")));
 
-    let delivered = hark_jobs::timers::deliver_alerts_once(&r.nodes[0], Timestamp::now()).await.unwrap_or(0);
+    let mut node = r.nodes[0].clone();
+    let mut config = (*node.config).clone();
+    config.smtp = Some(hark_jobs::automation::SmtpConfig {
+        url: format!("smtp://127.0.0.1:{}", smtp.port),
+        from: "Hark <hark@localhost>".into(),
+    });
+    node.config = Arc::new(config);
+    let delivered = hark_jobs::timers::deliver_alerts_once(&node, Timestamp::now()).await.unwrap_or(0);
     assert_eq!(delivered, keys.len());
-    assert_eq!(hark_jobs::timers::deliver_alerts_once(&r.nodes[0], Timestamp::now()).await.ok(), Some(0));
+    assert_eq!(hark_jobs::timers::deliver_alerts_once(&node, Timestamp::now()).await.ok(), Some(0));
+    let mail = eventually_text(&smtp, "oncall@acme.test").await;
+    assert!(mail.contains("Hark alert: inbound surge"), "{mail}");
+    assert_eq!(
+        mail.matches("X-Peer").count().max(mail.matches("---------- MESSAGE FOLLOWS ----------").count()),
+        keys.len()
+    );
     let got = received.lock().map(|v| v.clone()).unwrap_or_default();
     assert_eq!(got.len(), keys.len());
     assert!(
@@ -537,4 +553,55 @@ async fn read_post(mut socket: tokio::net::TcpStream) -> Option<serde_json::Valu
             }
         }
     }
+}
+
+/// Debian's aiosmtpd as a throwaway SMTP server; what it receives is read from its output.
+struct SmtpSink {
+    port: u16,
+    child: std::process::Child,
+    out: std::path::PathBuf,
+}
+
+impl SmtpSink {
+    async fn start() -> SmtpSink {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .unwrap_or_else(|e| panic!("{e}"));
+        let out = std::env::temp_dir().join(format!("hark-smtp-{}-{port}.txt", std::process::id()));
+        let file = std::fs::File::create(&out).unwrap_or_else(|e| panic!("{e}"));
+        let child = std::process::Command::new("/usr/bin/python3")
+            .args(["-u", "-m", "aiosmtpd", "-n", "-c", "aiosmtpd.handlers.Debugging", "-l"])
+            .arg(format!("127.0.0.1:{port}"))
+            .stdout(file)
+            .stderr(std::process::Stdio::inherit())
+            .spawn()
+            .unwrap_or_else(|e| panic!("an SMTP server for the test (apt-get install python3-aiosmtpd): {e}"));
+        for _ in 0..100 {
+            if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+                return SmtpSink { port, child, out };
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("aiosmtpd did not start on port {port} (apt-get install python3-aiosmtpd)");
+    }
+}
+
+impl Drop for SmtpSink {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_file(&self.out);
+    }
+}
+
+async fn eventually_text(smtp: &SmtpSink, wanted: &str) -> String {
+    for _ in 0..100 {
+        let text = std::fs::read_to_string(&smtp.out).unwrap_or_default();
+        if text.contains(wanted) {
+            return text;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the SMTP server received no mail for {wanted}");
 }

@@ -208,6 +208,11 @@ pub enum LevelsWrite {
     },
     PutReportRow(ReportRow),
     PutContribution(ContributionRecord),
+    /// Replaces an outbox item's payload (what a retry still has to do).
+    SetOutboxPayload {
+        id: i64,
+        payload: serde_json::Value,
+    },
     /// The contribution's time-decided figures are being recomputed.
     ClearRevisit {
         conversation_id: String,
@@ -659,6 +664,13 @@ macro_rules! impl_service_levels {
                             .bind(opt_to_ms(c.revisit_at))
                             .execute(&mut **tx)
                             .await?;
+                        }
+                        LevelsWrite::SetOutboxPayload { id, payload } => {
+                            sqlx::query("UPDATE outbox SET payload = $2 WHERE id = $1")
+                                .bind(id)
+                                .bind(json_text(&payload))
+                                .execute(&mut **tx)
+                                .await?;
                         }
                         LevelsWrite::ClearRevisit { conversation_id } => {
                             sqlx::query("UPDATE report_contributions SET revisit_at = NULL WHERE conversation_id = $1")
