@@ -640,3 +640,188 @@ async fn idle_rules_fire_once_per_quiet_stretch_and_personal_data_in_public_is_f
     assert_eq!(log.iter().filter(|r| r.trigger == "idle").count(), 1, "…but ran once: {log:?}");
     assert!(log.iter().any(|r| r.rule_id == "builtin:personal_data"));
 }
+
+/// Everything the local receivers got: (path, headers, body).
+type Received = std::sync::Arc<std::sync::Mutex<Vec<(String, axum::http::HeaderMap, String)>>>;
+
+/// An HTTP server on a free port recording every POST.
+async fn receiver() -> (String, Received) {
+    let got: Received = Default::default();
+    let keep = got.clone();
+    let app =
+        axum::Router::new().fallback(move |uri: axum::http::Uri, headers: axum::http::HeaderMap, body: String| {
+            let keep = keep.clone();
+            async move {
+                keep.lock().unwrap_or_else(|e| e.into_inner()).push((uri.path().to_owned(), headers, body));
+                "ok"
+            }
+        });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap_or_else(|e| panic!("{e}"));
+    let address = listener.local_addr().unwrap_or_else(|e| panic!("{e}"));
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (format!("http://{address}"), got)
+}
+
+/// A minimal SMTP server on a free port that accepts one message per
+/// connection and records what it was given.
+async fn smtp_server() -> (u16, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let mails: std::sync::Arc<std::sync::Mutex<Vec<String>>> = Default::default();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap_or_else(|e| panic!("{e}"));
+    let port = listener.local_addr().map(|a| a.port()).unwrap_or_else(|e| panic!("{e}"));
+    let keep = mails.clone();
+    tokio::spawn(async move {
+        while let Ok((socket, _)) = listener.accept().await {
+            let keep = keep.clone();
+            tokio::spawn(async move {
+                let (read, mut write) = socket.into_split();
+                let mut lines = BufReader::new(read).lines();
+                let _ = write.write_all(b"220 test ESMTP\r\n").await;
+                let mut transcript = String::new();
+                let mut in_data = false;
+                while let Ok(Some(line)) = lines.next_line().await {
+                    transcript.push_str(&line);
+                    transcript.push('\n');
+                    let reply: &[u8] = if in_data {
+                        if line != "." {
+                            continue;
+                        }
+                        in_data = false;
+                        keep.lock().unwrap_or_else(|e| e.into_inner()).push(transcript.clone());
+                        b"250 queued\r\n"
+                    } else {
+                        match line.get(..4).unwrap_or("").to_ascii_uppercase().as_str() {
+                            "EHLO" | "HELO" => b"250 test\r\n",
+                            "DATA" => {
+                                in_data = true;
+                                b"354 go ahead\r\n"
+                            }
+                            "QUIT" => {
+                                let _ = write.write_all(b"221 bye\r\n").await;
+                                break;
+                            }
+                            _ => b"250 ok\r\n",
+                        }
+                    };
+                    let _ = write.write_all(reply).await;
+                }
+            });
+        }
+    });
+    (port, mails)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rules_notify_slack_call_a_signed_webhook_email_a_department_and_hide_a_comment() {
+    let rig = rig(testing::sqlite().await).await;
+    let (base, received) = receiver().await;
+    let (smtp_port, mails) = smtp_server().await;
+    let secret = "whsec_c2ltLWdlbmVyaWMtd2ViaG9vay1rZXktMzJieXRlcyE=";
+    rig.rule(json!({
+        "name": "Card numbers in public",
+        "trigger": { "kind": "message_received" },
+        "conditions": { "mode": "all", "items": [
+            { "field": "personal_data", "op": "is", "value": "true" },
+            { "field": "kind", "op": "is", "value": "public" },
+        ]},
+        "actions": [
+            { "type": "hide_comment" },
+            { "type": "notify_slack", "url": format!("{base}/slack") },
+            { "type": "webhook", "url": format!("{base}/hook"), "secret": secret },
+            { "type": "email", "to": "security@acme.test", "subject": "Card posted publicly" },
+            { "type": "require_approval" },
+        ],
+    }))
+    .await;
+    let comment = rig
+        .act(CustomerAction::FacebookComment {
+            account: None,
+            customer: customer(6),
+            post_id: None,
+            parent_comment_id: None,
+            text: "Charged twice on 4111 1111 1111 1111, fix it".into(),
+        })
+        .await;
+    // The workers with a mail server configured.
+    let config = WorkerConfig {
+        retry_base: Duration::ZERO,
+        retry_after_cap: Duration::ZERO,
+        smtp: Some(hark_jobs::automation::SmtpConfig {
+            url: format!("smtp://127.0.0.1:{smtp_port}"),
+            from: "Hark <hark@acme.test>".into(),
+        }),
+        ..Default::default()
+    };
+    let mut workers = Workers::new(rig.app.clone(), reqwest::Client::new(), rig.workers.intake.clone(), config);
+    // The same node as the rig's workers, which hold the rules follower's lease.
+    workers.node_id = rig.workers.node_id.clone();
+    rig.drain().await;
+    let conversation = rig.conversation_of(SimNetwork::Facebook, ConversationKind::Public).await;
+    // The rig's workers have no mail server: the email failed, with the reason.
+    // A second rule emails through workers that have one.
+    let attempts = rig.app.store.delivery_attempts(&conversation.id).await.unwrap_or_default();
+    let email = attempts.iter().find(|a| a.detail.contains("SMTP")).map(|a| a.outcome.clone());
+    assert_eq!(email.as_deref(), Some("failed"), "{attempts:?}");
+    rig.rule(json!({
+        "name": "Escalate every Facebook comment",
+        "trigger": { "kind": "message_received" },
+        "conditions": { "items": [{ "field": "network", "op": "is", "value": "facebook" }] },
+        "actions": [{ "type": "email", "to": "logistics@acme.test, security@acme.test" }],
+    }))
+    .await;
+    rig.act(CustomerAction::FacebookComment {
+        account: None,
+        customer: customer(6),
+        post_id: None,
+        parent_comment_id: None,
+        text: "Anyone there?".into(),
+    })
+    .await;
+    for _ in 0..50 {
+        rig.sandbox.settle().await;
+        hark_jobs::ingest::ingest_once(&workers).await.unwrap_or_else(|e| panic!("{e}"));
+        follow_once(&workers, &RulesFollower).await.unwrap_or_else(|e| panic!("{e}"));
+        hark_jobs::automation::deliver_once(&workers).await.unwrap_or_else(|e| panic!("{e}"));
+        if rig.app.store.open_outbox_count("automation").await.unwrap_or(0) == 0
+            && !mails.lock().unwrap_or_else(|e| e.into_inner()).is_empty()
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    let published = rig.sandbox.published();
+    assert!(
+        published.iter().any(|p| p.kind == PublishedKind::Hide && p.id == comment.item_id),
+        "the comment is hidden: {published:?}"
+    );
+    let got = received.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    let slack = got.iter().find(|(path, _, _)| path == "/slack").unwrap_or_else(|| panic!("no Slack post: {got:?}"));
+    let text: Value = serde_json::from_str(&slack.2).unwrap_or_default();
+    assert!(text["text"].as_str().unwrap_or("").contains("Card numbers in public"), "{}", slack.2);
+    let hook = got.iter().find(|(path, _, _)| path == "/hook").unwrap_or_else(|| panic!("no webhook call"));
+    let header = |name: &str| hook.1.get(name).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+    let timestamp: i64 = header("webhook-timestamp").parse().unwrap_or(0);
+    assert!(hark_channels::api_channel::verify(
+        secret,
+        &header("webhook-id"),
+        timestamp,
+        hook.2.as_bytes(),
+        &header("webhook-signature"),
+        jiff::Timestamp::now(),
+    ));
+    let body: Value = serde_json::from_str(&hook.2).unwrap_or_default();
+    assert_eq!(body["conversation"]["id"], json!(conversation.id));
+    let mails = mails.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    let attempts = rig.app.store.delivery_attempts(&conversation.id).await.unwrap_or_default();
+    assert_eq!(mails.len(), 1, "{mails:?} {attempts:?}");
+    assert!(mails[0].contains("RCPT TO:<logistics@acme.test>") && mails[0].contains("RCPT TO:<security@acme.test>"));
+    assert!(mails[0].contains("Escalate every Facebook comment"), "{}", mails[0]);
+    // The rule also put the conversation's replies under approval, even an agent's.
+    let agent = person(&rig.app, &rig.system(), "ana@acme.test", "Ana Agent", Role::Agent).await;
+    let reply = NewMessage { visibility: Visibility::Public, text: "Please DM us".into(), template: None };
+    let reply = rig.app.post_message(&agent, &conversation.id, reply).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(reply.delivery_status, DeliveryStatus::AwaitingApproval);
+}
