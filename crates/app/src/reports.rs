@@ -409,12 +409,14 @@ fn by_bucket(items: &[Item], grain: &str, tz: &TimeZone) -> BTreeMap<i64, Figure
 }
 
 type RowKey = (String, i64, String, String);
+/// The additions and subtractions waiting for one row.
+type RowDelta = (Figures, Figures);
 
 /// Changes to report rows, gathered over many conversations before the rows are read and written.
 #[derive(Debug, Default)]
 pub struct RowDeltas {
     workspace_id: String,
-    deltas: HashMap<RowKey, (Figures, Figures)>,
+    deltas: HashMap<RowKey, RowDelta>,
 }
 
 impl RowDeltas {
@@ -461,7 +463,7 @@ impl RowDeltas {
         F: FnMut(String, i64) -> Fut,
         Fut: std::future::Future<Output = AppResult<Vec<ReportRow>>>,
     {
-        let mut buckets: BTreeMap<(String, i64), Vec<(RowKey, (Figures, Figures))>> = BTreeMap::new();
+        let mut buckets: BTreeMap<(String, i64), Vec<(RowKey, RowDelta)>> = BTreeMap::new();
         for (key, delta) in self.deltas {
             buckets.entry((key.0.clone(), key.1)).or_default().push((key, delta));
         }

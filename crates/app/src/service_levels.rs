@@ -126,7 +126,7 @@ impl ServiceLevelConfig {
             return Err(AppError::invalid("csat", "answer_hours must be 1–720 and delay_seconds at most a week"));
         }
         let url = self.alerts.slack_webhook_url.trim();
-        if !url.is_empty() && !(url.starts_with("https://") || url.starts_with("http://")) {
+        if !(url.is_empty() || url.starts_with("https://") || url.starts_with("http://")) {
             return Err(AppError::invalid("alerts.slack_webhook_url", "must be an http(s) URL"));
         }
         if let Some(bad) = self.alerts.email_to.iter().find(|e| !e.contains('@') || e.trim() != e.as_str()) {

@@ -312,7 +312,7 @@ async fn report_figures_equal_a_recomputation_from_the_stored_history() {
                 at = later(at, 30 + rng.next(7200) as i64);
                 match rng.next(9) {
                     0 => r.reply(&id, at, false).await,
-                    1 | 2 | 3 => r.reply(&id, at, true).await,
+                    1..=3 => r.reply(&id, at, true).await,
                     4 => r.inbound(&format!("c{i}"), &format!("g{i}-{s}"), "Any news?", at).await.truncate(0),
                     5 => r.status(&id, at, ConversationStatus::Pending, None).await,
                     6 => r.status(&id, at, ConversationStatus::Snoozed, Some(later(at, 3600))).await,
@@ -570,7 +570,7 @@ impl SmtpSink {
             .unwrap_or_else(|e| panic!("{e}"));
         let out = std::env::temp_dir().join(format!("hark-smtp-{}-{port}.txt", std::process::id()));
         let file = std::fs::File::create(&out).unwrap_or_else(|e| panic!("{e}"));
-        let child = std::process::Command::new("/usr/bin/python3")
+        let mut child = std::process::Command::new("/usr/bin/python3")
             .args(["-u", "-m", "aiosmtpd", "-n", "-c", "aiosmtpd.handlers.Debugging", "-l"])
             .arg(format!("127.0.0.1:{port}"))
             .stdout(file)
@@ -583,6 +583,8 @@ impl SmtpSink {
             }
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
+        let _ = child.kill();
+        let _ = child.wait();
         panic!("aiosmtpd did not start on port {port} (apt-get install python3-aiosmtpd)");
     }
 }
