@@ -25,6 +25,10 @@ macro_rules! impl_repositories {
 
         type Tx = sqlx::Transaction<'static, $Db>;
 
+        /// Rows per multi-row statement: 21 columns × 400 stays well under
+        /// both databases' limits on bound parameters.
+        const ROWS_PER_STATEMENT: usize = 400;
+
         const CONVERSATION_COLUMNS: &str = "c.id, c.workspace_id, c.channel_id, c.contact_id, c.kind, \
             c.status, c.priority, c.assignee_id, c.team_id, c.custom_attributes, c.platform_thread_id, \
             c.subject, c.last_message_preview, c.language, c.sentiment, c.intent, c.snoozed_until, \
@@ -656,6 +660,76 @@ macro_rules! impl_repositories {
                 Ok(())
             }
 
+            async fn insert_messages(tx: &mut Tx, messages: Vec<Message>) -> StoreResult<()> {
+                for chunk in messages.chunks(ROWS_PER_STATEMENT) {
+                    let mut q = QueryBuilder::<$Db>::new(
+                        "INSERT INTO messages (id, workspace_id, conversation_id, channel_id, direction, visibility, \
+                         author_kind, author_user_id, author_contact_id, text, attachments, platform_message_id, \
+                         platform_parent_id, delivery_status, delivery_error, language, sentiment, intent, \
+                         created_at, recorded_at, personal_data) ",
+                    );
+                    q.push_values(chunk, |mut row, m| {
+                        row.push_bind(m.id.clone()).push_bind(m.workspace_id.clone()).push_bind(m.conversation_id.clone())
+                            .push_bind(m.channel_id.clone()).push_bind(m.direction.as_str()).push_bind(m.visibility.as_str())
+                            .push_bind(m.author_kind.as_str()).push_bind(m.author_user_id.clone())
+                            .push_bind(m.author_contact_id.clone()).push_bind(m.text.clone())
+                            .push_bind(json_text(&m.attachments)).push_bind(m.platform_message_id.clone())
+                            .push_bind(m.platform_parent_id.clone()).push_bind(m.delivery_status.as_str())
+                            .push_bind(m.delivery_error.clone()).push_bind(m.language.clone())
+                            .push_bind(m.sentiment.map(|s| s.as_str())).push_bind(m.intent.clone())
+                            .push_bind(to_ms(m.created_at)).push_bind(to_ms(m.recorded_at))
+                            .push_bind(json_text(&m.personal_data));
+                    });
+                    q.build().execute(&mut **tx).await?;
+                }
+                Ok(())
+            }
+
+            async fn insert_events(tx: &mut Tx, events: Vec<NewEvent>, committed: &mut Committed) -> StoreResult<()> {
+                for chunk in events.chunks(ROWS_PER_STATEMENT) {
+                    let mut q = QueryBuilder::<$Db>::new("INSERT INTO events (workspace_id, at, kind, subject_id, payload) ");
+                    q.push_values(chunk, |mut row, e| {
+                        row.push_bind(e.workspace_id.clone()).push_bind(to_ms(e.at)).push_bind(e.kind.clone())
+                            .push_bind(e.subject_id.clone()).push_bind(json_text(&e.payload));
+                    });
+                    q.push(" RETURNING id");
+                    let mut ids: Vec<i64> = q.build_query_scalar().fetch_all(&mut **tx).await?;
+                    // Ids are handed out in row order; sorted, they pair with the events as written.
+                    ids.sort_unstable();
+                    committed.event_ids.extend(ids);
+                }
+                Ok(())
+            }
+
+            async fn insert_audits(tx: &mut Tx, audits: Vec<NewAuditEntry>) -> StoreResult<()> {
+                for chunk in audits.chunks(ROWS_PER_STATEMENT) {
+                    let mut q = QueryBuilder::<$Db>::new(
+                        "INSERT INTO audit_log (workspace_id, at, actor_kind, actor_id, action, subject_type, subject_id, detail) ",
+                    );
+                    q.push_values(chunk, |mut row, a| {
+                        row.push_bind(a.workspace_id.clone()).push_bind(to_ms(a.at)).push_bind(a.actor_kind.clone())
+                            .push_bind(a.actor_id.clone()).push_bind(a.action.clone()).push_bind(a.subject_type.clone())
+                            .push_bind(a.subject_id.clone()).push_bind(json_text(&a.detail));
+                    });
+                    q.build().execute(&mut **tx).await?;
+                }
+                Ok(())
+            }
+
+            async fn finish_raw_events(tx: &mut Tx, ids: Vec<i64>, at: jiff::Timestamp) -> StoreResult<()> {
+                for chunk in ids.chunks(ROWS_PER_STATEMENT) {
+                    let mut q = QueryBuilder::<$Db>::new("UPDATE raw_events SET state = 'done', processed_at = ");
+                    q.push_bind(to_ms(at)).push(", locked_until = NULL WHERE id IN (");
+                    let mut list = q.separated(", ");
+                    for id in chunk {
+                        list.push_bind(*id);
+                    }
+                    q.push(")");
+                    q.build().execute(&mut **tx).await?;
+                }
+                Ok(())
+            }
+
             async fn replace_team_members(tx: &mut Tx, team_id: &str, member_ids: &[String]) -> StoreResult<()> {
                 sqlx::query("DELETE FROM team_members WHERE team_id = $1")
                     .bind(team_id.to_owned()).execute(&mut **tx).await?;
@@ -1166,18 +1240,23 @@ macro_rules! impl_repositories {
                     return Ok(vec![]);
                 }
                 let mut tx = self.begin_write().await?;
-                let mut inserted = Vec::with_capacity(events.len());
-                for e in events {
-                    let done = sqlx::query(
-                        "INSERT INTO raw_events (channel_id, dedup_key, received_at, payload, state, attempts) \
-                         VALUES ($1, $2, $3, $4, 'pending', 0) ON CONFLICT (channel_id, dedup_key) DO NOTHING",
-                    )
-                    .bind(e.channel_id).bind(e.dedup_key).bind(to_ms(e.received_at)).bind(json_text(&e.payload))
-                    .execute(&mut *tx).await?;
-                    inserted.push(done.rows_affected() > 0);
+                let mut stored: std::collections::HashSet<(String, String)> = Default::default();
+                for chunk in events.chunks(ROWS_PER_STATEMENT) {
+                    let mut q = QueryBuilder::<$Db>::new(
+                        "INSERT INTO raw_events (channel_id, dedup_key, received_at, payload, state, attempts) ",
+                    );
+                    q.push_values(chunk, |mut row, e| {
+                        row.push_bind(e.channel_id.clone()).push_bind(e.dedup_key.clone())
+                            .push_bind(to_ms(e.received_at)).push_bind(json_text(&e.payload))
+                            .push_bind("pending").push_bind(0i64);
+                    });
+                    q.push(" ON CONFLICT (channel_id, dedup_key) DO NOTHING RETURNING channel_id, dedup_key");
+                    let rows: Vec<(String, String)> = q.build_query_as().fetch_all(&mut *tx).await?;
+                    stored.extend(rows);
                 }
                 tx.commit().await?;
-                Ok(inserted)
+                // Each stored key is new for its first occurrence in the input only.
+                Ok(events.into_iter().map(|e| stored.remove(&(e.channel_id, e.dedup_key))).collect())
             }
 
             async fn claim_raw_events(&self, now: jiff::Timestamp, lease_ms: i64, limit: u32) -> StoreResult<Vec<RawEvent>> {
@@ -1275,8 +1354,48 @@ macro_rules! impl_repositories {
             async fn commit(&self, writes: Vec<Write>) -> StoreResult<Committed> {
                 let mut tx = self.begin_write().await?;
                 let mut committed = Committed::default();
-                for write in writes {
-                    Self::apply(&mut tx, write, &mut committed).await?;
+                // Runs of the writes that come by the hundred (a batch of
+                // ingested messages, their events, audit entries and raw
+                // events' done-marks) go in as multi-row statements: each
+                // statement is a round trip to the database, which costs far
+                // more than the row.
+                let mut writes = writes.into_iter().peekable();
+                while let Some(write) = writes.next() {
+                    match write {
+                        Write::InsertMessage(first) => {
+                            let mut run = vec![first];
+                            while let Some(Write::InsertMessage(_)) = writes.peek() {
+                                if let Some(Write::InsertMessage(m)) = writes.next() { run.push(m); }
+                            }
+                            Self::insert_messages(&mut tx, run).await?;
+                        }
+                        Write::Event(first) => {
+                            let mut run = vec![first];
+                            while let Some(Write::Event(_)) = writes.peek() {
+                                if let Some(Write::Event(e)) = writes.next() { run.push(e); }
+                            }
+                            if committed.event_ids.is_empty() {
+                                Self::before_events(&mut tx).await?;
+                            }
+                            Self::insert_events(&mut tx, run, &mut committed).await?;
+                        }
+                        Write::Audit(first) => {
+                            let mut run = vec![first];
+                            while let Some(Write::Audit(_)) = writes.peek() {
+                                if let Some(Write::Audit(a)) = writes.next() { run.push(a); }
+                            }
+                            Self::insert_audits(&mut tx, run).await?;
+                        }
+                        Write::FinishRawEvent { id, at } => {
+                            let mut ids = vec![id];
+                            while let Some(Write::FinishRawEvent { at: next_at, .. }) = writes.peek() {
+                                if *next_at != at { break; }
+                                if let Some(Write::FinishRawEvent { id, .. }) = writes.next() { ids.push(id); }
+                            }
+                            Self::finish_raw_events(&mut tx, ids, at).await?;
+                        }
+                        other => Self::apply(&mut tx, other, &mut committed).await?,
+                    }
                 }
                 self.before_commit(&mut tx, &committed).await?;
                 tx.commit().await?;

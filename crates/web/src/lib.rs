@@ -26,6 +26,7 @@ use hark_app::intake::Intake;
 use tokio_util::sync::CancellationToken;
 use tower_http::trace::TraceLayer;
 
+pub use auth::SESSION_COOKIE;
 pub use error::{ApiError, ErrorBody};
 pub use openapi::openapi_json;
 
@@ -63,6 +64,8 @@ pub struct WebState {
     /// Durable storage for inbound events, committed in groups.
     pub intake: Intake,
     refusals: Arc<webhooks::RefusalCounter>,
+    /// Opened channel credentials, reused by webhooks while a channel is unchanged.
+    credentials: Arc<webhooks::CredentialCache>,
     /// For calls to the networks made on an agent's behalf (likes, hides).
     pub http: reqwest::Client,
     /// Cancelled at shutdown so that long-lived event streams end and the
@@ -81,6 +84,7 @@ impl WebState {
             login_limiter,
             intake,
             refusals: Arc::default(),
+            credentials: Arc::default(),
             http: hark_channels::http::client(),
             shutdown,
             search: None,

@@ -42,6 +42,32 @@ impl RefusalCounter {
     }
 }
 
+type Credentials = serde_json::Map<String, serde_json::Value>;
+
+/// Opened channel credentials, reused by webhook requests while the channel
+/// is unchanged (per node). Decrypting them for every request would cost
+/// more than the rest of the request; any change to the channel (which
+/// bumps its `updated_at`) makes the next request open them again.
+#[derive(Default)]
+pub struct CredentialCache(Mutex<HashMap<String, (jiff::Timestamp, Credentials)>>);
+
+impl CredentialCache {
+    async fn open(&self, app: &hark_app::App, channel: &hark_domain::Channel) -> Result<Credentials, hark_app::AppError> {
+        if let Some((stamp, credentials)) = self.0.lock().unwrap_or_else(|p| p.into_inner()).get(&channel.id)
+            && *stamp == channel.updated_at
+        {
+            return Ok(credentials.clone());
+        }
+        let credentials = app.channel_credentials(&channel.id).await?.unwrap_or_default();
+        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if map.len() > 10_000 {
+            map.clear();
+        }
+        map.insert(channel.id.clone(), (channel.updated_at, credentials.clone()));
+        Ok(credentials)
+    }
+}
+
 pub async fn receive(
     State(state): State<WebState>,
     Path(channel_id): Path<String>,
@@ -72,7 +98,7 @@ async fn handle(
         .map_err(hark_app::AppError::from)?
         .filter(|c| c.enabled)
         .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "not_found", "no enabled channel here"))?;
-    let credentials = app.channel_credentials(&channel.id).await?.unwrap_or_default();
+    let credentials = state.credentials.open(app, &channel).await?;
     let ctx = ChannelContext {
         network: channel.network,
         external_id: channel.external_id.clone(),
