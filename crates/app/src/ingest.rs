@@ -184,6 +184,17 @@ impl App {
     async fn plan(&self, items: &[(Option<i64>, InboundItem)], channels: &HashMap<String, Channel>) -> AppResult<Plan> {
         let at = now();
         let mut plan = Plan::default();
+        // Which items the database already has, in one read per channel.
+        let mut known: HashMap<(String, String), String> = HashMap::new();
+        let mut by_channel: HashMap<&str, Vec<String>> = HashMap::new();
+        for (_, item) in items {
+            by_channel.entry(item.channel_id.as_str()).or_default().push(item.platform_message_id.clone());
+        }
+        for (channel_id, ids) in by_channel {
+            for (platform_id, message_id) in self.store.known_platform_ids(channel_id, &ids).await? {
+                known.insert((channel_id.to_owned(), platform_id), message_id);
+            }
+        }
         // What the batch has made so far, by the keys later items look them up by.
         let mut messages_by_platform: HashMap<(String, String), String> = HashMap::new();
         let mut contacts_by_identity: HashMap<(String, Network, String), String> = HashMap::new();
@@ -197,8 +208,8 @@ impl App {
                 plan.outcomes.push(IngestOutcome::Duplicate { message_id: id.clone() });
                 continue;
             }
-            if let Some(existing) = self.store.message_by_platform_id(&channel.id, &item.platform_message_id).await? {
-                plan.outcomes.push(IngestOutcome::Duplicate { message_id: existing.id });
+            if let Some(existing) = known.get(&platform_key) {
+                plan.outcomes.push(IngestOutcome::Duplicate { message_id: existing.clone() });
                 continue;
             }
             let identity_key = (channel.workspace_id.clone(), channel.network, item.author.platform_user_id.clone());

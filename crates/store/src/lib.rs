@@ -110,6 +110,9 @@ pub trait Conversations: Send + Sync {
     async fn message(&self, id: &str) -> StoreResult<Option<Message>>;
     async fn message_by_platform_id(&self, channel_id: &str, platform_message_id: &str)
     -> StoreResult<Option<Message>>;
+    /// Which of these platform ids the channel already has: (platform id, message id).
+    async fn known_platform_ids(&self, channel_id: &str, platform_message_ids: &[String])
+    -> StoreResult<Vec<(String, String)>>;
     /// Inbound messages stored, and how many distinct (channel, platform id)
     /// they carry (equal unless something was stored twice).
     async fn inbound_message_counts(&self) -> StoreResult<(i64, i64)>;

@@ -1102,6 +1102,21 @@ macro_rules! impl_repositories {
                 ).await
             }
 
+            async fn known_platform_ids(&self, channel_id: &str, platform_message_ids: &[String]) -> StoreResult<Vec<(String, String)>> {
+                let mut known = vec![];
+                for chunk in platform_message_ids.chunks(ROWS_PER_STATEMENT) {
+                    let mut q = QueryBuilder::<$Db>::new("SELECT platform_message_id, id FROM messages WHERE channel_id = ");
+                    q.push_bind(channel_id.to_owned()).push(" AND platform_message_id IN (");
+                    let mut list = q.separated(", ");
+                    for id in chunk {
+                        list.push_bind(id.clone());
+                    }
+                    q.push(")");
+                    known.extend(q.build_query_as::<(String, String)>().fetch_all(self.reader()).await?);
+                }
+                Ok(known)
+            }
+
             async fn message_by_platform_id(&self, channel_id: &str, platform_message_id: &str) -> StoreResult<Option<Message>> {
                 sqlx::query_as::<_, MessageRow>("SELECT * FROM messages WHERE channel_id = $1 AND platform_message_id = $2")
                     .bind(channel_id.to_owned()).bind(platform_message_id.to_owned())
