@@ -651,6 +651,10 @@ impl App {
                 }
                 Ok(ActionOutcome::done(name, format!("{ANSWERED} {:?}; {}", snippet.name, sent.detail)))
             }
+            // Nothing fits: a person answers, without the bot saying anything first.
+            BotStep::Handoff(HandoffReason::NoAnswer) => {
+                self.hand_over(rule, name, scene, HandoffReason::NoAnswer, handoff_team, None).await
+            }
             BotStep::Handoff(reason) => {
                 let said = self.auto_reply(rule, name, scene, visibility, phrases.handing_over).await?;
                 self.hand_over(rule, name, scene, reason, handoff_team, Some(said)).await

@@ -257,17 +257,6 @@ async fn create_automation(app: &App, admin: &Actor) -> anyhow::Result<()> {
             ]}],
         }),
         json!({
-            "name": "Booking questions in public comments move to private",
-            "trigger": { "kind": "message_received" },
-            "conditions": { "mode": "all", "items": [
-                { "field": "network", "op": "is", "value": "instagram, facebook" },
-                { "field": "kind", "op": "is", "value": "public" },
-                { "field": "text", "op": "any_keyword", "value": "booking, reservation, ticket, бронь, билет, 预订, κράτηση, reserva" },
-            ]},
-            "actions": [{ "type": "move_to_private", "public_text": "We have sent you a private message.",
-                          "snippet_id": snippets["booking"] }],
-        }),
-        json!({
             "name": "Nobody answered for 4 hours",
             "trigger": { "kind": "idle", "minutes": 240 },
             "conditions": { "items": [{ "field": "status", "op": "is", "value": "open" }] },
