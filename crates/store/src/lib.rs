@@ -22,11 +22,11 @@ pub mod sqlite;
 #[cfg(feature = "testing")]
 pub mod testing;
 
+pub use automation::{Automation, AutomationWrite, RuleWatch};
 pub use error::{StoreError, StoreResult};
 pub use filters::{AssigneeFilter, ConversationFilter, ConversationSort, Cursor, Page, SlaFilter};
 pub use levels::*;
 pub use records::*;
-pub use automation::{Automation, AutomationWrite, RuleWatch};
 
 use async_trait::async_trait;
 use hark_domain::*;
@@ -205,7 +205,17 @@ pub trait UnitOfWork: Send + Sync {
 
 /// Everything Hark needs from its database.
 pub trait Store:
-    Directory + Access + Channels + Contacts + Conversations + Collaboration + Journal + Queues + UnitOfWork + ServiceLevels + Automation
+    Directory
+    + Access
+    + Channels
+    + Contacts
+    + Conversations
+    + Collaboration
+    + Journal
+    + Queues
+    + UnitOfWork
+    + ServiceLevels
+    + Automation
 {
     /// `sqlite` or `postgres`, for logs and `/healthz`.
     fn backend(&self) -> &'static str;

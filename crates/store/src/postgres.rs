@@ -20,8 +20,8 @@ use sqlx::postgres::{PgConnectOptions, PgListener, PgPool, PgPoolOptions};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
-use crate::levels::impl_service_levels;
 use crate::automation::impl_automation;
+use crate::levels::impl_service_levels;
 use crate::shared::impl_repositories;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");

@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 
-use crate::levels::impl_service_levels;
 use crate::automation::impl_automation;
+use crate::levels::impl_service_levels;
 use crate::shared::impl_repositories;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
