@@ -1199,8 +1199,8 @@ mod tests {
                 "author_user_id": if author == "user" { Some("usr_1") } else { None },
                 "author_contact_id": null, "text": "hi", "attachments": [], "platform_message_id": null,
                 "platform_parent_id": null, "delivery_status": delivery, "delivery_error": null, "language": null,
-                "sentiment": null, "intent": null, "created_at": ts(5), "recorded_at": ts(5), "edited_at": null,
-                "deleted_at": null
+                "sentiment": null, "intent": null, "personal_data": [], "created_at": ts(5), "recorded_at": ts(5),
+                "edited_at": null, "deleted_at": null
             }))
             .ok()
             .and_then(|m| Fact::from_message(&m))
