@@ -25,11 +25,27 @@ pub struct FeatureConfig {
     pub word_weight: f32,
     /// Norm of the character group before the whole vector is normalised.
     pub char_weight: f32,
+    /// Squash elongations ("soooo" reads as "soo"). Absent in older model files: off.
+    #[serde(default)]
+    pub squash: bool,
+    /// Words shortly after a negation ("not", "nie", "не", "nahi", "不", …) also
+    /// count as negated words ("not good" yields "good" and "NOT good").
+    /// Absent in older model files: off.
+    #[serde(default)]
+    pub negation: bool,
 }
 
 impl Default for FeatureConfig {
     fn default() -> Self {
-        Self { word_ngrams: 2, char_min: 1, char_max: 5, word_weight: 1.0, char_weight: 1.0 }
+        Self {
+            word_ngrams: 2,
+            char_min: 1,
+            char_max: 5,
+            word_weight: 1.0,
+            char_weight: 1.0,
+            squash: false,
+            negation: false,
+        }
     }
 }
 
@@ -81,6 +97,9 @@ pub struct Extractor {
 
 const WORD_SEED: u64 = 0x9E37_79B9_7F4A_7C15;
 const CHAR_SEED: u64 = 0xC2B2_AE3D_27D4_EB4F;
+const NEGATED_SEED: u64 = 0x1656_67B1_9E37_79F9;
+/// How many words after a negation are read as negated (up to the next punctuation mark or emoji).
+const NEGATION_SCOPE: u8 = 3;
 const BOUNDARY_START: u8 = 0x02;
 const BOUNDARY_END: u8 = 0x03;
 
@@ -95,10 +114,10 @@ impl Extractor {
     /// Like [`Extractor::extract`], reusing `out`'s allocation.
     pub fn extract_into(&mut self, text: &str, config: &FeatureConfig, out: &mut FeatureVector) {
         out.features.clear();
-        self.normalized.fill(text);
+        self.normalized.fill_with(text, config.squash);
         let mut groups = [(0.0f32, 0usize); 2];
         if config.word_ngrams > 0 && config.word_weight > 0.0 {
-            self.word_hashes(config.word_ngrams);
+            self.word_hashes(config.word_ngrams, config.negation);
             groups[0] = (config.word_weight, push_counted(&mut self.hashes, &mut out.features));
         }
         if config.has_chars() && config.char_weight > 0.0 {
@@ -129,10 +148,25 @@ impl Extractor {
         &self.normalized
     }
 
-    fn word_hashes(&mut self, max_n: u8) {
+    fn word_hashes(&mut self, max_n: u8, negation: bool) {
         self.hashes.clear();
         let tokens = &self.normalized.tokens;
+        // Words still in the scope of the last negation.
+        let mut negated = 0u8;
         for i in 0..tokens.len() {
+            if negation {
+                let token = &tokens[i];
+                let text = self.normalized.token_text(token);
+                match token.kind {
+                    TokenKind::Symbol => negated = 0,
+                    TokenKind::Word | TokenKind::Ideograph if is_negation(text) => negated = NEGATION_SCOPE,
+                    TokenKind::Word | TokenKind::Ideograph if negated > 0 => {
+                        negated -= 1;
+                        self.hashes.push(finish(feed(NEGATED_SEED, text.as_bytes())));
+                    }
+                    _ => {}
+                }
+            }
             let mut h = WORD_SEED;
             for n in 0..max_n as usize {
                 let Some(token) = tokens.get(i + n) else { break };
@@ -185,6 +219,37 @@ impl Extractor {
             }
         }
     }
+}
+
+/// Whether a lower-cased word negates what follows, in one of the languages Hark reads
+/// (and romanised Hindi, common in Indian social posts).
+fn is_negation(word: &str) -> bool {
+    if word.len() > 12 {
+        return false;
+    }
+    if word.ends_with("n't") || word.starts_with("n'") {
+        return true;
+    }
+    matches!(
+        word,
+        // English
+        "not" | "no" | "never" | "cannot" | "cant" | "dont" | "didnt" | "doesnt" | "isnt" | "wont" | "wasnt"
+            | "nothing" | "nobody" | "nor" | "without"
+            // Spanish, Portuguese, Italian, French
+            | "nunca" | "jamás" | "ni" | "nada" | "sin" | "tampoco" | "não" | "nao" | "jamais" | "nem" | "sem"
+            | "non" | "mai" | "niente" | "senza" | "ne" | "pas" | "rien" | "aucun" | "aucune" | "sans"
+            // German
+            | "nicht" | "kein" | "keine" | "keinen" | "keiner" | "nie" | "niemals" | "nichts" | "ohne"
+            // Russian, Ukrainian
+            | "не" | "нет" | "ни" | "никогда" | "ничего" | "без" | "ні" | "ніколи" | "нічого"
+            // Turkish, Greek, Arabic
+            | "değil" | "yok" | "asla" | "δεν" | "μην" | "όχι" | "ποτέ" | "χωρίς" | "لا" | "لم" | "لن" | "ليس"
+            | "بدون"
+            // Romanised Hindi
+            | "nahi" | "nahin" | "nhi" | "nai" | "mat"
+            // Chinese (one character at a time)
+            | "不" | "没" | "別" | "别"
+    )
 }
 
 /// Sorts and counts `hashes`, appending one damped-count feature per distinct hash.
@@ -249,9 +314,37 @@ mod tests {
         // "ab" padded is [^ a b $]: n-grams of length 1..=2 without lone
         // boundaries are a, b, ^a, ab, b$ (5), each once.
         let mut extractor = Extractor::default();
-        let config = FeatureConfig { word_ngrams: 0, char_min: 1, char_max: 2, word_weight: 0.0, char_weight: 1.0 };
+        let config = FeatureConfig {
+            word_ngrams: 0,
+            char_min: 1,
+            char_max: 2,
+            word_weight: 0.0,
+            char_weight: 1.0,
+            ..FeatureConfig::default()
+        };
         let v = extractor.extract("ab", &config);
         assert_eq!(v.features.len(), 5);
+    }
+
+    #[test]
+    fn negation_adds_negated_words_up_to_punctuation() {
+        let mut extractor = Extractor::default();
+        let words = FeatureConfig { word_ngrams: 1, char_min: 0, char_max: 0, ..FeatureConfig::default() };
+        let negating = FeatureConfig { negation: true, ..words };
+        let count = |e: &mut Extractor, text: &str, config: &FeatureConfig| e.extract(text, config).features.len();
+        // "not" negates "very" and "good"; "!" ends the scope, so "ok" is not negated.
+        assert_eq!(count(&mut extractor, "not very good ! ok", &words), 5);
+        assert_eq!(count(&mut extractor, "not very good ! ok", &negating), 7);
+        assert_eq!(count(&mut extractor, "very good", &negating), 2);
+        assert_eq!(count(&mut extractor, "это не работает", &negating), 4);
+    }
+
+    #[test]
+    fn older_model_headers_read_without_the_newer_options() {
+        let old = r#"{"word_ngrams":2,"char_min":1,"char_max":5,"word_weight":1.0,"char_weight":1.0}"#;
+        let config: FeatureConfig = serde_json::from_str(old).unwrap_or_default();
+        assert!(!config.squash && !config.negation);
+        assert_eq!(config.char_max, 5);
     }
 
     #[test]
@@ -263,7 +356,7 @@ mod tests {
 
     #[test]
     fn invalid_configs_are_rejected() {
-        let none = FeatureConfig { word_ngrams: 0, char_min: 0, char_max: 0, word_weight: 1.0, char_weight: 1.0 };
+        let none = FeatureConfig { word_ngrams: 0, char_min: 0, char_max: 0, ..FeatureConfig::default() };
         assert!(none.validate().is_err());
         assert!(FeatureConfig { word_ngrams: 9, ..FeatureConfig::default() }.validate().is_err());
         assert!(FeatureConfig::default().validate().is_ok());

@@ -46,11 +46,18 @@ impl Normalized {
 
     /// Normalises `input` into `self`, replacing what was there.
     pub fn fill(&mut self, input: &str) {
+        self.fill_with(input, false);
+    }
+
+    /// Like [`Normalized::fill`]; with `squash`, a letter repeated more than
+    /// twice is kept twice ("soooo" reads as "soo"), so that elongated words
+    /// meet their ordinary spelling in fewer forms.
+    pub fn fill_with(&mut self, input: &str, squash: bool) {
         self.text.clear();
         self.tokens.clear();
         let input = truncate_chars(input, MAX_CHARS);
         for piece in input.split_whitespace() {
-            self.push_piece(piece);
+            self.push_piece(piece, squash);
         }
     }
 
@@ -58,6 +65,13 @@ impl Normalized {
     pub fn of(input: &str) -> Self {
         let mut normalized = Self::default();
         normalized.fill(input);
+        normalized
+    }
+
+    /// Returns the normalised form of `input` with elongations squashed.
+    pub fn squashed(input: &str) -> Self {
+        let mut normalized = Self::default();
+        normalized.fill_with(input, true);
         normalized
     }
 
@@ -69,7 +83,7 @@ impl Normalized {
 
     /// One whitespace-separated piece: a link, handle or e-mail as a whole, or
     /// a run of words, ideographs and symbols.
-    fn push_piece(&mut self, piece: &str) {
+    fn push_piece(&mut self, piece: &str, squash: bool) {
         if is_link(piece) {
             return self.push_placeholder("_url_");
         }
@@ -85,13 +99,24 @@ impl Normalized {
         let mut digits = false;
         let mut previous_symbol: Option<char> = None;
         let mut repeats = 0;
+        // The last letter of the current word and how often it came in a row.
+        let mut previous_letter: (char, u32) = ('\0', 0);
         for c in piece.chars() {
             if c.is_alphanumeric() && !is_ideograph(c) {
                 if word_start.is_none() {
                     word_start = Some(self.text.len() as u32);
                     digits = true;
+                    previous_letter = ('\0', 0);
                 }
                 digits &= c.is_numeric();
+                if squash && !c.is_numeric() {
+                    let lower = c.to_lowercase().next().unwrap_or(c);
+                    previous_letter =
+                        if previous_letter.0 == lower { (lower, previous_letter.1 + 1) } else { (lower, 1) };
+                    if previous_letter.1 > 2 {
+                        continue;
+                    }
+                }
                 // Digits are all the same digit: the value of a number tells nothing,
                 // its presence and length might.
                 if c.is_numeric() {
@@ -226,6 +251,14 @@ mod tests {
         let texts: Vec<&str> = got.iter().map(|(t, _)| t.as_str()).collect();
         assert_eq!(texts, ["我", "的", "订", "单", "don't"]);
         assert_eq!(got[0].1, TokenKind::Ideograph);
+    }
+
+    #[test]
+    fn squashing_keeps_two_of_a_repeated_letter() {
+        let n = Normalized::squashed("Soooo goooood!!!! 1000 ok");
+        let texts: Vec<&str> = n.tokens.iter().map(|t| n.token_text(t)).collect();
+        assert_eq!(texts, ["soo", "good", "!", "!", "!", "0000", "ok"]);
+        assert_eq!(tokens("Soooo")[0].0, "soooo");
     }
 
     #[test]

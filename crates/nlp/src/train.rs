@@ -47,6 +47,16 @@ pub struct TrainConfig {
     pub hidden: usize,
     /// Share of hidden units dropped at each training step.
     pub dropout: f32,
+    /// Share of the target probability spread over the other classes (0: none).
+    #[serde(default)]
+    pub label_smoothing: f32,
+    /// Features seen in fewer training examples than this are dropped (0 or 1: none).
+    #[serde(default)]
+    pub min_count: u32,
+    /// Scale each feature, per class, by its naive Bayes log-count ratio
+    /// (NB-LR): informative n-grams learn faster, uninformative ones barely move.
+    #[serde(default)]
+    pub nb_scaling: bool,
 }
 
 impl Default for TrainConfig {
@@ -62,6 +72,9 @@ impl Default for TrainConfig {
             seed: 42,
             hidden: 0,
             dropout: 0.0,
+            label_smoothing: 0.0,
+            min_count: 0,
+            nb_scaling: false,
         }
     }
 }
@@ -120,6 +133,9 @@ pub fn train(task: &str, examples: &[Example], config: &TrainConfig) -> Result<L
     if config.hidden > 1024 || !(0.0..0.9).contains(&config.dropout) {
         return Err(TrainError::Config("at most 1024 hidden units, dropout in 0..0.9".into()));
     }
+    if !(0.0..0.5).contains(&config.label_smoothing) {
+        return Err(TrainError::Config("label smoothing in 0..0.5".into()));
+    }
     if config.epochs == 0
         || !(config.learning_rate.is_finite() && config.learning_rate > 0.0)
         || !(config.l2.is_finite() && config.l2 >= 0.0)
@@ -166,11 +182,61 @@ pub fn train(task: &str, examples: &[Example], config: &TrainConfig) -> Result<L
     if prepared.is_empty() {
         return Err(TrainError::NoExamples);
     }
-    let parameters = optimise(&prepared, classes, config);
+    let mut prepared = prepared;
+    if config.min_count > 1 {
+        drop_rare(&mut prepared, config.bucket_bits, config.min_count);
+    }
+    let scaling = config.nb_scaling.then(|| nb_ratios(&prepared, classes, config.bucket_bits));
+    let parameters = optimise(&prepared, classes, config, scaling.as_deref());
     let mut model = LinearModel::from_parameters(task, labels, config.features, config.bucket_bits, parameters)?;
     model.set_metadata("train_examples", prepared.len().to_string());
     model.set_metadata("train_config", serde_json::to_string(config).map_err(|e| TrainError::Config(e.to_string()))?);
     Ok(model)
+}
+
+/// Removes the features whose bucket occurs in fewer than `min_count` examples.
+fn drop_rare(prepared: &mut [Prepared], bucket_bits: u8, min_count: u32) {
+    let mut counts = vec![0u32; 1usize << bucket_bits];
+    for example in prepared.iter() {
+        for &(bucket, _) in &example.features {
+            counts[bucket as usize] = counts[bucket as usize].saturating_add(1);
+        }
+    }
+    for example in prepared.iter_mut() {
+        example.features.retain(|&(bucket, _)| counts[bucket as usize] >= min_count);
+    }
+}
+
+/// Naive Bayes log-count ratios per bucket and class (`[bucket * classes + class]`):
+/// how much more often a feature occurs in the class than outside it, with
+/// add-one smoothing, clamped so that no feature is switched off entirely.
+fn nb_ratios(prepared: &[Prepared], classes: usize, bucket_bits: u8) -> Vec<f32> {
+    let buckets = 1usize << bucket_bits;
+    let mut inside = vec![0.0f32; buckets * classes];
+    let mut all = vec![0.0f32; buckets];
+    let mut class_total = vec![0.0f32; classes];
+    for example in prepared {
+        for &(bucket, value) in &example.features {
+            inside[bucket as usize * classes + example.label] += value;
+            all[bucket as usize] += value;
+            class_total[example.label] += value;
+        }
+    }
+    let total: f32 = class_total.iter().sum();
+    const ALPHA: f32 = 1.0;
+    let mut ratios = vec![1.0f32; buckets * classes];
+    for bucket in 0..buckets {
+        if all[bucket] == 0.0 {
+            continue;
+        }
+        for c in 0..classes {
+            let p = (inside[bucket * classes + c] + ALPHA) / (class_total[c] + ALPHA * buckets as f32);
+            let q = (all[bucket] - inside[bucket * classes + c] + ALPHA)
+                / (total - class_total[c] + ALPHA * buckets as f32);
+            ratios[bucket * classes + c] = (p / q).ln().abs().clamp(0.05, 5.0);
+        }
+    }
+    ratios
 }
 
 /// AdaGrad on softmax cross-entropy with L2 over shuffled examples. With
@@ -181,7 +247,7 @@ pub fn train(task: &str, examples: &[Example], config: &TrainConfig) -> Result<L
 /// from small random weights, which breaks the symmetry.
 // Index loops over the parallel arrays read like the gradient formulas they implement.
 #[allow(clippy::needless_range_loop)]
-fn optimise(prepared: &[Prepared], classes: usize, config: &TrainConfig) -> Parameters {
+fn optimise(prepared: &[Prepared], classes: usize, config: &TrainConfig, scaling: Option<&[f32]>) -> Parameters {
     let hidden = config.hidden;
     let width = classes + hidden;
     let buckets = 1usize << config.bucket_bits;
@@ -213,6 +279,8 @@ fn optimise(prepared: &[Prepared], classes: usize, config: &TrainConfig) -> Para
     let mut hidden_gradient = vec![0.0f32; hidden];
     let eta = config.learning_rate;
     let l2 = config.l2;
+    let on_target = 1.0 - config.label_smoothing;
+    let off_target = config.label_smoothing / (classes - 1).max(1) as f32;
     const EPSILON: f32 = 1e-8;
     let adagrad = |w: &mut f32, s: &mut f32, g: f32| {
         *s += g * g;
@@ -228,6 +296,12 @@ fn optimise(prepared: &[Prepared], classes: usize, config: &TrainConfig) -> Para
                 let row = &p.weights[bucket as usize * width..(bucket as usize + 1) * width];
                 for (s, w) in sums.iter_mut().zip(row) {
                     *s += value * w;
+                }
+                if let Some(scaling) = scaling {
+                    let ratios = &scaling[bucket as usize * classes..(bucket as usize + 1) * classes];
+                    for c in 0..classes {
+                        sums[c] += value * row[c] * (ratios[c] - 1.0);
+                    }
                 }
             }
             for c in 0..classes {
@@ -245,7 +319,7 @@ fn optimise(prepared: &[Prepared], classes: usize, config: &TrainConfig) -> Para
             }
             crate::model::softmax(&mut probabilities);
             for (c, (g, probability)) in gradient.iter_mut().zip(&probabilities).enumerate() {
-                let target = if c == example.label { 1.0 } else { 0.0 };
+                let target = if c == example.label { on_target } else { off_target };
                 *g = (probability - target) * example.weight;
             }
             for c in 0..classes {
@@ -273,7 +347,8 @@ fn optimise(prepared: &[Prepared], classes: usize, config: &TrainConfig) -> Para
                 let row = &mut p.weights[at..at + width];
                 let acc = &mut squared[at..at + width];
                 for c in 0..classes {
-                    let step = gradient[c] * value + l2 * row[c];
+                    let ratio = scaling.map_or(1.0, |s| s[bucket as usize * classes + c]);
+                    let step = gradient[c] * value * ratio + l2 * row[c];
                     adagrad(&mut row[c], &mut acc[c], step);
                 }
                 for k in 0..hidden {
@@ -299,6 +374,14 @@ fn optimise(prepared: &[Prepared], classes: usize, config: &TrainConfig) -> Para
         bias_sum.iter_mut().for_each(|b| *b *= scale);
         p.weights = sum;
         p.bias = bias_sum;
+    }
+    // The scaled model as a plain linear one: each weight times its ratio.
+    if let Some(scaling) = scaling {
+        for (row, ratios) in p.weights.chunks_exact_mut(width).zip(scaling.chunks_exact(classes)) {
+            for (w, r) in row.iter_mut().zip(ratios) {
+                *w *= r;
+            }
+        }
     }
     p
 }

@@ -14,11 +14,18 @@ pub struct Labelled {
     pub label: String,
     pub language: String,
     pub weight: f32,
+    /// Which corpus it comes from ("xlmt", "rusentitweet", …; empty for derived sets).
+    pub source: &'static str,
 }
 
 impl Labelled {
     fn new(text: impl Into<String>, label: impl Into<String>, language: &str) -> Self {
-        Self { text: text.into(), label: label.into(), language: language.to_owned(), weight: 1.0 }
+        Self { text: text.into(), label: label.into(), language: language.to_owned(), weight: 1.0, source: "" }
+    }
+
+    fn from(mut self, source: &'static str) -> Self {
+        self.source = source;
+        self
     }
 }
 
@@ -188,7 +195,7 @@ fn read_xlmt(dir: &Path, split: &str, code: &str) -> Result<Vec<Labelled>, Strin
         .zip(labels)
         .map(|(text, label)| {
             let sentiment = Sentiment::parse(label).ok_or_else(|| format!("{}: bad label {label:?}", dir.display()))?;
-            Ok(Labelled::new(unescape(text.trim()), sentiment.name(), code))
+            Ok(Labelled::new(unescape(text.trim()), sentiment.name(), code).from("xlmt"))
         })
         .collect()
 }
@@ -219,7 +226,7 @@ fn read_rusentitweet(path: &Path) -> Result<Vec<Labelled>, String> {
                 "negative" => "negative",
                 _ => return None,
             };
-            Some(Labelled::new(row.get(text)?, sentiment, "ru"))
+            Some(Labelled::new(row.get(text)?, sentiment, "ru").from("rusentitweet"))
         })
         .collect())
 }
@@ -231,7 +238,7 @@ fn read_waimai(path: &Path) -> Result<Vec<Labelled>, String> {
         .iter()
         .filter_map(|row| {
             let sentiment = if row.get(label)? == "1" { "positive" } else { "negative" };
-            Some(Labelled::new(row.get(text)?, sentiment, "zh"))
+            Some(Labelled::new(row.get(text)?, sentiment, "zh").from("waimai"))
         })
         .collect())
 }
@@ -243,7 +250,7 @@ fn read_sentimp(path: &Path, code: &str) -> Result<Vec<Labelled>, String> {
         .iter()
         .filter_map(|row| {
             let sentiment = Sentiment::parse(row.get(label)?)?;
-            Some(Labelled::new(row.get(text)?, sentiment.name(), code))
+            Some(Labelled::new(row.get(text)?, sentiment.name(), code).from("sentimp"))
         })
         .collect())
 }
@@ -264,8 +271,8 @@ fn read_own_intents(path: &Path, code: &str) -> Result<(Vec<Labelled>, Vec<Label
             return Err(format!("{}: row {}: unknown intent {label:?}", path.display(), i + 2));
         }
         let s = Sentiment::parse(s).ok_or_else(|| format!("{}: row {}: bad sentiment {s:?}", path.display(), i + 2))?;
-        intents.push(Labelled::new(t, label, code));
-        sentiments.push(Labelled::new(t, s.name(), code));
+        intents.push(Labelled::new(t, label, code).from("own"));
+        sentiments.push(Labelled::new(t, s.name(), code).from("own"));
     }
     Ok((intents, sentiments))
 }

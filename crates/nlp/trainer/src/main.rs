@@ -12,6 +12,7 @@
 //! and prints the scores. `--only language|sentiment|intent` rebuilds one.
 
 mod corpora;
+mod lab;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -28,12 +29,16 @@ struct Args {
     data: PathBuf,
     out: PathBuf,
     only: Option<String>,
+    lab: Option<String>,
+    variant: Option<String>,
 }
 
 fn parse_args() -> Result<Args, String> {
     let mut data = None;
     let mut out = None;
     let mut only = None;
+    let mut lab = None;
+    let mut variant = None;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let mut value = || args.next().ok_or_else(|| format!("{arg} needs a value"));
@@ -41,6 +46,8 @@ fn parse_args() -> Result<Args, String> {
             "--data" => data = Some(PathBuf::from(value()?)),
             "--out" => out = Some(PathBuf::from(value()?)),
             "--only" => only = Some(value()?),
+            "--lab" => lab = Some(value()?),
+            "--variant" => variant = Some(value()?),
             other => return Err(format!("unknown argument {other}")),
         }
     }
@@ -48,6 +55,8 @@ fn parse_args() -> Result<Args, String> {
         data: data.ok_or("--data DIR (the shared labelled corpora) is required")?,
         out: out.ok_or("--out DIR (crates/nlp/models) is required")?,
         only,
+        lab,
+        variant,
     })
 }
 
@@ -69,6 +78,12 @@ fn own_data() -> PathBuf {
 fn run() -> Result<(), String> {
     let args = parse_args()?;
     let corpora = Corpora::load(&args.data, &own_data())?;
+    match args.lab.as_deref() {
+        Some("sentiment") => return lab::sentiment(&corpora, args.variant.as_deref()),
+        Some(set @ ("clinc" | "banking")) => return lab::intent(&args.data, set, args.variant.as_deref()),
+        Some(other) => return Err(format!("unknown lab {other} (sentiment, clinc, banking)")),
+        None => {}
+    }
     std::fs::create_dir_all(&args.out).map_err(|e| format!("{}: {e}", args.out.display()))?;
     let scores_path = args.out.join("scores.json");
     let mut scores: BTreeMap<String, Value> =
