@@ -395,10 +395,27 @@ fn train(task: Task, args: TrainArgs) -> anyhow::Result<Value> {
         match hark_nlp::train::tune_reject(&model, &held_out, &args.oos_label, 0.01) {
             Some(reject) => {
                 report["reject_threshold"] = json!(reject.threshold);
+                report["reject_chosen_on"] = json!(tune.display().to_string());
                 model.set_reject(Some(reject));
             }
             None => bail!("{} needs both in-scope examples and examples labelled {:?}", tune.display(), args.oos_label),
         }
+    } else if let Task::Intent = task {
+        // Without a held-out file, training data that holds out-of-scope examples still gets a
+        // reject threshold: chosen on answers of models that did not see the examples they answer.
+        let reject = hark_nlp::train::cross_validated_reject(
+            &examples,
+            &config,
+            &args.oos_label,
+            REJECT_FOLDS,
+            REJECT_MAX_IN_SCOPE_LOSS,
+        )?;
+        if let Some(reject) = reject {
+            report["reject_threshold"] = json!(reject.threshold);
+            report["reject_chosen_on"] = json!(format!("{REJECT_FOLDS}-fold cross-validation on the training CSV"));
+            model.set_reject(Some(reject));
+        }
+        report["train_seconds"] = json!((started.elapsed().as_secs_f64() * 100.0).round() / 100.0);
     }
     let sources: Vec<String> = args.csv.iter().map(|p| p.display().to_string()).collect();
     model.set_metadata("trained_on", sources.join(", "));
@@ -412,6 +429,11 @@ fn train(task: Task, args: TrainArgs) -> anyhow::Result<Value> {
     report["train_accuracy"] = json!(round8(Evaluation::of(&gold, &predicted, None).accuracy));
     Ok(report)
 }
+
+/// Folds of the training data that choose the reject threshold when no `--tune-csv` is given.
+const REJECT_FOLDS: usize = 3;
+/// How much in-scope accuracy (on the out-of-fold answers) the reject threshold may cost.
+const REJECT_MAX_IN_SCOPE_LOSS: f32 = 0.005;
 
 /// "1-5" as (1, 5); "0" as no character n-grams.
 fn parse_range(range: &str) -> anyhow::Result<(u8, u8)> {

@@ -33,6 +33,11 @@ pub struct FeatureConfig {
     /// Absent in older model files: off.
     #[serde(default)]
     pub negation: bool,
+    /// Pairs of words up to this many positions apart with words between
+    /// them skipped ("balance … checking"), beside the contiguous n-grams
+    /// (0 or 1: none). Absent in older model files: none.
+    #[serde(default)]
+    pub skip_window: u8,
 }
 
 impl Default for FeatureConfig {
@@ -44,7 +49,8 @@ impl Default for FeatureConfig {
             word_weight: 1.0,
             char_weight: 1.0,
             squash: false,
-            negation: false,
+            negation: true,
+            skip_window: 0,
         }
     }
 }
@@ -52,6 +58,9 @@ impl Default for FeatureConfig {
 impl FeatureConfig {
     /// Rejects settings no model can use.
     pub fn validate(&self) -> Result<(), String> {
+        if self.skip_window > 8 {
+            return Err("word pairs at most 8 positions apart are supported".into());
+        }
         if self.word_ngrams > 4 || self.char_max > 8 {
             return Err("word n-grams up to 4 and character n-grams up to 8 are supported".into());
         }
@@ -97,6 +106,7 @@ pub struct Extractor {
 
 const WORD_SEED: u64 = 0x9E37_79B9_7F4A_7C15;
 const CHAR_SEED: u64 = 0xC2B2_AE3D_27D4_EB4F;
+const SKIP_SEED: u64 = 0x27D4_EB2F_1656_67C5;
 const NEGATED_SEED: u64 = 0x1656_67B1_9E37_79F9;
 /// How many words after a negation are read as negated (up to the next punctuation mark or emoji).
 const NEGATION_SCOPE: u8 = 3;
@@ -118,6 +128,7 @@ impl Extractor {
         let mut groups = [(0.0f32, 0usize); 2];
         if config.word_ngrams > 0 && config.word_weight > 0.0 {
             self.word_hashes(config.word_ngrams, config.negation);
+            self.skip_hashes(config.skip_window);
             groups[0] = (config.word_weight, push_counted(&mut self.hashes, &mut out.features));
         }
         if config.has_chars() && config.char_weight > 0.0 {
@@ -175,6 +186,23 @@ impl Extractor {
                 }
                 h = feed(h, self.normalized.token_text(token).as_bytes());
                 self.hashes.push(finish(h ^ (n as u64 + 1)));
+            }
+        }
+    }
+
+    /// Appends the pairs of word tokens 2 to `window` positions apart.
+    fn skip_hashes(&mut self, window: u8) {
+        let tokens = &self.normalized.tokens;
+        for i in 0..tokens.len() {
+            if tokens[i].kind != TokenKind::Word {
+                continue;
+            }
+            let first = feed(SKIP_SEED, self.normalized.token_text(&tokens[i]).as_bytes());
+            for other in tokens.iter().skip(i + 2).take((window as usize).saturating_sub(1)) {
+                if other.kind == TokenKind::Word {
+                    let h = feed(feed(first, &[0x1F]), self.normalized.token_text(other).as_bytes());
+                    self.hashes.push(finish(h));
+                }
             }
         }
     }
@@ -329,7 +357,8 @@ mod tests {
     #[test]
     fn negation_adds_negated_words_up_to_punctuation() {
         let mut extractor = Extractor::default();
-        let words = FeatureConfig { word_ngrams: 1, char_min: 0, char_max: 0, ..FeatureConfig::default() };
+        let words =
+            FeatureConfig { word_ngrams: 1, char_min: 0, char_max: 0, negation: false, ..FeatureConfig::default() };
         let negating = FeatureConfig { negation: true, ..words };
         let count = |e: &mut Extractor, text: &str, config: &FeatureConfig| e.extract(text, config).features.len();
         // "not" negates "very" and "good"; "!" ends the scope, so "ok" is not negated.
@@ -337,6 +366,17 @@ mod tests {
         assert_eq!(count(&mut extractor, "not very good ! ok", &negating), 7);
         assert_eq!(count(&mut extractor, "very good", &negating), 2);
         assert_eq!(count(&mut extractor, "это не работает", &negating), 4);
+    }
+
+    #[test]
+    fn skipped_pairs_join_words_a_few_positions_apart() {
+        let mut extractor = Extractor::default();
+        let words =
+            FeatureConfig { word_ngrams: 1, char_min: 0, char_max: 0, negation: false, ..FeatureConfig::default() };
+        let skipping = FeatureConfig { skip_window: 3, ..words };
+        // a b c d: unigrams 4; pairs (a,c) (a,d) (b,d).
+        assert_eq!(extractor.extract("a b c d", &words).features.len(), 4);
+        assert_eq!(extractor.extract("a b c d", &skipping).features.len(), 7);
     }
 
     #[test]

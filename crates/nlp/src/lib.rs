@@ -345,6 +345,22 @@ mod tests {
     }
 
     #[test]
+    fn social_posts_read_as_written() {
+        // Worded differently from the hand-written training examples.
+        let cases = [
+            ("complaint", Sentiment::Negative, "Ужасный сервис, уже второй день не могу до вас дозвониться"),
+            ("order_delivery", Sentiment::Negative, "Где мой заказ?? Прошла уже неделя"),
+            ("complaint", Sentiment::Negative, "@telco honestly the worst customer service I have ever had"),
+            ("praise", Sentiment::Positive, "@telco honestly the best customer service I have ever had, thank you!"),
+        ];
+        for (intent, sentiment, text) in cases {
+            let analysis = nlp().analyze(text, &PiiOptions::default());
+            assert_eq!(analysis.intent.label.as_ref(), intent, "{text}");
+            assert_eq!(analysis.sentiment.label, sentiment, "{text}");
+        }
+    }
+
+    #[test]
     fn analysis_combines_everything() {
         let text = "Where is my order? Card 4111 1111 1111 1111 was charged, call +44 20 7946 0958";
         let analysis = nlp().analyze(text, &PiiOptions::default());

@@ -57,6 +57,10 @@ pub struct TrainConfig {
     /// (NB-LR): informative n-grams learn faster, uninformative ones barely move.
     #[serde(default)]
     pub nb_scaling: bool,
+    /// Share of an example's features dropped at each step (the others scaled up to match):
+    /// noise that keeps the model from leaning on a few n-grams.
+    #[serde(default)]
+    pub feature_dropout: f32,
 }
 
 impl Default for TrainConfig {
@@ -75,6 +79,7 @@ impl Default for TrainConfig {
             label_smoothing: 0.0,
             min_count: 0,
             nb_scaling: false,
+            feature_dropout: 0.0,
         }
     }
 }
@@ -132,6 +137,9 @@ pub fn train(task: &str, examples: &[Example], config: &TrainConfig) -> Result<L
     }
     if config.hidden > 1024 || !(0.0..0.9).contains(&config.dropout) {
         return Err(TrainError::Config("at most 1024 hidden units, dropout in 0..0.9".into()));
+    }
+    if !(0.0..0.9).contains(&config.feature_dropout) {
+        return Err(TrainError::Config("feature dropout in 0..0.9".into()));
     }
     if !(0.0..0.5).contains(&config.label_smoothing) {
         return Err(TrainError::Config("label smoothing in 0..0.5".into()));
@@ -287,12 +295,25 @@ fn optimise(prepared: &[Prepared], classes: usize, config: &TrainConfig, scaling
         *w -= eta * g / (s.sqrt() + EPSILON);
     };
 
+    let mut kept: Vec<(u32, f32)> = Vec::new();
+    let feature_scale = 1.0 / (1.0 - config.feature_dropout);
     for epoch in 0..config.epochs {
         shuffle(&mut order, &mut rng);
         for &i in &order {
             let example = &prepared[i];
+            let features: &[(u32, f32)] = if config.feature_dropout > 0.0 {
+                kept.clear();
+                for &(bucket, value) in &example.features {
+                    if rng.unit() >= config.feature_dropout {
+                        kept.push((bucket, value * feature_scale));
+                    }
+                }
+                &kept
+            } else {
+                &example.features
+            };
             sums.iter_mut().for_each(|s| *s = 0.0);
-            for &(bucket, value) in &example.features {
+            for &(bucket, value) in features {
                 let row = &p.weights[bucket as usize * width..(bucket as usize + 1) * width];
                 for (s, w) in sums.iter_mut().zip(row) {
                     *s += value * w;
@@ -342,7 +363,7 @@ fn optimise(prepared: &[Prepared], classes: usize, config: &TrainConfig, scaling
                     adagrad(&mut p.hidden_bias[k], &mut hidden_bias_squared[k], hidden_gradient[k]);
                 }
             }
-            for &(bucket, value) in &example.features {
+            for &(bucket, value) in features {
                 let at = bucket as usize * width;
                 let row = &mut p.weights[at..at + width];
                 let acc = &mut squared[at..at + width];
@@ -397,10 +418,43 @@ pub fn tune_reject(
     reject_label: &str,
     max_in_scope_loss: f32,
 ) -> Option<Reject> {
+    choose_threshold(&reject_evidence(model, held_out, reject_label), reject_label, max_in_scope_loss)
+}
+
+/// Chooses the reject threshold from the training examples themselves, for
+/// when no separate held-out set is given: each of `folds` interleaved parts
+/// is scored by a model trained on the other parts, and the threshold is
+/// chosen on all those out-of-fold answers as [`tune_reject`] does. `None`
+/// when the examples have no `reject_label` (or nothing else).
+pub fn cross_validated_reject(
+    examples: &[Example],
+    config: &TrainConfig,
+    reject_label: &str,
+    folds: usize,
+    max_in_scope_loss: f32,
+) -> Result<Option<Reject>, TrainError> {
+    let rejected = examples.iter().filter(|e| e.label == reject_label).count();
+    if rejected == 0 || rejected == examples.len() || folds < 2 {
+        return Ok(None);
+    }
+    let mut evidence = Vec::with_capacity(examples.len());
+    for fold in 0..folds {
+        let (held_out, kept): (Vec<_>, Vec<_>) = examples.iter().enumerate().partition(|(i, _)| i % folds == fold);
+        let kept: Vec<Example> = kept.into_iter().map(|(_, e)| e.clone()).collect();
+        let held_out: Vec<Example> = held_out.into_iter().map(|(_, e)| e.clone()).collect();
+        let model = train("fold", &kept, config)?;
+        evidence.extend(reject_evidence(&model, &held_out, reject_label));
+    }
+    Ok(choose_threshold(&evidence, reject_label, max_in_scope_loss))
+}
+
+/// For each example: the model's confidence, whether it is in scope, and
+/// whether the answer before rejection is right (the right intent, or the
+/// reject label itself).
+fn reject_evidence(model: &LinearModel, held_out: &[Example], reject_label: &str) -> Vec<(f32, bool, bool)> {
     let mut extractor = Extractor::default();
     let mut probabilities = Vec::new();
-    // (confidence, in scope, correct before rejection: the right intent, or the reject label itself)
-    let scored: Vec<(f32, bool, bool)> = held_out
+    held_out
         .iter()
         .map(|e| {
             let vector = extractor.extract(&e.text, model.feature_config());
@@ -410,7 +464,10 @@ pub fn tune_reject(
             let correct = model.labels()[best].as_ref() == e.label;
             (confidence, in_scope, correct)
         })
-        .collect();
+        .collect()
+}
+
+fn choose_threshold(scored: &[(f32, bool, bool)], reject_label: &str, max_in_scope_loss: f32) -> Option<Reject> {
     let in_scope = scored.iter().filter(|s| s.1).count();
     let out_of_scope = scored.len() - in_scope;
     if in_scope == 0 || out_of_scope == 0 {
@@ -523,6 +580,20 @@ mod tests {
         assert!(matches!(train("toy", &toy(), &config), Err(TrainError::Config(_))));
         let config = TrainConfig { hidden: 4, dropout: 0.95, ..small() };
         assert!(matches!(train("toy", &toy(), &config), Err(TrainError::Config(_))));
+    }
+
+    #[test]
+    fn cross_validation_finds_a_threshold_only_with_out_of_scope_examples() {
+        let mut examples = toy();
+        let none = cross_validated_reject(&examples, &small(), "oos", 3, 0.01).or_panic("trains");
+        assert!(none.is_none());
+        for text in ["qwerty zxcv", "lorem ipsum dolor", "1234 5678", "asdf ghjk", "foo bar baz", "zzz yyy"] {
+            examples.push(Example::new(text, "oos"));
+        }
+        let reject = cross_validated_reject(&examples, &small(), "oos", 3, 0.05).or_panic("trains");
+        let reject = reject.or_panic("a threshold");
+        assert_eq!(reject.label, "oos");
+        assert!((0.0..=1.0).contains(&reject.threshold), "{}", reject.threshold);
     }
 
     #[test]

@@ -40,6 +40,8 @@ pub struct Corpora {
     pub sentiment_extra: Vec<Labelled>,
     pub sentiment_sources: String,
     pub intent: Vec<Labelled>,
+    /// Real brand tweets from the shared TWCS sample, labelled for Hark (intent; sentiment in `language`'s place is not needed).
+    pub twcs_check: Vec<(Labelled, String)>,
 }
 
 /// XLM-T language folders and their codes.
@@ -120,6 +122,8 @@ impl Corpora {
         sentiment_train.extend(sentimp);
         sentiment_train.extend(own_sentiment);
 
+        let twcs_check = read_twcs_check(&data.join("twcs-sample"), &own.join("twcs-check/labels.csv"))?;
+
         Ok(Self {
             language_train,
             language_sources: "XLM-T train texts (en fr de it pt es), RuSentiTweet train texts (ru), lingua 1.8 test sentences, word pairs and words (en fr de it pt es ru tr uk), the hand-written intent examples".into(),
@@ -130,6 +134,7 @@ impl Corpora {
             sentiment_extra: rusenti_test,
             sentiment_sources: "XLM-T/UMSAB train+val (ar en fr de hi it pt es), RuSentiTweet train+test (ru), waimai_10k (zh), SentiMP-21 (el es en), the hand-written customer-care examples (all 12 languages)".into(),
             intent,
+            twcs_check,
         })
     }
 }
@@ -275,4 +280,36 @@ fn read_own_intents(path: &Path, code: &str) -> Result<(Vec<Labelled>, Vec<Label
         sentiments.push(Labelled::new(t, s.name(), code).from("own"));
     }
     Ok((intents, sentiments))
+}
+
+/// The hand-labelled check set: tweet ids of the shared TWCS sample with an
+/// intent and a sentiment. Returns (text with its intent, sentiment).
+fn read_twcs_check(sample: &Path, labels: &Path) -> Result<Vec<(Labelled, String)>, String> {
+    let mut texts = BTreeMap::new();
+    for file in ["kaggle_sample.csv", "twcs_head.csv"] {
+        let path = sample.join(file);
+        let (headers, rows) = csv_rows(&path)?;
+        let (id, text) = (column(&headers, "tweet_id", &path)?, column(&headers, "text", &path)?);
+        for row in rows {
+            if let (Some(id), Some(text)) = (row.get(id), row.get(text)) {
+                texts.insert((file.to_owned(), id.to_owned()), text.to_owned());
+            }
+        }
+    }
+    let (headers, rows) = csv_rows(labels)?;
+    let [file, id, intent, sentiment] =
+        ["file", "tweet_id", "intent", "sentiment"].map(|name| column(&headers, name, labels));
+    let (file, id, intent, sentiment) = (file?, id?, intent?, sentiment?);
+    rows.iter()
+        .map(|row| {
+            let key = (row.get(file).unwrap_or_default().to_owned(), row.get(id).unwrap_or_default().to_owned());
+            let text =
+                texts.get(&key).ok_or_else(|| format!("{}: no tweet {key:?} in the sample", labels.display()))?;
+            let s = row
+                .get(sentiment)
+                .and_then(Sentiment::parse)
+                .ok_or_else(|| format!("{}: bad sentiment", labels.display()))?;
+            Ok((Labelled::new(text.clone(), row.get(intent).unwrap_or_default(), "en"), s.name().to_owned()))
+        })
+        .collect()
 }

@@ -125,6 +125,18 @@ pub fn sentiment(corpora: &Corpora, variant: Option<&str>) -> Result<(), String>
         c.features.word_ngrams = 3;
         run("squash + negation + word 3-grams", &all, &|_| 1.0, &c)?;
     }
+    for (name, negation, weight, epochs) in [
+        ("combo-neg-w4", true, 4.0f32, 10u32),
+        ("combo-neg-w4-e5", true, 4.0, 5),
+        ("combo-w4-e5", false, 4.0, 5),
+        ("combo-neg-w2", true, 2.0, 10),
+    ] {
+        if wanted(name) {
+            let mut c = TrainConfig { epochs, ..base.clone() };
+            c.features.negation = negation;
+            run(name, &all, &|l| if is_xlmt(l) { weight } else { 1.0 }, &c)?;
+        }
+    }
     if wanted("balanced") {
         run("balanced classes", &all, &|_| 1.0, &TrainConfig { balance_classes: true, ..base.clone() })?;
     }
@@ -234,8 +246,18 @@ fn intent_report(name: &str, started: Instant, model: &LinearModel, test: &[Exam
         .collect();
     let gold: Vec<&str> = test.iter().map(|e| e.label.as_str()).collect();
     let e = Evaluation::of(&gold, &predicted, Some("oos"));
+    if let Ok(path) = std::env::var("LAB_ERRORS") {
+        let lines: Vec<String> = test
+            .iter()
+            .zip(&predicted)
+            .filter(|(e, p)| e.label != **p)
+            .map(|(e, p)| format!("{}\t{}\t{}", e.label, p, e.text))
+            .collect();
+        std::fs::write(path, lines.join("\n")).ok();
+    }
+    let in_scope_as_oos = gold.iter().zip(&predicted).filter(|(g, p)| **g != "oos" && p.as_str() == "oos").count();
     println!(
-        "{name:<44} acc={:.4} in_scope={:.4} oos_recall={:.4} threshold={:?} ({:.0}s)",
+        "{name:<44} acc={:.4} in_scope={:.4} oos_recall={:.4} in_scope_as_oos={in_scope_as_oos} threshold={:?} ({:.0}s)",
         e.accuracy,
         e.in_scope_accuracy.unwrap_or(f64::NAN),
         e.oos_recall.unwrap_or(f64::NAN),
@@ -265,6 +287,102 @@ pub fn intent(data: &std::path::Path, set: &str, variant: Option<&str>) -> Resul
         c.epochs = base.epochs * 2;
         variants.push((format!("{name}-long"), c));
     }
+    for p in [0.2f32, 0.4] {
+        variants.push((format!("linear-fd{p}"), TrainConfig { feature_dropout: p, ..linear.clone() }));
+    }
+    for window in [3u8, 4] {
+        let mut c = linear.clone();
+        c.features.skip_window = window;
+        variants.push((format!("linear-skip{window}"), c));
+    }
+    for l2 in [1e-5f32, 1e-4] {
+        variants.push((format!("linear-l2-{l2}"), TrainConfig { l2, ..linear.clone() }));
+    }
+    let mut c6 = linear.clone();
+    c6.features.char_max = 6;
+    variants.push(("linear-c6".into(), c6));
+    variants.push(("linear-b20".into(), TrainConfig { bucket_bits: 20, ..linear.clone() }));
+    variants.push(("linear-smooth".into(), TrainConfig { label_smoothing: 0.1, ..linear.clone() }));
+    if wanted("wide-ens") {
+        // The linear model and the wide-and-deep preset, log-probabilities averaged.
+        let started = Instant::now();
+        let a = train("intent", &train_set, &linear).map_err(|e| e.to_string())?;
+        let b = train("intent", &train_set, &preset).map_err(|e| e.to_string())?;
+        intent_report("linear", started, &a, &test);
+        intent_report("preset", started, &b, &test);
+        let mut extractor = Extractor::default();
+        let mut p = Vec::new();
+        let mut logp = |m: &LinearModel, text: &str| -> Vec<f32> {
+            m.probabilities_into(&extractor.extract(text, m.feature_config()), &mut p);
+            p.iter().map(|x| x.max(1e-9).ln()).collect()
+        };
+        let la: Vec<Vec<f32>> = test.iter().map(|e| logp(&a, &e.text)).collect();
+        let lb: Vec<Vec<f32>> = test.iter().map(|e| logp(&b, &e.text)).collect();
+        for w in [0.3f32, 0.5, 0.7] {
+            let predicted: Vec<&str> = la
+                .iter()
+                .zip(&lb)
+                .map(|(x, y)| {
+                    let (best, _) = x
+                        .iter()
+                        .zip(y)
+                        .map(|(x, y)| w * x + (1.0 - w) * y)
+                        .enumerate()
+                        .fold((0, f32::MIN), |b, (i, v)| if v > b.1 { (i, v) } else { b });
+                    a.labels()[best].as_ref()
+                })
+                .collect();
+            let gold: Vec<&str> = test.iter().map(|e| e.label.as_str()).collect();
+            let e = Evaluation::of(&gold, &predicted, Some("oos"));
+            println!(
+                "wide ensemble linear {w}: acc={:.4} in_scope={:.4} oos_recall={:.4}",
+                e.accuracy,
+                e.in_scope_accuracy.unwrap_or(f64::NAN),
+                e.oos_recall.unwrap_or(f64::NAN)
+            );
+        }
+    }
+    if wanted("linear-ens") {
+        let started = Instant::now();
+        let mut words = linear.clone();
+        (words.features.char_min, words.features.char_max) = (0, 0);
+        let mut chars = linear.clone();
+        chars.features.word_ngrams = 0;
+        let w = train("intent", &train_set, &words).map_err(|e| e.to_string())?;
+        intent_report("linear words only", started, &w, &test);
+        let c = train("intent", &train_set, &chars).map_err(|e| e.to_string())?;
+        intent_report("linear chars only", started, &c, &test);
+        let mut extractor = Extractor::default();
+        let mut p = Vec::new();
+        let mut logp = |m: &LinearModel, text: &str| -> Vec<f32> {
+            m.probabilities_into(&extractor.extract(text, m.feature_config()), &mut p);
+            p.iter().map(|x| x.max(1e-9).ln()).collect()
+        };
+        let lw: Vec<Vec<f32>> = test.iter().map(|e| logp(&w, &e.text)).collect();
+        let lc: Vec<Vec<f32>> = test.iter().map(|e| logp(&c, &e.text)).collect();
+        for a in [0.3f32, 0.5, 0.7] {
+            let predicted: Vec<&str> = lw
+                .iter()
+                .zip(&lc)
+                .map(|(x, y)| {
+                    let (best, _) = x
+                        .iter()
+                        .zip(y)
+                        .map(|(x, y)| a * x + (1.0 - a) * y)
+                        .enumerate()
+                        .fold((0, f32::MIN), |b, (i, v)| if v > b.1 { (i, v) } else { b });
+                    w.labels()[best].as_ref()
+                })
+                .collect();
+            let gold: Vec<&str> = test.iter().map(|e| e.label.as_str()).collect();
+            let e = Evaluation::of(&gold, &predicted, Some("oos"));
+            println!(
+                "ensemble words {a}: in_scope={:.4} oos_recall={:.4}",
+                e.in_scope_accuracy.unwrap_or(f64::NAN),
+                e.oos_recall.unwrap_or(f64::NAN)
+            );
+        }
+    }
     for (name, config) in variants {
         if !wanted(&name) {
             continue;
@@ -272,6 +390,27 @@ pub fn intent(data: &std::path::Path, set: &str, variant: Option<&str>) -> Resul
         let started = Instant::now();
         let model = train("intent", &train_set, &config).map_err(|e| e.to_string())?;
         intent_report(&name, started, &model, &test);
+    }
+    if wanted("auto") {
+        // The recipe `hark nlp train intent` follows: a threshold from out-of-fold answers.
+        for loss in [0.005f32, 0.01] {
+            let started = Instant::now();
+            let mut model = train("intent", &train_set, &linear).map_err(|e| e.to_string())?;
+            let reject = hark_nlp::train::cross_validated_reject(&train_set, &linear, "oos", 3, loss)
+                .map_err(|e| e.to_string())?;
+            model.set_reject(reject);
+            intent_report(&format!("linear auto threshold, loss {loss}"), started, &model, &test);
+        }
+    }
+    if wanted("in-scope-only") {
+        let started = Instant::now();
+        let in_scope: Vec<Example> = train_set.iter().filter(|e| e.label != "oos").cloned().collect();
+        let mut model = train("intent", &in_scope, &linear).map_err(|e| e.to_string())?;
+        intent_report("linear in-scope only", started, &model, &test);
+        let reject =
+            hark_nlp::train::cross_validated_reject(&train_set, &linear, "oos", 3, 0.005).map_err(|e| e.to_string())?;
+        model.set_reject(reject);
+        intent_report("linear in-scope only + threshold", started, &model, &test);
     }
     Ok(())
 }

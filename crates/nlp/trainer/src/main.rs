@@ -100,8 +100,13 @@ fn run() -> Result<(), String> {
         scores.insert("sentiment".into(), report);
     }
     if wanted("intent") {
-        let (model, report) = intent(&corpora)?;
+        let (model, mut report) = intent(&corpora)?;
         write_model(&args.out.join("intent.bin"), &model)?;
+        let sentiment_model = LinearModel::from_bytes(
+            &std::fs::read(args.out.join("sentiment.bin")).map_err(|e| format!("sentiment.bin: {e}"))?,
+        )
+        .map_err(|e| e.to_string())?;
+        report["twcs_check"] = twcs_check(&corpora, &model, &sentiment_model);
         scores.insert("intent".into(), report);
     }
     let text = serde_json::to_string_pretty(&scores).map_err(|e| e.to_string())?;
@@ -329,6 +334,30 @@ fn intent(corpora: &Corpora) -> Result<(LinearModel, Value), String> {
         "config": config,
     });
     Ok((model, report))
+}
+
+/// The shipped intent and sentiment models on real brand tweets they never saw.
+fn twcs_check(corpora: &Corpora, intent: &LinearModel, sentiment: &LinearModel) -> Value {
+    let items: Vec<Labelled> = corpora.twcs_check.iter().map(|(l, _)| l.clone()).collect();
+    let intents = evaluate(intent, &items);
+    let sentiments: Vec<Labelled> =
+        corpora.twcs_check.iter().map(|(l, s)| Labelled { label: s.clone(), ..l.clone() }).collect();
+    let sentiments = evaluate(sentiment, &sentiments);
+    let mut extractor = Extractor::default();
+    for item in &items {
+        let got = intent.predict(&extractor.extract(&item.text, intent.feature_config())).label;
+        if got.as_ref() != item.label {
+            eprintln!("  twcs {} -> {got}: {}", item.label, item.text.chars().take(90).collect::<String>());
+        }
+    }
+    json!({
+        "set": "inbound tweets of ../shared/data/twcs-sample, labelled for Hark (crates/nlp/data/twcs-check/labels.csv); not in any training set",
+        "n": intents.n,
+        "intent_accuracy": round4(intents.accuracy),
+        "intent_macro_f1": round4(intents.macro_f1),
+        "sentiment_accuracy": round4(sentiments.accuracy),
+        "sentiment_macro_f1": round4(sentiments.macro_f1),
+    })
 }
 
 fn evaluate(model: &LinearModel, items: &[Labelled]) -> Evaluation {
