@@ -245,6 +245,18 @@ impl App {
     /// through the outbox in the same transaction, so it is sent exactly once
     /// by whichever worker claims it; a trainee's reply waits for approval.
     pub async fn post_message(&self, actor: &Actor, conversation_id: &str, input: NewMessage) -> AppResult<Message> {
+        self.post_message_with(actor, conversation_id, input, &[]).await
+    }
+
+    /// [`App::post_message`] with files uploaded beforehand (see
+    /// [`App::upload`]), sent with the reply where the network allows.
+    pub async fn post_message_with(
+        &self,
+        actor: &Actor,
+        conversation_id: &str,
+        input: NewMessage,
+        upload_ids: &[String],
+    ) -> AppResult<Message> {
         match input.visibility {
             Visibility::Note => actor.require(Action::WriteNote)?,
             Visibility::Public | Visibility::Private => actor.require(Action::Reply)?,
@@ -254,8 +266,9 @@ impl App {
         {
             return Err(AppError::invalid("template", "a template needs a name and a language, in a private reply"));
         }
+        let files = self.attachments_of(actor, upload_ids).await?;
         let text = input.text.trim();
-        if text.is_empty() {
+        if text.is_empty() && files.is_empty() {
             return Err(AppError::invalid("text", "must not be empty"));
         }
         if text.chars().count() > MAX_MESSAGE_CHARS {
@@ -289,6 +302,7 @@ impl App {
                 attachment["type"] = json!("whatsapp_template");
                 message.attachments.push(attachment);
             }
+            message.attachments.extend(files.iter().cloned());
             let mut after = before.clone();
             if delivery_status == DeliveryStatus::Queued {
                 after.record_outbound(at, true);

@@ -31,6 +31,7 @@ pub mod service_levels;
 mod threads;
 mod tokens;
 pub mod understanding;
+mod uploads;
 
 use std::sync::Arc;
 
@@ -54,6 +55,7 @@ pub use rules::{RuleInput, RulePatch};
 pub use secrets::CredentialSealer;
 pub use threads::{BulkOutcome, MAX_BULK, MoveToPrivate, MovedToPrivate};
 pub use tokens::{CreatedToken, TokenInfo};
+pub use uploads::{MAX_UPLOAD_BYTES, UploadView};
 
 use hark_store::Store;
 

@@ -39,6 +39,7 @@ pub async fn publish(
     msg: &OutboundMessage,
     now: Timestamp,
 ) -> Result<Published, ConnectorError> {
+    check_attachments(ctx.network, msg)?;
     match ctx.network {
         Network::X => x::publish(http, ctx, msg, now).await,
         Network::Facebook | Network::Instagram | Network::Whatsapp => meta::publish(http, ctx, msg, now).await,
@@ -53,10 +54,68 @@ pub async fn publish(
 /// reply rules, length), decided without calling it, so an agent learns why
 /// before sending.
 pub fn check_outbound(ctx: &ChannelContext, msg: &OutboundMessage, now: Timestamp) -> Result<(), ConnectorError> {
+    check_attachments(ctx.network, msg)?;
+    if msg.text.trim().is_empty() && !msg.attachments.is_empty() {
+        // A file on its own: only the rules that do not read the text apply.
+        let mut probe = msg.clone();
+        probe.text = ".".into();
+        return check_outbound_text(ctx, &probe, now);
+    }
+    check_outbound_text(ctx, msg, now)
+}
+
+fn check_outbound_text(ctx: &ChannelContext, msg: &OutboundMessage, now: Timestamp) -> Result<(), ConnectorError> {
     match ctx.network {
         Network::X => x::check_outbound(msg),
         Network::Facebook | Network::Instagram | Network::Whatsapp => meta::check_outbound(ctx, msg, now),
         network => crate::text::check_length(network, msg.visibility, &msg.text),
+    }
+}
+
+/// Where a reply may carry a file, and how many. A network that takes a
+/// file by address and text in one message gets one file with its text as
+/// the caption (WhatsApp, Telegram, Facebook comments with a picture);
+/// Messenger and Instagram direct messages take a file as a message of its
+/// own, so there it goes without text; X and VK need an upload Hark does
+/// not make, and Instagram comments and Meta's private replies take text only.
+pub fn check_attachments(network: Network, msg: &OutboundMessage) -> Result<(), ConnectorError> {
+    use crate::model::OutboundVisibility::{Private, Public};
+    use hark_domain::ConversationKind as Kind;
+    let Some(first) = msg.attachments.first() else { return Ok(()) };
+    let refuse = |why: &str| Err(ConnectorError::NotAllowed(why.to_owned()));
+    if msg.attachments.len() > 1 {
+        return refuse("Send one attachment per reply.");
+    }
+    if !(first.url.starts_with("https://") || first.url.starts_with("http://")) {
+        return refuse("The attachment has no public address the network could fetch it from.");
+    }
+    match (network, msg.conversation_kind, msg.visibility) {
+        (Network::Whatsapp | Network::Api, _, _) => Ok(()),
+        (Network::Telegram, _, _) if msg.text.chars().count() > 1024 => {
+            refuse("Telegram limits the text sent with a file to 1024 characters; send the text separately.")
+        }
+        (Network::Telegram, _, _) => Ok(()),
+        (Network::Facebook, Kind::Public, Public) if first.image => Ok(()),
+        (Network::Facebook, Kind::Public, Public) => refuse("Facebook comments can carry a picture, not other files."),
+        (Network::Facebook | Network::Instagram, Kind::Private, _) if !msg.text.trim().is_empty() => refuse(
+            "Messenger and Instagram send a file as a message of its own: send the file without text, then the text.",
+        ),
+        (Network::Facebook | Network::Instagram, Kind::Private, _) => Ok(()),
+        (Network::Facebook | Network::Instagram, Kind::Public, Private) => {
+            refuse("Meta's private reply to a comment carries text only; send the file once the customer answers.")
+        }
+        (Network::Instagram, Kind::Public, Public) => refuse("Instagram comments carry text only."),
+        (network, _, _) => {
+            let name = match network {
+                Network::X => "X",
+                Network::Vk => "VK",
+                Network::Mastodon => "Mastodon",
+                Network::Bluesky => "Bluesky",
+                Network::Email => "email",
+                _ => "this network",
+            };
+            refuse(&format!("Hark sends text and links on {name}; attach files on WhatsApp, Telegram or Messenger."))
+        }
     }
 }
 
@@ -188,6 +247,9 @@ async fn publish_to_api_channel(
             "visibility": msg.visibility,
             "recipient": { "id": msg.recipient_platform_user_id },
             "text": msg.text,
+            "attachments": msg.attachments.iter().map(|a| serde_json::json!({
+                "type": if a.image { "image" } else { "file" }, "url": a.url, "name": a.name, "content_type": a.content_type,
+            })).collect::<Vec<_>>(),
         }
     });
     api_channel::deliver(http, url, secret, &msg.message_id, &body, now).await?;

@@ -200,6 +200,21 @@ pub struct OutboundMessage {
     /// (the only thing WhatsApp allows outside its 24-hour window).
     #[serde(default)]
     pub template: Option<MessageTemplate>,
+    /// Files to send with the reply, at public addresses the network fetches
+    /// them from (see [`crate::connector::check_attachments`] for where).
+    #[serde(default)]
+    pub attachments: Vec<OutboundAttachment>,
+}
+
+/// A file sent with a reply.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutboundAttachment {
+    /// Pictures are shown inline; anything else is sent as a document.
+    pub image: bool,
+    /// A public `https://` (or, in tests, `http://`) address of the bytes.
+    pub url: String,
+    pub name: String,
+    pub content_type: String,
 }
 
 /// A WhatsApp message template and the values of its body parameters.

@@ -433,14 +433,26 @@ pub async fn publish(
     msg: &OutboundMessage,
     _now: Timestamp,
 ) -> Result<Published, ConnectorError> {
-    text::check_length(Network::Telegram, msg.visibility, &msg.text)?;
+    crate::connector::check_attachments(Network::Telegram, msg)?;
+    if msg.attachments.is_empty() || !msg.text.trim().is_empty() {
+        text::check_length(Network::Telegram, msg.visibility, &msg.text)?;
+    }
     let (chat, quoted) = destination(msg)?;
-    let mut params = json!({ "chat_id": chat_id_value(&chat), "text": msg.text });
+    // A file goes by its address with the text as its caption.
+    let (method, mut params) = match msg.attachments.first() {
+        Some(file) if file.image => {
+            ("sendPhoto", json!({ "chat_id": chat_id_value(&chat), "photo": file.url, "caption": msg.text }))
+        }
+        Some(file) => {
+            ("sendDocument", json!({ "chat_id": chat_id_value(&chat), "document": file.url, "caption": msg.text }))
+        }
+        None => ("sendMessage", json!({ "chat_id": chat_id_value(&chat), "text": msg.text })),
+    };
     if let Some(message_id) = quoted {
         // Without `allow_sending_without_reply` a reply to a since-deleted message fails.
         params["reply_parameters"] = json!({ "message_id": message_id, "allow_sending_without_reply": true });
     }
-    let sent = call(http, ctx, "sendMessage", &params, None).await?;
+    let sent = call(http, ctx, method, &params, None).await?;
     let message_id = sent.get("message_id").and_then(Value::as_i64);
     let chat_id = sent.pointer("/chat/id").and_then(Value::as_i64);
     let (Some(message_id), Some(chat_id)) = (message_id, chat_id) else {
@@ -793,6 +805,7 @@ mod tests {
             private_reply_already_sent: false,
             by_person: true,
             template: None,
+            attachments: vec![],
         }
     }
 

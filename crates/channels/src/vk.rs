@@ -822,6 +822,7 @@ mod tests {
             private_reply_already_sent: false,
             by_person: true,
             template: None,
+            attachments: vec![],
         }
     }
 

@@ -1730,6 +1730,7 @@ mod tests {
             private_reply_already_sent: false,
             by_person: true,
             template: None,
+            attachments: vec![],
         }
     }
 

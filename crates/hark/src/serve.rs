@@ -61,8 +61,8 @@ pub async fn start(config: &Config, app: App) -> anyhow::Result<Running> {
         },
     };
     let intake = hark_app::intake::Intake::start(app.store.clone());
-    let workers =
-        hark_jobs::Workers::new(app.clone(), hark_channels::http::client(), intake.clone(), worker_config(config));
+    let workers_config = hark_jobs::WorkerConfig { public_url: web_config.public_url.clone(), ..worker_config(config) };
+    let workers = hark_jobs::Workers::new(app.clone(), hark_channels::http::client(), intake.clone(), workers_config);
     let mut worker_tasks = workers.spawn(shutdown.clone());
     let search = crate::search::Search::open(&config.data_dir.join("search"), app.store.clone())?;
     worker_tasks.push(search.spawn(shutdown.clone()));

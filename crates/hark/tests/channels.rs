@@ -105,17 +105,18 @@ async fn rig_with(store: TestStore, mode: Mode) -> Rig {
     let _ = hark_channels::http::client();
     let http =
         reqwest::Client::builder().timeout(Duration::from_millis(1500)).build().unwrap_or_else(|e| panic!("{e}"));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap_or_else(|e| panic!("{e}"));
+    let address = listener.local_addr().unwrap_or_else(|e| panic!("{e}"));
     let config = WorkerConfig {
         retry_base: Duration::ZERO,
         retry_after_cap: Duration::ZERO,
         lease: Duration::from_secs(30),
         unknown_settle: Duration::from_secs(4),
+        public_url: format!("http://{address}"),
         ..Default::default()
     };
     let workers = Workers::new(app.clone(), http, intake.clone(), config);
     let shutdown = CancellationToken::new();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap_or_else(|e| panic!("{e}"));
-    let address = listener.local_addr().unwrap_or_else(|e| panic!("{e}"));
     let web = WebConfig { public_url: format!("http://{address}"), ..WebConfig::default() };
     let router = hark_web::router(WebState::new(app.clone(), intake, web, shutdown.clone()));
     let stop = shutdown.clone();
@@ -1038,10 +1039,155 @@ async fn survey_answers_are_recorded_with_the_right_score_end_to_end() {
         let ratings = rig.app.store.csat_of_conversation(&conversation).await.unwrap_or_default();
         assert_eq!(ratings.len(), 1, "{answer:?} is one answer");
         assert_eq!(ratings[0].rating, score, "{answer:?}");
-        assert_eq!(ratings[0].agent_id.as_deref(), Some(rig.agent.user.id.as_str()), "credited to the agent who replied");
+        assert_eq!(
+            ratings[0].agent_id.as_deref(),
+            Some(rig.agent.user.id.as_str()),
+            "credited to the agent who replied"
+        );
         let after = rig.app.store.conversation(&conversation).await.ok().flatten().unwrap_or_else(|| panic!("gone"));
         assert_eq!(after.status, ConversationStatus::Resolved, "an answer does not reopen the conversation");
         let history = rig.app.history(&conversation).await.ok().flatten().unwrap_or_else(|| panic!("no history"));
         assert_eq!(history.metrics(None).cycles.len(), 1, "the answer is a rating, not a new cycle");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn files_go_out_where_each_network_takes_them_and_are_refused_where_it_does_not() {
+    let rig = rig(testing::sqlite().await).await;
+    let token =
+        rig.app.create_token_for_email("agent@acme.test", "tests").await.unwrap_or_else(|e| panic!("{e}")).token;
+    let client = reqwest::Client::new();
+    let png: &[u8] = &[0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 13, b'I', b'H', b'D', b'R'];
+    let upload = |name: &'static str, content_type: &'static str, bytes: Vec<u8>| {
+        let request = client
+            .post(format!("{}/api/v1/uploads?name={name}", rig.base))
+            .bearer_auth(&token)
+            .header("content-type", content_type)
+            .body(bytes);
+        async move {
+            let file: Value = request
+                .send()
+                .await
+                .and_then(|r| r.error_for_status())
+                .unwrap_or_else(|e| panic!("{e}"))
+                .json()
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+            file["id"].as_str().unwrap_or_default().to_owned()
+        }
+    };
+    let post = |conversation: String, body: Value| {
+        let request = client
+            .post(format!("{}/api/v1/conversations/{conversation}/messages", rig.base))
+            .bearer_auth(&token)
+            .json(&body);
+        async move {
+            let response = request.send().await.unwrap_or_else(|e| panic!("{e}"));
+            let status = response.status().as_u16();
+            (status, response.json::<Value>().await.unwrap_or_default())
+        }
+    };
+    rig.act(CustomerAction::TelegramPrivateMessage {
+        account: None,
+        customer: customer(1),
+        text: "Can you send me the receipt?".into(),
+        reply_to_message_id: None,
+    })
+    .await;
+    rig.act(CustomerAction::WhatsappMessage {
+        account: None,
+        customer: Customer::new("447700900555", "", "Aisha K"),
+        text: "The invoice please".into(),
+        bsuid: None,
+        hide_phone: false,
+        context_message_id: None,
+        with_image: false,
+    })
+    .await;
+    rig.act(CustomerAction::MessengerMessage {
+        account: None,
+        customer: customer(2),
+        text: "What does the seat map look like?".into(),
+        reply_to_mid: None,
+    })
+    .await;
+    rig.act(CustomerAction::InstagramComment {
+        account: None,
+        customer: customer(3),
+        media_id: None,
+        parent_comment_id: None,
+        text: "Pics of the new lounge?".into(),
+    })
+    .await;
+    rig.drain().await;
+
+    let picture = upload("receipt.png", "image/png", png.to_vec()).await;
+    let (status, sent) = post(
+        conversation_on(&rig, SimNetwork::Telegram).await,
+        json!({ "visibility": "private", "text": "Here it is", "attachments": [picture] }),
+    )
+    .await;
+    assert_eq!(status, 201, "{sent}");
+    let invoice = upload("invoice.pdf", "application/pdf", b"%PDF-1.4 invoice".to_vec()).await;
+    let (status, sent) = post(
+        conversation_on(&rig, SimNetwork::Whatsapp).await,
+        json!({ "visibility": "private", "text": "Your invoice", "attachments": [invoice] }),
+    )
+    .await;
+    assert_eq!(status, 201, "{sent}");
+    let seat_map = upload("seats.png", "image/png", png.to_vec()).await;
+    let messenger = conversation_on(&rig, SimNetwork::Facebook).await;
+    // Messenger takes a file as a message of its own.
+    let (status, refused) =
+        post(messenger.clone(), json!({ "visibility": "private", "text": "The seat map", "attachments": [seat_map] }))
+            .await;
+    assert_eq!((status, refused["error"]["code"].as_str()), (422, Some("not_allowed")), "{refused}");
+    let (status, sent) = post(messenger, json!({ "visibility": "private", "attachments": [seat_map] })).await;
+    assert_eq!(status, 201, "{sent}");
+    // Instagram comments carry text only.
+    let lounge = upload("lounge.png", "image/png", png.to_vec()).await;
+    let (status, refused) = post(
+        conversation_on(&rig, SimNetwork::Instagram).await,
+        json!({ "visibility": "public", "text": "Here!", "attachments": [lounge] }),
+    )
+    .await;
+    assert_eq!((status, refused["error"]["code"].as_str()), (422, Some("not_allowed")), "{refused}");
+    rig.drain().await;
+
+    let published = rig.sandbox.published();
+    let on = |network: SimNetwork| -> Vec<String> {
+        published.iter().filter(|p| p.network == network).map(|p| p.text.clone()).collect()
+    };
+    let telegram = on(SimNetwork::Telegram);
+    assert_eq!(telegram.len(), 1, "{telegram:?}");
+    assert!(telegram[0].starts_with(&format!("[photo {}/files/{picture}/", rig.base)), "{telegram:?}");
+    assert!(telegram[0].ends_with("Here it is"), "{telegram:?}");
+    let whatsapp = on(SimNetwork::Whatsapp);
+    assert_eq!(whatsapp.len(), 1, "{whatsapp:?}");
+    assert!(whatsapp[0].starts_with(&format!("[document] {}/files/{invoice}/", rig.base)), "{whatsapp:?}");
+    assert!(whatsapp[0].ends_with("Your invoice"), "{whatsapp:?}");
+    let messenger = on(SimNetwork::Facebook);
+    assert_eq!(messenger.len(), 1, "{messenger:?}");
+    assert!(messenger[0].contains(&format!("{}/files/{seat_map}/", rig.base)), "{messenger:?}");
+    assert!(on(SimNetwork::Instagram).is_empty(), "nothing reached Instagram");
+
+    // The address the network was given serves the file.
+    let address = telegram[0].trim_start_matches("[photo ").split(']').next().unwrap_or_default().to_owned();
+    let fetched = reqwest::get(&address).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(fetched.status(), 200);
+    assert_eq!(fetched.bytes().await.unwrap_or_default().as_ref(), png);
+    let stored = rig.all_messages().await;
+    let with_files = stored.iter().filter(|m| m.attachments.iter().any(|a| a.get("upload_id").is_some())).count();
+    assert_eq!(with_files, 3, "exactly the three accepted replies carry files");
+}
+
+/// The first conversation on a network's channel.
+async fn conversation_on(rig: &Rig, network: SimNetwork) -> String {
+    let filter = hark_store::ConversationFilter {
+        workspace_id: rig.agent.workspace_id().to_owned(),
+        channel_id: Some(rig.channels[&network].id.clone()),
+        ..Default::default()
+    };
+    let list = rig.app.store.conversations(&filter, &Page::first(10)).await.unwrap_or_default();
+    list.into_iter().next().unwrap_or_else(|| panic!("no conversation on {network}")).id
 }

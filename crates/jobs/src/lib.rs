@@ -62,6 +62,8 @@ pub struct WorkerConfig {
     pub idle: Duration,
     /// The mail server for rules that escalate by email (none: such emails fail with the reason).
     pub smtp: Option<automation::SmtpConfig>,
+    /// Hark's own address as the networks reach it: they fetch attached files from there.
+    pub public_url: String,
 }
 
 impl Default for WorkerConfig {
@@ -79,6 +81,7 @@ impl Default for WorkerConfig {
             raw_event_retention: Duration::from_secs(30 * 24 * 3600),
             idle: Duration::from_secs(1),
             smtp: None,
+            public_url: "http://127.0.0.1:8080".into(),
         }
     }
 }

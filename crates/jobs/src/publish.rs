@@ -9,7 +9,7 @@
 //! than risk sending it twice.
 
 use hark_app::OutboundJob;
-use hark_channels::{ConnectorError, OutboundMessage, OutboundVisibility, connector};
+use hark_channels::{ConnectorError, OutboundAttachment, OutboundMessage, OutboundVisibility, connector};
 use hark_domain::{ChannelHealth, DeliveryStatus, Visibility};
 use hark_store::OutboxItem;
 use jiff::{SignedDuration, Timestamp};
@@ -75,7 +75,7 @@ async fn publish_item(workers: &Workers, item: &OutboxItem) -> hark_app::AppResu
         return app.mark_failed(item, message, "the channel is disabled", "failed").await;
     }
     let ctx = workers.context(&job.channel).await?;
-    let outbound = outbound_message(&job);
+    let outbound = outbound_message(&job, &workers.config.public_url);
     let now = Timestamp::now();
 
     if message.delivery_status == DeliveryStatus::Sending && !connector::resend_is_safe(ctx.network) {
@@ -196,8 +196,28 @@ fn retry_time(workers: &Workers, attempts: i64, retry_after_secs: Option<u64>) -
 }
 
 /// The connector's view of a reply about to be sent.
-pub fn outbound_message(job: &OutboundJob) -> OutboundMessage {
+/// The files of a message that go out with it: those uploaded to Hark, which
+/// serves them itself at `public_url` for the networks to fetch by address.
+pub fn outbound_attachments(attachments: &[serde_json::Value], public_url: &str) -> Vec<OutboundAttachment> {
+    attachments
+        .iter()
+        .filter(|a| a.get("upload_id").is_some())
+        .filter_map(|a| {
+            let text = |key: &str| a.get(key).and_then(|v| v.as_str()).unwrap_or("").to_owned();
+            let path = text("url");
+            (!path.is_empty()).then(|| OutboundAttachment {
+                image: text("type") == "image",
+                url: if path.starts_with('/') { format!("{}{path}", public_url.trim_end_matches('/')) } else { path },
+                name: text("name"),
+                content_type: text("content_type"),
+            })
+        })
+        .collect()
+}
+
+pub fn outbound_message(job: &OutboundJob, public_url: &str) -> OutboundMessage {
     let m = &job.message;
+    let attachments = outbound_attachments(&m.attachments, public_url);
     OutboundMessage {
         message_id: m.id.clone(),
         text: m.text.clone(),
@@ -219,5 +239,6 @@ pub fn outbound_message(job: &OutboundJob) -> OutboundMessage {
             .iter()
             .find(|a| a.get("type").and_then(|t| t.as_str()) == Some("whatsapp_template"))
             .and_then(|a| serde_json::from_value(a.clone()).ok()),
+        attachments,
     }
 }

@@ -654,7 +654,7 @@ async fn window_closed(workers: &Workers, c: &Conversation, text: &str, now: Tim
     job.message.author_user_id = None;
     job.message.author_kind = AuthorKind::Bot;
     let ctx = workers.context(&job.channel).await?;
-    let outbound = crate::publish::outbound_message(&job);
+    let outbound = crate::publish::outbound_message(&job, &workers.config.public_url);
     Ok(match hark_channels::connector::check_outbound(&ctx, &outbound, now) {
         Err(hark_channels::ConnectorError::NotAllowed(reason)) => Some(reason),
         _ => None,

@@ -111,8 +111,11 @@ pub trait Conversations: Send + Sync {
     async fn message_by_platform_id(&self, channel_id: &str, platform_message_id: &str)
     -> StoreResult<Option<Message>>;
     /// Which of these platform ids the channel already has: (platform id, message id).
-    async fn known_platform_ids(&self, channel_id: &str, platform_message_ids: &[String])
-    -> StoreResult<Vec<(String, String)>>;
+    async fn known_platform_ids(
+        &self,
+        channel_id: &str,
+        platform_message_ids: &[String],
+    ) -> StoreResult<Vec<(String, String)>>;
     /// Inbound messages stored, and how many distinct (channel, platform id)
     /// they carry (equal unless something was stored twice).
     async fn inbound_message_counts(&self) -> StoreResult<(i64, i64)>;
@@ -139,6 +142,8 @@ pub trait Collaboration: Send + Sync {
     async fn presence(&self, conversation_id: &str, now: jiff::Timestamp) -> StoreResult<Vec<Presence>>;
     async fn attribute_definitions(&self, workspace_id: &str) -> StoreResult<Vec<AttributeDefinition>>;
     async fn business_hours(&self, workspace_id: &str) -> StoreResult<Vec<BusinessHoursRecord>>;
+    /// A file attached to a reply, with its bytes.
+    async fn upload(&self, id: &str) -> StoreResult<Option<UploadRecord>>;
 }
 
 /// The audit log and the event stream.

@@ -135,6 +135,20 @@ pub struct BusinessHoursRecord {
     pub updated_at: Timestamp,
 }
 
+/// A file an agent attached to a reply, with its bytes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UploadRecord {
+    pub id: String,
+    pub workspace_id: String,
+    /// Unguessable; part of the address the networks fetch the file from.
+    pub token: String,
+    pub name: String,
+    pub content_type: String,
+    pub bytes: Vec<u8>,
+    pub created_by: Option<String>,
+    pub created_at: Timestamp,
+}
+
 /// One change, applied inside [`crate::UnitOfWork::commit`]'s transaction.
 #[derive(Debug, Clone)]
 pub enum Write {
@@ -335,6 +349,7 @@ pub enum Write {
         position: i64,
         at: Timestamp,
     },
+    InsertUpload(UploadRecord),
     Audit(NewAuditEntry),
     Event(NewEvent),
     Outbox(NewOutboxItem),

@@ -623,6 +623,16 @@ macro_rules! impl_repositories {
                             return Err(StoreError::Conflict("follower"));
                         }
                     }
+                    Write::InsertUpload(u) => {
+                        let size = i64::try_from(u.bytes.len()).unwrap_or(i64::MAX);
+                        sqlx::query(
+                            "INSERT INTO uploads (id, workspace_id, token, name, content_type, size, bytes, created_by, created_at) \
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                        )
+                        .bind(u.id).bind(u.workspace_id).bind(u.token).bind(u.name).bind(u.content_type).bind(size)
+                        .bind(u.bytes).bind(u.created_by).bind(to_ms(u.created_at))
+                        .execute(&mut **tx).await?;
+                    }
                     Write::Audit(a) => {
                         sqlx::query(
                             "INSERT INTO audit_log (workspace_id, at, actor_kind, actor_id, action, subject_type, \
@@ -1197,6 +1207,21 @@ macro_rules! impl_repositories {
                 )
                 .bind(workspace_id.to_owned()).fetch_all(self.reader()).await?
                 .into_iter().map(AttributeDefinitionRow::into_domain).collect()
+            }
+
+            async fn upload(&self, id: &str) -> StoreResult<Option<UploadRecord>> {
+                type UploadRow = (String, String, String, String, String, Vec<u8>, Option<String>, i64);
+                let row: Option<UploadRow> = sqlx::query_as(
+                    "SELECT id, workspace_id, token, name, content_type, bytes, created_by, created_at FROM uploads WHERE id = $1",
+                )
+                .bind(id.to_owned()).fetch_optional(self.reader()).await?;
+                row.map(|(id, workspace_id, token, name, content_type, bytes, created_by, created_at)| {
+                    Ok(UploadRecord {
+                        id, workspace_id, token, name, content_type, bytes, created_by,
+                        created_at: crate::time::from_ms(created_at)?,
+                    })
+                })
+                .transpose()
             }
 
             async fn business_hours(&self, workspace_id: &str) -> StoreResult<Vec<BusinessHoursRecord>> {

@@ -1,9 +1,10 @@
 // The composer: public reply, private reply or internal note; the
 // network's own character count; snippets with their variables filled;
 // @mentions; move to private; a warning when a public reply reads like the
-// brand's recent ones; Ctrl+Enter to send.
+// brand's recent ones; files attached where the network takes them;
+// Ctrl+Enter to send.
 
-import { api, boot, reportError, t } from './format.js';
+import { ApiError, api, boot, reportError, t } from './format.js';
 
 const X_URL_WEIGHT = 23;
 
@@ -69,6 +70,7 @@ function setMode(form, mode) {
   hint.classList.remove('refused');
   hint.textContent = t(`${mode}-hint`);
   checkSimilar(form);
+  checkAttachments(form);
   form.querySelector('.move-private').hidden = !(mode === 'private' && form.dataset.moving === 'true');
   updateCounter(form);
 }
@@ -91,7 +93,8 @@ function updateCounter(form) {
 async function send(form) {
   const textarea = form.querySelector('textarea');
   const text = textarea.value.trim();
-  if (!text) return;
+  const files = attached(form);
+  if (!text && !files.length) return;
   const mode = form.dataset.mode;
   const id = form.dataset.conversation;
   const button = form.querySelector('.send');
@@ -108,7 +111,9 @@ async function send(form) {
       form.dataset.moving = 'false';
       form.querySelector('.move-private').hidden = true;
     } else {
-      created = [await api('POST', `/api/v1/conversations/${encodeURIComponent(id)}/messages`, { visibility: mode, text })];
+      const body = { visibility: mode, text, attachments: files };
+      created = [await api('POST', `/api/v1/conversations/${encodeURIComponent(id)}/messages`, body)];
+      form.querySelector('.attachments.pending').replaceChildren();
     }
     textarea.value = '';
     updateCounter(form);
@@ -121,6 +126,86 @@ async function send(form) {
     if (err.code !== 'not_allowed') reportError(err);
   } finally {
     button.disabled = false;
+  }
+}
+
+// --- attachments -------------------------------------------------------------
+
+/** Ids of the files uploaded for this draft. */
+function attached(form) {
+  return [...form.querySelectorAll('.attachments.pending li[data-upload]')].map((li) => li.dataset.upload);
+}
+
+function sizeText(bytes) {
+  if (bytes >= 1048576) return `${(bytes / 1048576).toFixed(1)} MB`;
+  if (bytes >= 1024) return `${Math.round(bytes / 1024)} kB`;
+  return `${bytes} B`;
+}
+
+/** Uploads a file at once (the bytes go straight to Hark) and shows it as a chip. */
+async function attach(form, file) {
+  const list = form.querySelector('.attachments.pending');
+  const chip = document.createElement('li');
+  chip.className = 'attachment uploading';
+  chip.textContent = t('attachment-uploading', { name: file.name });
+  list.append(chip);
+  try {
+    const response = await fetch(`/api/v1/uploads?name=${encodeURIComponent(file.name)}`, {
+      method: 'POST',
+      credentials: 'same-origin',
+      headers: {
+        Accept: 'application/json',
+        'Content-Type': file.type || 'application/octet-stream',
+        'X-CSRF-Token': boot.csrf,
+      },
+      body: file,
+    });
+    const data = await response.json().catch(() => ({}));
+    if (!response.ok) {
+      const error = data.error || { code: 'error', message: response.statusText };
+      throw new ApiError(response.status, error.code, error.message);
+    }
+    chip.dataset.upload = data.id;
+    chip.classList.remove('uploading');
+    const name = document.createElement('span');
+    name.textContent = data.name;
+    name.dir = 'auto';
+    const size = document.createElement('span');
+    size.className = 'size';
+    size.textContent = sizeText(data.size);
+    const remove = document.createElement('button');
+    remove.type = 'button';
+    remove.className = 'link remove';
+    remove.textContent = '×';
+    remove.title = t('attachment-remove', { name: data.name });
+    remove.setAttribute('aria-label', remove.title);
+    chip.replaceChildren(name, size, remove);
+    checkAttachments(form);
+  } catch (err) {
+    chip.remove();
+    const hint = form.querySelector('.mode-hint');
+    hint.textContent = err.message;
+    hint.classList.add('refused');
+  }
+}
+
+/** Asks whether the network takes the attached files in the current mode, and says why not. */
+async function checkAttachments(form) {
+  const files = attached(form);
+  const mode = form.dataset.mode;
+  if (!files.length || mode === 'note') return;
+  try {
+    const id = encodeURIComponent(form.dataset.conversation);
+    const text = encodeURIComponent(form.querySelector('textarea').value.trim());
+    const choices = await api('GET', `/api/v1/conversations/${id}/reply-options?text=${text}&attachments=${files.join(',')}`);
+    const choice = choices.find((c) => c.visibility === mode);
+    if (choice && !choice.allowed && form.dataset.mode === mode) {
+      const hint = form.querySelector('.mode-hint');
+      hint.textContent = choice.reason || '';
+      hint.classList.add('refused');
+    }
+  } catch (err) {
+    reportError(err);
   }
 }
 
@@ -357,6 +442,18 @@ export function init(form, onTyping) {
   form.querySelector('.mention-picker').addEventListener('click', (event) => {
     const li = event.target.closest('li[data-mention]');
     if (li) completeMention(form, li.dataset.mention);
+  });
+  const fileInput = form.querySelector('.attach-input');
+  form.querySelector('[data-action="attach"]').addEventListener('click', () => fileInput.click());
+  fileInput.addEventListener('change', () => {
+    for (const file of fileInput.files) attach(form, file);
+    fileInput.value = '';
+  });
+  form.querySelector('.attachments.pending').addEventListener('click', (event) => {
+    const remove = event.target.closest('button.remove');
+    if (!remove) return;
+    remove.closest('li').remove();
+    setMode(form, form.dataset.mode);
   });
   form.querySelector('[data-action="mention"]').addEventListener('click', () => {
     setMode(form, 'note');

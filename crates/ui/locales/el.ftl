@@ -231,6 +231,8 @@ composer-placeholder = Γράψτε μια απάντηση… (Ctrl+Enter γι�
 composer-label = Κείμενο απάντησης
 composer-snippets = Έτοιμες απαντήσεις
 composer-mention-title = Αναφορά σε συνάδελφο
+composer-attach = Επισύναψη αρχείου
+composer-attach-title = Εικόνα, PDF, αρχείο κειμένου ή CSV, έως 10 MB
 composer-send = Αποστολή
 composer-role-cannot = Ο ρόλος σας δεν επιτρέπει την αποστολή τέτοιου μηνύματος.
 guidelines-title = Οδηγίες
@@ -381,6 +383,8 @@ js-note-hint = Τις εσωτερικές σημειώσεις βλέπει μ�
 js-public-hint = Τη δημόσια απάντηση τη βλέπουν όλοι.
 js-private-hint = Την ιδιωτική απάντηση τη βλέπει μόνο ο πελάτης.
 js-similar = Αυτή η απάντηση μοιάζει κατά { $percent }% με μία που στάλθηκε πρόσφατα. Να την κάνετε πιο προσωπική;
+js-attachment-remove = Αφαίρεση { $name }
+js-attachment-uploading = Μεταφόρτωση { $name }…
 js-alert = Προσοχή: { $message }
 
 # Service levels, reports, dashboard, known issues

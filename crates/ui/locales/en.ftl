@@ -230,6 +230,8 @@ composer-placeholder = Write a reply… (Ctrl+Enter sends)
 composer-label = Reply text
 composer-snippets = Snippets
 composer-mention-title = Mention a teammate
+composer-attach = Attach a file
+composer-attach-title = A picture, PDF, text or CSV file, up to 10 MB
 composer-send = Send
 composer-role-cannot = Your role may not send this kind of message.
 guidelines-title = Guidelines
@@ -380,6 +382,8 @@ js-note-hint = Only your team sees internal notes. Type @ to mention someone.
 js-public-hint = Everyone can see a public reply.
 js-private-hint = Only the customer sees a private reply.
 js-similar = This reply is { $percent }% like one sent recently. Make it personal?
+js-attachment-remove = Remove { $name }
+js-attachment-uploading = Uploading { $name }…
 js-alert = Alert: { $message }
 
 # Service levels, reports, dashboard, known issues

@@ -235,6 +235,8 @@ composer-placeholder = Напишите ответ… (Ctrl+Enter — отпра
 composer-label = Текст ответа
 composer-snippets = Шаблоны
 composer-mention-title = Упомянуть коллегу
+composer-attach = Прикрепить файл
+composer-attach-title = Изображение, PDF, текстовый или CSV-файл до 10 МБ
 composer-send = Отправить
 composer-role-cannot = Ваша роль не позволяет отправлять такие сообщения.
 guidelines-title = Правила общения
@@ -385,6 +387,8 @@ js-note-hint = Внутренние заметки видит только ва�
 js-public-hint = Публичный ответ видят все.
 js-private-hint = Личный ответ видит только клиент.
 js-similar = Этот ответ на { $percent }% совпадает с недавно отправленным. Сделать его более личным?
+js-attachment-remove = Убрать { $name }
+js-attachment-uploading = Загрузка { $name }…
 js-alert = Внимание: { $message }
 
 # Service levels, reports, dashboard, known issues

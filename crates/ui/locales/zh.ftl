@@ -229,6 +229,8 @@ composer-placeholder = 输入回复…（Ctrl+Enter 发送）
 composer-label = 回复内容
 composer-snippets = 快捷回复
 composer-mention-title = 提及同事
+composer-attach = 附加文件
+composer-attach-title = 图片、PDF、文本或 CSV 文件，最大 10 MB
 composer-send = 发送
 composer-role-cannot = 你的角色无权发送此类消息。
 guidelines-title = 回复准则
@@ -379,6 +381,8 @@ js-note-hint = 内部备注仅团队可见。输入 @ 可提及同事。
 js-public-hint = 公开回复所有人可见。
 js-private-hint = 私信回复仅客户可见。
 js-similar = 此回复与最近发送的一条相似度达 { $percent }%。要改得更个性化吗？
+js-attachment-remove = 移除 { $name }
+js-attachment-uploading = 正在上传 { $name }…
 js-alert = 警报：{ $message }
 
 # Service levels, reports, dashboard, known issues

@@ -107,6 +107,11 @@ pub fn router(state: WebState) -> Router {
     let webhooks = Router::new()
         .route("/webhooks/{channel_id}", get(webhooks::receive).post(webhooks::receive))
         .layer(DefaultBodyLimit::max(WEBHOOK_MAX_BODY.max(max_body)));
+    // A file is sent whole in one request, up to the largest accepted.
+    let uploads = Router::new()
+        .route("/api/v1/uploads", axum::routing::post(api::uploads::create))
+        .route("/files/{id}/{token}", get(api::uploads::serve))
+        .layer(DefaultBodyLimit::max(hark_app::MAX_UPLOAD_BYTES + 1024));
     let routes = Router::new()
         .route("/healthz", get(api::health::healthz))
         .route("/api/openapi.json", get(openapi::serve))
@@ -116,6 +121,7 @@ pub fn router(state: WebState) -> Router {
         .method_not_allowed_fallback(api::method_not_allowed)
         .layer(DefaultBodyLimit::max(max_body))
         .merge(webhooks)
+        .merge(uploads)
         .with_state(state);
     security::protect(routes)
         .layer(axum::middleware::from_fn(security::record_metrics))

@@ -52,7 +52,11 @@ type Credentials = serde_json::Map<String, serde_json::Value>;
 pub struct CredentialCache(Mutex<HashMap<String, (jiff::Timestamp, Credentials)>>);
 
 impl CredentialCache {
-    async fn open(&self, app: &hark_app::App, channel: &hark_domain::Channel) -> Result<Credentials, hark_app::AppError> {
+    async fn open(
+        &self,
+        app: &hark_app::App,
+        channel: &hark_domain::Channel,
+    ) -> Result<Credentials, hark_app::AppError> {
         if let Some((stamp, credentials)) = self.0.lock().unwrap_or_else(|p| p.into_inner()).get(&channel.id)
             && *stamp == channel.updated_at
         {

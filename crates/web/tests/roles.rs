@@ -74,6 +74,7 @@ enum Case {
     AgentProfile,
     RoundRobin,
     PublishPolicy,
+    Upload,
 }
 
 const CASES: &[Case] = &[
@@ -135,6 +136,7 @@ const CASES: &[Case] = &[
     Case::AgentProfile,
     Case::RoundRobin,
     Case::PublishPolicy,
+    Case::Upload,
 ];
 
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
@@ -178,6 +180,7 @@ impl Case {
             Case::AgentProfile => Action::ManageUsers,
             Case::RoundRobin => Action::AssignConversation,
             Case::PublishPolicy => Action::ManageChannels,
+            Case::Upload => Action::WriteNote,
         }
     }
 
@@ -245,6 +248,7 @@ impl Case {
             Case::AgentProfile => ("put", "/api/v1/users/{id}/assignment"),
             Case::RoundRobin => ("post", "/api/v1/conversations/{id}/round-robin"),
             Case::PublishPolicy => ("put", "/api/v1/channels/{id}/publish-policy"),
+            Case::Upload => ("post", "/api/v1/uploads"),
         }
     }
 
@@ -574,7 +578,8 @@ impl Case {
                 }
             }
             Case::RuleOrder => {
-                let mut ids: Vec<String> = app.rules(&system).await.unwrap_or_default().into_iter().map(|r| r.id).collect();
+                let mut ids: Vec<String> =
+                    app.rules(&system).await.unwrap_or_default().into_iter().map(|r| r.id).collect();
                 ids.reverse();
                 (Method::PUT, "/api/v1/rules/order".into(), Some(json!({ "rule_ids": ids })))
             }
@@ -620,6 +625,8 @@ impl Case {
                 let body = json!({ "publish_roles": ["owner", "admin", "supervisor", "agent"] });
                 (Method::PUT, format!("/api/v1/channels/{}/publish-policy", t.channel_id), Some(body))
             }
+            // The body is the file itself, sent raw by the loop below.
+            Case::Upload => (Method::POST, "/api/v1/uploads?name=notes.txt".into(), None),
         }
     }
 }
@@ -639,7 +646,11 @@ async fn every_role_gets_exactly_what_the_matrix_allows() {
     for case in CASES {
         for role in Role::ALL {
             let (method, path, body) = case.prepare(&t, *role).await;
-            let (status, response) = t.call(*role, method.clone(), &path, body).await;
+            let (status, response) = if matches!(case, Case::Upload) {
+                t.call_raw(*role, method.clone(), &path, "text/plain", b"order NW-12345".to_vec()).await
+            } else {
+                t.call(*role, method.clone(), &path, body).await
+            };
             let allowed = permits(*role, case.action());
             if allowed && case.reaches_a_network() {
                 // The test channel reaches no network: the call may fail there, but not on permissions.

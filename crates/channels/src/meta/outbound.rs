@@ -55,10 +55,13 @@ pub async fn publish(
     msg: &OutboundMessage,
     now: Timestamp,
 ) -> Result<Published, ConnectorError> {
+    crate::connector::check_attachments(ctx.network, msg)?;
     let delivery = plan(ctx, msg, now)?;
-    check_length(ctx.network, delivery.visibility(), &msg.text)?;
+    if msg.attachments.is_empty() || !msg.text.trim().is_empty() {
+        check_length(ctx.network, delivery.visibility(), &msg.text)?;
+    }
     let graph = Graph::new(http, ctx)?;
-    send(&graph, ctx, &delivery, &msg.text).await
+    send(&graph, ctx, &delivery, &msg.text, msg.attachments.first()).await
 }
 
 /// Subscribes the app to this channel's webhooks at `url` (Meta checks the
@@ -179,11 +182,16 @@ async fn send(
     ctx: &ChannelContext,
     delivery: &Delivery,
     text: &str,
+    file: Option<&crate::model::OutboundAttachment>,
 ) -> Result<Published, ConnectorError> {
     let account = ctx.external_id.as_str();
     match delivery {
         Delivery::FacebookComment { target } => {
-            let answer = graph.post_form(&[target, "comments"], &[("message", text)]).await?;
+            let mut form = vec![("message", text)];
+            if let Some(file) = file {
+                form.push(("attachment_url", file.url.as_str()));
+            }
+            let answer = graph.post_form(&[target, "comments"], &form).await?;
             published(&answer, "/id", None)
         }
         Delivery::InstagramReply { comment_id } => {
@@ -195,8 +203,14 @@ async fn send(
             published(&answer, "/id", None)
         }
         Delivery::DirectMessage { recipient, message_type } => {
-            let mut body =
-                json!({"recipient": {"id": recipient}, "messaging_type": "RESPONSE", "message": {"text": text}});
+            let message = match file {
+                Some(file) => json!({"attachment": {
+                    "type": if file.image { "image" } else { "file" },
+                    "payload": {"url": file.url, "is_reusable": true},
+                }}),
+                None => json!({"text": text}),
+            };
+            let mut body = json!({"recipient": {"id": recipient}, "messaging_type": "RESPONSE", "message": message});
             if *message_type == DirectMessageType::HumanAgent {
                 body["messaging_type"] = json!("MESSAGE_TAG");
                 body["tag"] = json!("HUMAN_AGENT");
@@ -218,6 +232,23 @@ async fn send(
                 "type": "text",
                 "text": {"body": text, "preview_url": false},
             });
+            // A file goes by its address, with the text as its caption.
+            if let Some(file) = file {
+                let body_map = body.as_object_mut();
+                if let Some(map) = body_map {
+                    map.remove("text");
+                    if file.image {
+                        map.insert("type".into(), json!("image"));
+                        map.insert("image".into(), json!({"link": file.url, "caption": text}));
+                    } else {
+                        map.insert("type".into(), json!("document"));
+                        map.insert(
+                            "document".into(),
+                            json!({"link": file.url, "caption": text, "filename": file.name}),
+                        );
+                    }
+                }
+            }
             if let Some(quoted) = quoted {
                 body["context"] = json!({"message_id": quoted});
             }
@@ -356,6 +387,7 @@ mod tests {
             private_reply_already_sent: false,
             by_person: true,
             template: None,
+            attachments: vec![],
         }
     }
 

@@ -138,6 +138,7 @@ mod tests {
             private_reply_already_sent: already_sent,
             by_person: true,
             template: None,
+            attachments: vec![],
         }
     }
 

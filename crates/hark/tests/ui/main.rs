@@ -5,6 +5,7 @@
 
 mod harness;
 
+mod attachments;
 mod automation;
 mod collision;
 mod flows;

@@ -42,8 +42,10 @@ async fn a_supervisor_reads_the_reports_and_watches_the_dashboard_live() {
     visit(&page, &demo, "/reports?group=none&dimension=channel").await;
     wait_text(&page, ".reports table.report-table", "").await;
     let report = demo.api_get(supervisor, "/api/v1/reports?group=none&dimension=channel").await;
-    let sum: u64 =
-        report["breakdown"].as_array().map(|b| b.iter().filter_map(|v| v["figures"]["inbound"].as_u64()).sum()).unwrap_or(0);
+    let sum: u64 = report["breakdown"]
+        .as_array()
+        .map(|b| b.iter().filter_map(|v| v["figures"]["inbound"].as_u64()).sum())
+        .unwrap_or(0);
     assert_eq!(sum, inbound);
 
     // The dashboard refreshes as a new conversation arrives.

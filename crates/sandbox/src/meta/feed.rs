@@ -161,10 +161,18 @@ pub(crate) fn queue_ig_comment_event(world: &mut World, comment: &Comment, usern
     );
 }
 
+/// A comment's text; a picture given by `attachment_url` (Facebook only) is
+/// noted in it, as Graph shows a comment's attachment beside its message.
 fn message_param(world: &mut World, call: &Call<'_>) -> Result<String, ApiResponse> {
-    match call.param("message").filter(|m| !m.is_empty()) {
-        Some(text) => Ok(text),
-        None => Err(invalid_param(world, "The parameter message is required")),
+    let picture = call.param("attachment_url").filter(|u| !u.is_empty());
+    if picture.is_some() && call.account.network == SimNetwork::Instagram {
+        return Err(invalid_param(world, "(#100) Param attachment_url is not supported on Instagram comments"));
+    }
+    match (call.param("message").filter(|m| !m.is_empty()), picture) {
+        (Some(text), Some(url)) => Ok(format!("{text} [photo {url}]")),
+        (Some(text), None) => Ok(text),
+        (None, Some(url)) => Ok(format!("[photo {url}]")),
+        (None, None) => Err(invalid_param(world, "The parameter message is required")),
     }
 }
 

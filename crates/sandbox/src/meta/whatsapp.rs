@@ -217,7 +217,10 @@ fn content_text(world: &mut World, call: &Call<'_>, kind: &str) -> Result<String
                     &format!("The parameter {kind}['link'] or {kind}['id'] is required."),
                 ));
             }
-            format!("[{kind}] {source}")
+            match object.get("caption").and_then(Value::as_str).filter(|c| !c.is_empty()) {
+                Some(caption) => format!("[{kind}] {source} {caption}"),
+                None => format!("[{kind}] {source}"),
+            }
         }
         "interactive" => object.pointer("/body/text").and_then(Value::as_str).unwrap_or("[interactive]").to_string(),
         other => return Err(invalid_param(world, &format!("Param type {other:?} is not a valid message type."))),

@@ -33,8 +33,9 @@ pub(crate) fn call(
         "setwebhook" => set_webhook(world, bot_id, params, now),
         "deletewebhook" => delete_webhook(world, bot_id, params),
         "getwebhookinfo" => webhook_info(world, bot_id),
-        "sendmessage" => send(world, bot_id, params, now, false),
-        "sendphoto" => send(world, bot_id, params, now, true),
+        "sendmessage" => send(world, bot_id, params, now, None),
+        "sendphoto" => send(world, bot_id, params, now, Some("photo")),
+        "senddocument" => send(world, bot_id, params, now, Some("document")),
         "setmessagereaction" => react(world, bot_id, params, now),
         "deletemessage" => delete_message(world, bot_id, params, now),
         _ => fail(404, "Not Found"),
@@ -185,20 +186,27 @@ fn reply_target(params: &Map<String, Value>) -> (Option<i64>, bool) {
     }
 }
 
-fn send(world: &mut World, bot_id: &str, params: &Map<String, Value>, now: Timestamp, photo: bool) -> ApiResponse {
+/// `sendMessage`, or with `file` ("photo", "document") `sendPhoto` / `sendDocument`.
+fn send(
+    world: &mut World,
+    bot_id: &str,
+    params: &Map<String, Value>,
+    now: Timestamp,
+    file: Option<&str>,
+) -> ApiResponse {
     let chat_id = match target_chat(world, bot_id, params) {
         Ok(chat) => chat,
         Err(response) => return response,
     };
-    let text = if photo {
-        let Some(source) = param_str(params, "photo").filter(|p| !p.is_empty()) else {
-            return fail(400, "Bad Request: there is no photo in the request");
+    let text = if let Some(kind) = file {
+        let Some(source) = param_str(params, kind).filter(|p| !p.is_empty()) else {
+            return fail(400, &format!("Bad Request: there is no {kind} in the request"));
         };
         let caption = param_str(params, "caption").unwrap_or_default();
         if caption.chars().count() > 1024 {
             return fail(400, "Bad Request: message caption is too long");
         }
-        format!("[photo {source}] {caption}")
+        format!("[{kind} {source}] {caption}")
     } else {
         let text = param_str(params, "text").unwrap_or_default();
         if text.trim().is_empty() {
@@ -243,12 +251,17 @@ fn send(world: &mut World, bot_id: &str, params: &Map<String, Value>, now: Times
     let Some(bot) = world.tg.bots.get(bot_id) else { return fail(401, "Unauthorized") };
     let Some(chat) = bot.chats.get(&chat_id) else { return fail(400, "Bad Request: chat not found") };
     let mut result = message_json(world, bot, chat, &message, true);
-    if photo {
+    if let Some(kind) = file {
         let object = result.as_object_mut();
         if let Some(object) = object {
             object.remove("text");
             object.insert("caption".into(), json!(param_str(params, "caption").unwrap_or_default()));
-            object.insert("photo".into(), json!([{"file_id": format!("AgACAgIAAxk{id}"), "file_unique_id": format!("AQAD{id}"), "width": 1280, "height": 960}]));
+            let sent = if kind == "photo" {
+                json!([{"file_id": format!("AgACAgIAAxk{id}"), "file_unique_id": format!("AQAD{id}"), "width": 1280, "height": 960}])
+            } else {
+                json!({"file_id": format!("BQACAgIAAxk{id}"), "file_unique_id": format!("AgAD{id}"), "file_name": "document"})
+            };
+            object.insert(kind.into(), sent);
         }
     }
     ok(result)

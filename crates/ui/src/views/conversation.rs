@@ -314,13 +314,15 @@ fn delivery(ctx: &Ctx<'_>, m: &Message) -> Markup {
     }
 }
 
-/// An attachment: its name and kind, a link only to an http(s) address, and
-/// a thumbnail only for an image served over https.
+/// An attachment: its name and kind, a link only to an http(s) address (or
+/// to a file an agent uploaded, which Hark serves itself), and a thumbnail
+/// only for an image served over https or by Hark.
 fn attachment(ctx: &Ctx<'_>, a: &serde_json::Value) -> Markup {
     let field = |k: &str| a.get(k).and_then(|v| v.as_str()).unwrap_or("");
     let kind = field("type");
     let url = [field("url"), field("link"), field("permalink")].into_iter().find(|u| !u.is_empty()).unwrap_or("");
-    let safe_url = (url.starts_with("https://") || url.starts_with("http://")).then_some(url);
+    let uploaded = a.get("upload_id").is_some() && url.starts_with("/files/");
+    let safe_url = (uploaded || url.starts_with("https://") || url.starts_with("http://")).then_some(url);
     let name = [field("name"), field("filename"), field("title")].into_iter().find(|n| !n.is_empty());
     let shown = name
         .map(str::to_owned)
@@ -328,7 +330,7 @@ fn attachment(ctx: &Ctx<'_>, a: &serde_json::Value) -> Markup {
     let size = a.get("size").and_then(|v| v.as_u64());
     html! {
         li.attachment {
-            @if kind == "image" && url.starts_with("https://") {
+            @if kind == "image" && (uploaded || url.starts_with("https://")) {
                 img src=(url) alt=(shown) loading="lazy" referrerpolicy="no-referrer" width="160";
             }
             @match safe_url {
@@ -383,9 +385,13 @@ fn composer(ctx: &Ctx<'_>, p: &ConversationPane<'_>) -> Markup {
             textarea name="text" dir="auto" rows="3" placeholder=(t.t("composer-placeholder"))
                 aria-label=(t.t("composer-label")) {}
             div.similar hidden {}
+            ul.attachments.pending aria-live="polite" {}
             div.composer-foot {
                 button.link type="button" data-action="snippets" aria-haspopup="true" { (t.t("composer-snippets")) }
                 button.link type="button" data-action="mention" title=(t.t("composer-mention-title")) { "@" }
+                button.link type="button" data-action="attach" title=(t.t("composer-attach-title")) { (t.t("composer-attach")) }
+                input.attach-input type="file" hidden aria-label=(t.t("composer-attach"))
+                    accept="image/jpeg,image/png,image/gif,image/webp,application/pdf,text/plain,text/csv";
                 details.guidelines {
                     summary { (t.t("guidelines-title")) }
                     ul {

@@ -171,26 +171,47 @@ pub async fn messages(
     Ok(JsonOut(List::page(rows, page.limit, |m| Cursor::of_message(m).encode())))
 }
 
+/// A reply or note, with the files uploaded for it beforehand.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PostMessage {
+    /// `public` or `private` for a reply, `note` for an internal note.
+    pub visibility: Visibility,
+    /// May be empty when a file is attached.
+    #[serde(default)]
+    pub text: String,
+    /// WhatsApp only: send this approved template (the one kind of message
+    /// WhatsApp allows outside its 24-hour window).
+    #[serde(default)]
+    pub template: Option<hark_app::TemplateInput>,
+    /// Ids of files from `POST /api/v1/uploads`.
+    #[serde(default)]
+    pub attachments: Vec<String>,
+}
+
 /// Writes a public or private reply (queued for publication, or for approval
 /// when written by a trainee) or an internal note.
 #[utoipa::path(post, path = "/api/v1/conversations/{id}/messages", tag = "conversations", params(("id" = String, Path)),
-    request_body = NewMessage,
-    responses((status = 201, body = Message), (status = 400, body = crate::ErrorBody), (status = 403, body = crate::ErrorBody)))]
+    request_body = PostMessage,
+    responses((status = 201, body = Message), (status = 400, body = crate::ErrorBody), (status = 403, body = crate::ErrorBody),
+        (status = 422, body = crate::ErrorBody)))]
 pub async fn post_message(
     State(state): State<WebState>,
     auth: Authenticated,
     Path(id): Path<String>,
-    Json(body): Json<NewMessage>,
+    Json(body): Json<PostMessage>,
 ) -> ApiResult<(StatusCode, JsonOut<Message>)> {
+    let files = state.app.attachments_of(&auth.actor, &body.attachments).await?;
     if body.visibility != Visibility::Note {
         // Refuse now what the network would refuse, so the agent learns why at once.
         if let ReplyOption { allowed: false, reason: Some(reason), .. } =
-            reply_option(&state, &auth, &id, body.visibility, &body.text, body.template.as_ref()).await?
+            reply_option(&state, &auth, &id, body.visibility, &body.text, body.template.as_ref(), &files).await?
         {
             return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "not_allowed", reason));
         }
     }
-    Ok((StatusCode::CREATED, JsonOut(state.app.post_message(&auth.actor, &id, body).await?)))
+    let message = NewMessage { visibility: body.visibility, text: body.text, template: body.template };
+    Ok((StatusCode::CREATED, JsonOut(state.app.post_message_with(&auth.actor, &id, message, &body.attachments).await?)))
 }
 
 /// Whether a reply of one visibility can go out now, and if not, why; and
@@ -213,6 +234,8 @@ pub struct ReplyOption {
 pub struct ReplyOptionsQuery {
     /// The draft, to check its length too.
     pub text: Option<String>,
+    /// Comma-separated ids of uploaded files to send with it.
+    pub attachments: Option<String>,
 }
 
 /// Which replies the network allows right now in this conversation: public,
@@ -227,7 +250,16 @@ pub async fn reply_options(
     Query(q): Query<ReplyOptionsQuery>,
 ) -> ApiResult<JsonOut<Vec<ReplyOption>>> {
     let text = q.text.unwrap_or_else(|| ".".into());
-    Ok(JsonOut(reply_choices(&state, &auth.actor, &id, &text, None).await?))
+    let ids: Vec<String> = q
+        .attachments
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect();
+    let files = state.app.attachments_of(&auth.actor, &ids).await?;
+    Ok(JsonOut(reply_choices(&state, &auth.actor, &id, &text, None, &files).await?))
 }
 
 /// Public and private reply options for a draft, checked the way the
@@ -238,6 +270,7 @@ pub async fn reply_choices(
     conversation_id: &str,
     text: &str,
     template: Option<&hark_app::TemplateInput>,
+    files: &[serde_json::Value],
 ) -> ApiResult<Vec<ReplyOption>> {
     let job = state.app.draft_outbound(actor, conversation_id, Visibility::Public, text).await?;
     let ctx = hark_channels::ChannelContext {
@@ -251,12 +284,13 @@ pub async fn reply_choices(
     for visibility in [Visibility::Public, Visibility::Private] {
         let mut draft = job.clone();
         draft.message.visibility = visibility;
-        let mut outbound = hark_jobs::publish::outbound_message(&draft);
+        let mut outbound = hark_jobs::publish::outbound_message(&draft, &state.config.public_url);
         outbound.template = template.map(|t| hark_channels::MessageTemplate {
             name: t.name.clone(),
             language: t.language.clone(),
             parameters: t.parameters.clone(),
         });
+        outbound.attachments = hark_jobs::publish::outbound_attachments(files, &state.config.public_url);
         let (measure, length, max) = hark_channels::text::counter(ctx.network, outbound.visibility, text);
         let reason = if job.conversation.kind == ConversationKind::Private && visibility == Visibility::Public {
             Some("a private conversation can only get private replies".to_owned())
@@ -278,8 +312,9 @@ async fn reply_option(
     visibility: Visibility,
     text: &str,
     template: Option<&hark_app::TemplateInput>,
+    files: &[serde_json::Value],
 ) -> ApiResult<ReplyOption> {
-    let options = reply_choices(state, &auth.actor, conversation_id, text, template).await?;
+    let options = reply_choices(state, &auth.actor, conversation_id, text, template, files).await?;
     options
         .into_iter()
         .find(|o| o.visibility == visibility)
@@ -427,7 +462,7 @@ pub async fn move_to_private(
     {
         if let Some(text) = text.filter(|t| !t.trim().is_empty())
             && let ReplyOption { allowed: false, reason: Some(reason), .. } =
-                reply_option(&state, &auth, &id, visibility, text, None).await?
+                reply_option(&state, &auth, &id, visibility, text, None, &[]).await?
         {
             return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "not_allowed", reason));
         }

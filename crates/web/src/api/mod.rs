@@ -13,6 +13,7 @@ pub mod health;
 pub mod journal;
 pub mod reports;
 pub mod tokens;
+pub mod uploads;
 
 use axum::Router;
 use axum::http::StatusCode;
@@ -31,6 +32,7 @@ pub fn routes() -> Router<WebState> {
         .route("/me", get(auth::me).patch(collaboration::update_me))
         .route("/conversations", get(conversations::list))
         .route("/conversations/bulk", post(conversations::bulk))
+        .route("/search", get(conversations::search))
         .route("/conversations/{id}", get(conversations::get).patch(conversations::update))
         .route("/conversations/{id}/merge", post(conversations::merge))
         .route("/conversations/{id}/move-to-private", post(conversations::move_to_private))

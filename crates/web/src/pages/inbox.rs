@@ -439,7 +439,7 @@ impl PaneData {
         if older {
             messages.remove(0);
         }
-        let reply_options = match crate::api::conversations::reply_choices(state, actor, id, ".", None).await {
+        let reply_options = match crate::api::conversations::reply_choices(state, actor, id, ".", None, &[]).await {
             Ok(options) => options
                 .into_iter()
                 .map(|o| ReplyChoice {

@@ -64,7 +64,9 @@ pub async fn tab(State(state): State<WebState>, viewer: Viewer, Path(slug): Path
         })
         .collect();
     let service_levels = match tab {
-        Tab::ServiceLevels => serde_json::to_value(state.app.service_levels(actor).await.page(&viewer)?).unwrap_or_default(),
+        Tab::ServiceLevels => {
+            serde_json::to_value(state.app.service_levels(actor).await.page(&viewer)?).unwrap_or_default()
+        }
         _ => serde_json::Value::Null,
     };
     let known = match tab {

@@ -149,6 +149,24 @@ impl TestApp {
         read(req.send().await.unwrap_or_else(|e| panic!("{e}"))).await
     }
 
+    /// A call whose body is sent as it is, with its own content type.
+    pub async fn call_raw(
+        &self,
+        role: Role,
+        method: Method,
+        path: &str,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> (StatusCode, Value) {
+        let req = self
+            .client
+            .request(method, self.url(path))
+            .bearer_auth(&self.tokens[&role])
+            .header("content-type", content_type)
+            .body(body);
+        read(req.send().await.unwrap_or_else(|e| panic!("{e}"))).await
+    }
+
     pub async fn get(&self, role: Role, path: &str) -> (StatusCode, Value) {
         self.call(role, Method::GET, path, None).await
     }
