@@ -131,7 +131,8 @@ pub async fn inbox(options: InboxOptions) -> anyhow::Result<Value> {
     let mut results = serde_json::Map::new();
 
     // Inbox views as the API serves them, first pages and deeper pages.
-    let views: Vec<(&str, Box<dyn Fn(usize) -> String>)> = vec![
+    type Query<'a> = Box<dyn Fn(usize) -> String + 'a>;
+    let views: Vec<(&str, Query)> = vec![
         ("open", Box::new(|_| "status=open".into())),
         ("mine", Box::new(|i| format!("status=open,pending&assignee={}", pick(i, &g.agents)))),
         ("unassigned", Box::new(|_| "status=open&assignee=none".into())),

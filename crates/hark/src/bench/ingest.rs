@@ -237,7 +237,9 @@ async fn send(
     concurrency: usize,
     rate: Option<f64>,
 ) -> Sent {
-    let requests: Arc<Vec<(usize, String, Vec<(String, String)>, Vec<u8>)>> = Arc::new(
+    /// One request to send: which prepared event, where, its headers and body.
+    type Request = (usize, String, Vec<(String, String)>, Vec<u8>);
+    let requests: Arc<Vec<Request>> = Arc::new(
         plan.iter().map(|&i| (i, urls[i].clone(), prepared[i].1.headers.clone(), prepared[i].1.body.clone())).collect(),
     );
     let next = Arc::new(AtomicUsize::new(0));
@@ -310,7 +312,7 @@ async fn send(
 /// The `n`th action of a realistic mix: comments and DMs on four networks, ten languages.
 fn action(n: usize) -> CustomerAction {
     // A few customers write several times, so conversations get longer, not only more.
-    let who = if n % 3 == 0 { n / 3 } else { n };
+    let who = if n.is_multiple_of(3) { n / 3 } else { n };
     let customer = Customer::new(
         format!("{}", 7_100_000_000_000_000u64 + who as u64),
         format!("user{who}"),
