@@ -66,6 +66,7 @@ pub async fn start(config: &Config, app: App) -> anyhow::Result<Running> {
     let mut worker_tasks = workers.spawn(shutdown.clone());
     let search = crate::search::Search::open(&config.data_dir.join("search"), app.store.clone())?;
     worker_tasks.push(search.spawn(shutdown.clone()));
+    worker_tasks.push(tokio::spawn(maintain_database(app.store.clone(), shutdown.clone())));
     let state = WebState::new(app, intake, web_config, shutdown.clone()).with_search(std::sync::Arc::new(search));
     let router = hark_web::router(state);
     let listener = tokio::net::TcpListener::bind(config.listen)
@@ -86,6 +87,25 @@ pub async fn start(config: &Config, app: App) -> anyhow::Result<Running> {
         Ok(())
     });
     Ok(Running { shutdown, workers, server })
+}
+
+/// The database's own upkeep, hourly (the first soon after start, when a
+/// freshly loaded or restored database most needs its statistics).
+async fn maintain_database(store: std::sync::Arc<dyn hark_store::Store>, shutdown: CancellationToken) {
+    let mut every = tokio::time::interval_at(
+        tokio::time::Instant::now() + std::time::Duration::from_secs(60),
+        std::time::Duration::from_secs(3600),
+    );
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = every.tick() => {
+                if let Err(err) = store.maintain().await {
+                    tracing::warn!(%err, "database upkeep failed; trying again in an hour");
+                }
+            }
+        }
+    }
 }
 
 fn worker_config(config: &Config) -> hark_jobs::WorkerConfig {

@@ -209,6 +209,7 @@ pub trait UnitOfWork: Send + Sync {
 }
 
 /// Everything Hark needs from its database.
+#[async_trait]
 pub trait Store:
     Directory
     + Access
@@ -224,4 +225,10 @@ pub trait Store:
 {
     /// `sqlite` or `postgres`, for logs and `/healthz`.
     fn backend(&self) -> &'static str;
+
+    /// Periodic upkeep of the database itself (query planner statistics on
+    /// SQLite; PostgreSQL's autovacuum does its own).
+    async fn maintain(&self) -> StoreResult<()> {
+        Ok(())
+    }
 }

@@ -124,6 +124,7 @@ impl Drop for PgStore {
     }
 }
 
+#[async_trait::async_trait]
 impl crate::Store for PgStore {
     fn backend(&self) -> &'static str {
         "postgres"

@@ -57,10 +57,20 @@ impl SqliteStore {
         sqlx::query("UPDATE outbox SET locked_until = NULL WHERE done_at IS NULL AND locked_until IS NOT NULL")
             .execute(&write)
             .await?;
+        // Table statistics for the query planner, gathered where they are
+        // missing or stale (SQLite's advice for long-lived connections).
+        sqlx::query("PRAGMA optimize=0x10002").execute(&write).await?;
         let read = SqlitePoolOptions::new().max_connections(4).connect_with(options.read_only(true)).await?;
         let head: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM events").fetch_one(&write).await?;
         let (event_head, _) = tokio::sync::watch::channel(head);
         Ok(SqliteStore { read, write, event_head })
+    }
+
+    /// Refreshes the query planner's statistics of tables that grew or shrank
+    /// a lot since they were last gathered; cheap when nothing changed.
+    pub async fn optimize(&self) -> crate::StoreResult<()> {
+        sqlx::query("PRAGMA optimize").execute(&self.write).await?;
+        Ok(())
     }
 
     /// The applied migrations' versions and descriptions (for `hark migrate`).
@@ -121,9 +131,14 @@ impl SqliteStore {
     }
 }
 
+#[async_trait::async_trait]
 impl crate::Store for SqliteStore {
     fn backend(&self) -> &'static str {
         "sqlite"
+    }
+
+    async fn maintain(&self) -> crate::StoreResult<()> {
+        self.optimize().await
     }
 }
 

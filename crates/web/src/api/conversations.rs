@@ -531,8 +531,11 @@ pub async fn search(
         .search
         .as_ref()
         .ok_or_else(|| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "search is not available"))?;
+    // The index ranks conversations by their newest matching message; a
+    // little more than a page covers those the agent may not see.
+    let wanted = (page.limit as usize * 2).min(200);
     let ids = index
-        .conversation_ids(auth.actor.workspace_id(), text, 500)
+        .conversation_ids(auth.actor.workspace_id(), text, wanted)
         .await
         .map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", e))?;
     let filter = ConversationFilter { ids: Some(ids), ..Default::default() };
