@@ -237,6 +237,18 @@ async fn a_breach_fires_once_across_nodes_and_after_a_restart() {
             _ => None,
         };
         let r = rig(t.store.clone(), second).await;
+        // A rule on the breach, to see it run once per breach wherever it is noticed.
+        let label: hark_app::LabelInput =
+            serde_json::from_value(json!({ "name": "late" })).unwrap_or_else(|e| panic!("{e}"));
+        r.app.create_label(&Actor::system(&r.ws.id), label).await.unwrap_or_else(|e| panic!("{e}"));
+        let late: hark_app::RuleInput = serde_json::from_value(json!({
+            "name": "Late answers", "trigger": { "kind": "sla_breached" },
+            "actions": [{ "type": "add_label", "label": "late" }],
+        }))
+        .unwrap_or_else(|e| panic!("{e}"));
+        r.app.create_rule(&Actor::system(&r.ws.id), late).await.unwrap_or_else(|e| panic!("{e}"));
+        // Rules act from when their follower first runs (the server's start).
+        drain_rules(&r.nodes[0]).await;
         let start = ms(Timestamp::now());
         let mut conversations = vec![];
         for i in 0..6 {
@@ -265,6 +277,16 @@ async fn a_breach_fires_once_across_nodes_and_after_a_restart() {
         assert_eq!((a.ok(), b.ok()), (Some(0), Some(0)), "nothing fires twice");
         assert_eq!(r.count_events("sla.breached").await, 6);
         assert_eq!(r.count_events("sla.warning").await, 6);
+
+        // Both nodes follow the events; the breach rule runs once per conversation.
+        tokio::join!(drain_rules(&r.nodes[0]), drain_rules(&r.nodes[r.nodes.len() - 1]));
+        for id in &conversations {
+            let c = r.app.store.conversation(id).await.ok().flatten().unwrap_or_else(|| panic!("gone"));
+            assert_eq!(c.labels, ["late"], "{}", t.name);
+            let runs = r.app.store.rule_runs(id).await.unwrap_or_default();
+            let breach_runs = runs.iter().filter(|run| run.trigger == "sla_breached").count();
+            assert_eq!(breach_runs, 1, "{}: {runs:?}", t.name);
+        }
         let events = r.app.store.events_after(&r.ws.id, 0, 100_000).await.unwrap_or_default();
         let breach = events.iter().find(|e| e.kind == "sla.breached").unwrap_or_else(|| panic!("no breach"));
         assert!(conversations.contains(&breach.subject_id));
@@ -283,6 +305,12 @@ async fn a_breach_fires_once_across_nodes_and_after_a_restart() {
         };
         assert_eq!(r.app.store.count_conversations(&filter, 100).await.ok(), Some(6));
     }
+}
+
+/// Runs the rules follower on one node until it has nothing left to read.
+async fn drain_rules(node: &Workers) {
+    let rules = hark_jobs::rules::RulesFollower;
+    while follow_once(node, &rules).await.unwrap_or_else(|e| panic!("{e}")) > 0 {}
 }
 
 /// A small deterministic generator (no randomness from the machine: a failure reproduces).
