@@ -32,6 +32,23 @@ pub async fn complete(
     }
 }
 
+/// Reads the post a public thread hangs from (`post_id` is the thread id:
+/// tweet id, Page post id, Instagram media id, VK `owner_post`). `None`
+/// where the network has no such post to read (Telegram, private chats) or
+/// says it no longer exists.
+pub async fn fetch_post(
+    http: &reqwest::Client,
+    ctx: &ChannelContext,
+    post_id: &str,
+) -> Result<Option<ThreadPost>, ConnectorError> {
+    match ctx.network {
+        Network::X => x::fetch_post(http, ctx, post_id).await,
+        Network::Facebook | Network::Instagram => meta::fetch_post(http, ctx, post_id).await,
+        Network::Vk => vk::fetch_post(http, ctx, post_id).await,
+        _ => Ok(None),
+    }
+}
+
 /// Publishes a reply.
 pub async fn publish(
     http: &reqwest::Client,

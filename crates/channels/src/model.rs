@@ -293,3 +293,17 @@ pub enum ConnectorError {
     #[error("outcome unknown: {0}")]
     Unknown(String),
 }
+
+/// The post a public thread hangs from (a tweet, a Page post, an Instagram
+/// media, a VK wall post), as the network describes it: what the customers
+/// are commenting on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ThreadPost {
+    pub id: String,
+    pub text: String,
+    /// Who posted it, when the network says: `@handle`, a Page's or a person's name.
+    pub author: Option<String>,
+    pub posted_at: Option<Timestamp>,
+    /// Where the post is seen on the network.
+    pub url: Option<String>,
+}

@@ -23,7 +23,7 @@ use sha2::{Digest, Sha256};
 use crate::http;
 use crate::model::{
     Author, ChannelContext, ConnectorError, EchoMessage, EngagementAction, HttpReply, Inbound, InboundEvent,
-    InboundKind, InboundMessage, OutboundMessage, OutboundVisibility, Published, RawRequest, Registration,
+    InboundKind, InboundMessage, OutboundMessage, OutboundVisibility, Published, RawRequest, Registration, ThreadPost,
     WebhookError,
 };
 use crate::signing;
@@ -514,6 +514,37 @@ pub async fn check_credentials(http: &reqwest::Client, ctx: &ChannelContext) -> 
     call(http, ctx, "groups.getById", vec![("group_id", group_id(ctx)?.to_string())]).await.map(|_| ())
 }
 
+/// Reads a wall post (`wall.getById`, `posts={owner}_{id}`, the thread id
+/// of wall comments); `None` when VK returns no such post (deleted).
+pub async fn fetch_post(
+    http: &reqwest::Client,
+    ctx: &ChannelContext,
+    post_id: &str,
+) -> Result<Option<ThreadPost>, ConnectorError> {
+    let Some((owner, id)) = post_id.split_once('_') else { return Ok(None) };
+    if owner.parse::<i64>().is_err() || id.parse::<i64>().is_err() {
+        return Ok(None);
+    }
+    let response = call(http, ctx, "wall.getById", vec![("posts", post_id.to_owned())]).await?;
+    Ok(wall_post(&response))
+}
+
+/// The first post of a `wall.getById` answer (`{items: […]}` since 5.184,
+/// a bare array before).
+fn wall_post(response: &Value) -> Option<ThreadPost> {
+    let items = response.get("items").unwrap_or(response).as_array()?;
+    let post = items.first()?;
+    let owner = post.get("owner_id").and_then(Value::as_i64)?;
+    let id = post.get("id").and_then(Value::as_i64)?;
+    Some(ThreadPost {
+        id: format!("{owner}_{id}"),
+        text: post.get("text").and_then(Value::as_str).unwrap_or_default().to_owned(),
+        author: None,
+        posted_at: post.get("date").and_then(Value::as_i64).and_then(|s| Timestamp::from_second(s).ok()),
+        url: Some(format!("https://vk.com/wall{owner}_{id}")),
+    })
+}
+
 /// Calls one API method (form-encoded, with `v` and the token) and returns
 /// its `response`.
 ///
@@ -894,6 +925,19 @@ mod tests {
         assert_eq!(field(request, "message"), Some(msg.text.clone()));
         assert_eq!(field(request, "v").as_deref(), Some("5.199"));
         assert_eq!(field(request, "access_token").as_deref(), Some("vk1.a.simtoken"));
+    }
+
+    #[test]
+    fn a_wall_post_is_read_from_either_answer_shape() {
+        let item = json!({"id": 17, "owner_id": -229000001, "from_id": -229000001, "date": 1793697300, "text": "Мы открыли <магазин>"});
+        for response in [json!({"items": [item.clone()]}), json!([item])] {
+            let post = wall_post(&response).unwrap_or_else(|| panic!("no post in {response}"));
+            assert_eq!(post.id, "-229000001_17");
+            assert_eq!(post.text, "Мы открыли <магазин>");
+            assert_eq!(post.posted_at.map(|t| t.as_second()), Some(1_793_697_300));
+            assert_eq!(post.url.as_deref(), Some("https://vk.com/wall-229000001_17"));
+        }
+        assert_eq!(wall_post(&json!({"items": []})), None);
     }
 
     #[tokio::test]

@@ -635,6 +635,62 @@ fn x_publish_error(response: &JsonResponse, now: Timestamp) -> ConnectorError {
 }
 
 // ---------------------------------------------------------------------------
+// The post a thread hangs from
+// ---------------------------------------------------------------------------
+
+/// Reads one post (`GET /2/tweets/{id}` with its author expanded); `None`
+/// when X says it does not exist (deleted, or from a protected account).
+pub async fn fetch_post(
+    http: &reqwest::Client,
+    ctx: &ChannelContext,
+    post_id: &str,
+) -> Result<Option<ThreadPost>, ConnectorError> {
+    let now = Timestamp::now();
+    let url = with_query(
+        endpoint(ctx, &["tweets", post_id])?,
+        &[
+            ("tweet.fields", "text,author_id,created_at,note_tweet"),
+            ("expansions", "author_id"),
+            ("user.fields", "username,name"),
+        ],
+    );
+    let response = call(http, ctx, Auth::AppOrUser, Method::GET, url, None, now).await?;
+    if response.status.as_u16() == 404 {
+        return Ok(None);
+    }
+    if !response.is_success() {
+        return Err(x_error(&response, now));
+    }
+    Ok(thread_post(&response.body))
+}
+
+/// A `GET /2/tweets/{id}` answer as a [`ThreadPost`]: the long text of a
+/// note when there is one, the author's `@username` from `includes.users`.
+fn thread_post(body: &Value) -> Option<ThreadPost> {
+    let data = body.get("data")?;
+    let id = data.get("id").and_then(id_of)?;
+    let text = data
+        .pointer("/note_tweet/text")
+        .and_then(Value::as_str)
+        .or_else(|| data.get("text").and_then(Value::as_str))
+        .unwrap_or_default()
+        .to_owned();
+    let author_id = data.get("author_id").and_then(id_of);
+    let user = body
+        .pointer("/includes/users")
+        .and_then(Value::as_array)
+        .and_then(|users| users.iter().find(|u| author_id.is_some() && u.get("id").and_then(id_of) == author_id));
+    let username = user.and_then(|u| u.get("username")).and_then(Value::as_str).filter(|u| !u.is_empty());
+    let author = username.map(|u| format!("@{u}"));
+    let posted_at = data.get("created_at").and_then(Value::as_str).and_then(|s| s.parse::<Timestamp>().ok());
+    let url = match username {
+        Some(u) => format!("https://x.com/{u}/status/{id}"),
+        None => format!("https://x.com/i/web/status/{id}"),
+    };
+    Some(ThreadPost { id, text, author, posted_at, url: Some(url) })
+}
+
+// ---------------------------------------------------------------------------
 // Publishing
 // ---------------------------------------------------------------------------
 
@@ -1990,6 +2046,45 @@ mod tests {
         let received = server.received();
         assert_eq!(received[0].target, "/2/users/me");
         assert_signed_by_the_brand(&received[0], &server);
+    }
+
+    #[tokio::test]
+    async fn the_post_a_thread_hangs_from_is_read_with_its_author() {
+        let server = TestServer::start(vec![
+            Canned::json(
+                200,
+                json!({"data": {"id": "1853000000000000001", "text": "Our new <b>store</b> is open", "author_id": BRAND,
+                                "created_at": "2026-11-03T09:12:45.000Z", "edit_history_tweet_ids": ["1853000000000000001"]},
+                       "includes": {"users": [{"id": BRAND, "name": "ACME Support", "username": "acme_help"}]}}),
+            ),
+            Canned::json(
+                200,
+                json!({"errors": [{"value": "1853000000000000002", "detail": "Could not find tweet with id: [1853000000000000002].",
+                                   "title": "Not Found Error", "resource_type": "tweet"}]}),
+            ),
+        ]);
+        let ctx = server_ctx(&server, json!({}));
+        let client = http::client();
+        let post = fetch_post(&client, &ctx, "1853000000000000001").await.unwrap_or_else(|e| panic!("{e}"));
+        let post = post.unwrap_or_else(|| panic!("no post"));
+        assert_eq!(post.id, "1853000000000000001");
+        assert_eq!(post.text, "Our new <b>store</b> is open");
+        assert_eq!(post.author.as_deref(), Some("@acme_help"));
+        assert_eq!(post.posted_at.map(|t| t.as_second()), Some(1_793_697_165));
+        assert_eq!(post.url.as_deref(), Some("https://x.com/acme_help/status/1853000000000000001"));
+        assert_eq!(fetch_post(&client, &ctx, "1853000000000000002").await, Ok(None), "a missing post is no post");
+        let received = server.received();
+        assert!(received[0].target.starts_with("/2/tweets/1853000000000000001?"), "{}", received[0].target);
+        assert!(received[0].target.contains("expansions=author_id"), "{}", received[0].target);
+    }
+
+    #[test]
+    fn a_long_post_reads_its_note_text() {
+        let body = json!({"data": {"id": "7", "text": "Short…", "note_tweet": {"text": "The whole long text"}}});
+        let post = thread_post(&body).unwrap_or_else(|| panic!("no post"));
+        assert_eq!((post.text.as_str(), post.author, post.posted_at), ("The whole long text", None, None));
+        assert_eq!(post.url.as_deref(), Some("https://x.com/i/web/status/7"));
+        assert_eq!(thread_post(&json!({"errors": []})), None);
     }
 
     // --- Polling ------------------------------------------------------------------

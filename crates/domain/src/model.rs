@@ -274,3 +274,19 @@ pub struct Event {
     #[schema(value_type = Object)]
     pub payload: serde_json::Value,
 }
+
+/// The post a public thread hangs from, as read from its network once and
+/// kept so agents see what the customers are commenting on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RootPost {
+    pub channel_id: String,
+    /// The conversation's `platform_thread_id`.
+    pub post_id: String,
+    pub text: String,
+    /// `@handle`, or a Page's or person's name, when the network says.
+    pub author: Option<String>,
+    pub posted_at: Option<Timestamp>,
+    /// Where the post is seen on the network.
+    pub url: Option<String>,
+    pub fetched_at: Timestamp,
+}

@@ -1191,3 +1191,132 @@ async fn conversation_on(rig: &Rig, network: SimNetwork) -> String {
     let list = rig.app.store.conversations(&filter, &Page::first(10)).await.unwrap_or_default();
     list.into_iter().next().unwrap_or_else(|| panic!("no conversation on {network}")).id
 }
+
+/// The conversation pane as an agent's browser gets it.
+async fn pane_html(rig: &Rig, conversation_id: &str) -> String {
+    let session =
+        rig.app.login("agent@acme.test", "long enough password", "tests").await.unwrap_or_else(|e| panic!("{e}"));
+    let response = reqwest::Client::new()
+        .get(format!("{}/ui/pane/{conversation_id}", rig.base))
+        .header("cookie", format!("hark_session={}", session.token))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(response.status(), 200);
+    response.text().await.unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_public_thread_shows_the_post_it_hangs_from_read_once_from_the_network() {
+    let rig = rig(testing::sqlite().await).await;
+    // The follower starts from now on: claim it before anything happens.
+    hark_jobs::posts::follow_once(&rig.workers).await.unwrap_or_else(|e| panic!("{e}"));
+    let autumn = "Our autumn collection is here! Tell us what you think 🍂";
+    for n in 0..2 {
+        rig.act(CustomerAction::FacebookComment {
+            account: None,
+            customer: customer(n),
+            post_id: None,
+            parent_comment_id: None,
+            text: format!("Is the coat in stock? {n}"),
+        })
+        .await;
+    }
+    rig.act(CustomerAction::InstagramComment {
+        account: None,
+        customer: customer(3),
+        media_id: None,
+        parent_comment_id: None,
+        text: "Love it".into(),
+    })
+    .await;
+    rig.act(CustomerAction::VkWallComment {
+        account: None,
+        customer: customer(4),
+        post_id: None,
+        reply_to_comment: None,
+        text: "Когда открытие?".into(),
+    })
+    .await;
+    rig.act(CustomerAction::XMention {
+        account: None,
+        customer: customer(5),
+        text: "@acme_x where is my parcel?".into(),
+    })
+    .await;
+    rig.drain().await;
+    while hark_jobs::posts::follow_once(&rig.workers).await.unwrap_or_else(|e| panic!("{e}")) > 0 {}
+
+    // Two conversations on one Facebook post: read from the network once.
+    let graph_reads = |calls: &[hark_sandbox::RecordedCall]| {
+        calls
+            .iter()
+            .filter(|c| c.network == SimNetwork::Facebook && c.method == "GET" && c.path.contains("_122"))
+            .count()
+    };
+    assert_eq!(graph_reads(&rig.sandbox.calls()), 1, "the Page post is read once");
+
+    let facebook = conversation_on(&rig, SimNetwork::Facebook).await;
+    let html = pane_html(&rig, &facebook).await;
+    assert_eq!(html.matches(autumn).count(), 1, "the post's text is shown once: {html}");
+    assert!(html.contains("thread-post"), "{html}");
+    assert!(html.contains("acme_facebook"), "the Page is named as the author");
+    let instagram = pane_html(&rig, &conversation_on(&rig, SimNetwork::Instagram).await).await;
+    assert_eq!(instagram.matches(autumn).count(), 1, "the media's caption is shown: {instagram}");
+    assert!(instagram.contains("@acme_instagram"));
+    let vk = pane_html(&rig, &conversation_on(&rig, SimNetwork::Vk).await).await;
+    assert_eq!(vk.matches("Мы открыли новый магазин в Казани!").count(), 1, "{vk}");
+    let x = conversation_on(&rig, SimNetwork::X).await;
+    let x = rig.app.store.conversation(&x).await.ok().flatten().unwrap_or_else(|| panic!("conversation"));
+    let channel = &rig.channels[&SimNetwork::X].id;
+    let thread = x.platform_thread_id.clone().unwrap_or_default();
+    let tweet = rig.app.store.thread_post(channel, &thread).await.ok().flatten().unwrap_or_else(|| panic!("no tweet"));
+    assert_eq!(tweet.text, "@acme_x where is my parcel?");
+    assert_eq!(tweet.author.as_deref(), Some("@customer_5"));
+
+    // A post's text is the network's, shown as text, never as markup.
+    rig.act(CustomerAction::FacebookVisitorPost {
+        account: None,
+        customer: customer(6),
+        text: "<script>alert(1)</script> hi".into(),
+    })
+    .await;
+    rig.drain().await;
+    while hark_jobs::posts::follow_once(&rig.workers).await.unwrap_or_else(|e| panic!("{e}")) > 0 {}
+    let filter = hark_store::ConversationFilter {
+        workspace_id: rig.agent.workspace_id().to_owned(),
+        channel_id: Some(rig.channels[&SimNetwork::Facebook].id.clone()),
+        ..Default::default()
+    };
+    let list = rig.app.store.conversations(&filter, &Page::first(10)).await.unwrap_or_default();
+    let visitor = list.iter().find(|c| c.last_message_preview.contains("alert")).unwrap_or_else(|| panic!("{list:?}"));
+    let html = pane_html(&rig, &visitor.id).await;
+    assert!(
+        html.contains("blockquote class=\"thread-post-text\" dir=\"auto\">&lt;script&gt;alert(1)&lt;/script&gt; hi"),
+        "{html}"
+    );
+    assert!(!html.contains("<script>alert(1)"), "{html}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_network_that_cannot_say_what_the_post_was_does_not_hold_up_the_conversation() {
+    let rig = rig(testing::sqlite().await).await;
+    hark_jobs::posts::follow_once(&rig.workers).await.unwrap_or_else(|e| panic!("{e}"));
+    rig.act(CustomerAction::FacebookComment {
+        account: None,
+        customer: customer(1),
+        post_id: None,
+        parent_comment_id: None,
+        text: "Anyone there?".into(),
+    })
+    .await;
+    rig.drain().await;
+    rig.sandbox.set_faults(SimNetwork::Facebook, Faults::none().expired_token());
+    while hark_jobs::posts::follow_once(&rig.workers).await.unwrap_or_else(|e| panic!("{e}")) > 0 {}
+    rig.sandbox.set_faults(SimNetwork::Facebook, Faults::none());
+    let conversation = conversation_on(&rig, SimNetwork::Facebook).await;
+    let html = pane_html(&rig, &conversation).await;
+    assert!(html.contains("Anyone there?"), "the conversation is there: {html}");
+    assert!(!html.contains("thread-post"), "no post was stored, so today's header shows: {html}");
+    assert!(html.contains("Comments on post"), "{html}");
+}

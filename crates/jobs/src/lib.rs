@@ -9,6 +9,7 @@
 //! - [`health`]: re-checks unhealthy channels so they recover when fixed;
 //! - [`follow`]: followers of the events table, each handling every event
 //!   once, in order (the framework SLA timers, reports and rules build on);
+//! - [`posts`]: reads the post each new public thread hangs from;
 //! - [`rules`]: the rules follower and the idle-rules scan;
 //! - [`automation`]: what rules leave in the outbox (hide a comment, Slack,
 //!   webhooks, email).
@@ -20,6 +21,7 @@ pub mod follow;
 pub mod health;
 pub mod ingest;
 pub mod poll;
+pub mod posts;
 pub mod publish;
 pub mod rules;
 pub mod timers;
@@ -111,6 +113,7 @@ impl Workers {
             tokio::spawn(health::run(self.clone(), shutdown.clone())),
             tokio::spawn(timers::run(self.clone(), shutdown.clone())),
             tokio::spawn(rules::run(self.clone(), shutdown.clone())),
+            tokio::spawn(posts::run(self.clone(), shutdown.clone())),
             tokio::spawn(rules::run_idle(self.clone(), shutdown.clone())),
             tokio::spawn(automation::run(self.clone(), shutdown)),
         ]

@@ -144,6 +144,8 @@ pub trait Collaboration: Send + Sync {
     async fn business_hours(&self, workspace_id: &str) -> StoreResult<Vec<BusinessHoursRecord>>;
     /// A file attached to a reply, with its bytes.
     async fn upload(&self, id: &str) -> StoreResult<Option<UploadRecord>>;
+    /// The post a public thread hangs from, when it was read from the network.
+    async fn thread_post(&self, channel_id: &str, post_id: &str) -> StoreResult<Option<RootPost>>;
 }
 
 /// The audit log and the event stream.

@@ -350,6 +350,8 @@ pub enum Write {
         at: Timestamp,
     },
     InsertUpload(UploadRecord),
+    /// Inserts or replaces the post a public thread hangs from.
+    PutThreadPost(RootPost),
     Audit(NewAuditEntry),
     Event(NewEvent),
     Outbox(NewOutboxItem),

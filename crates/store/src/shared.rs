@@ -633,6 +633,18 @@ macro_rules! impl_repositories {
                         .bind(u.bytes).bind(u.created_by).bind(to_ms(u.created_at))
                         .execute(&mut **tx).await?;
                     }
+                    Write::PutThreadPost(p) => {
+                        sqlx::query(
+                            "INSERT INTO thread_posts (channel_id, post_id, text, author, posted_at, url, fetched_at) \
+                             VALUES ($1, $2, $3, $4, $5, $6, $7) \
+                             ON CONFLICT (channel_id, post_id) DO UPDATE SET text = excluded.text, \
+                             author = excluded.author, posted_at = excluded.posted_at, url = excluded.url, \
+                             fetched_at = excluded.fetched_at",
+                        )
+                        .bind(p.channel_id).bind(p.post_id).bind(p.text).bind(p.author)
+                        .bind(p.posted_at.map(to_ms)).bind(p.url).bind(to_ms(p.fetched_at))
+                        .execute(&mut **tx).await?;
+                    }
                     Write::Audit(a) => {
                         sqlx::query(
                             "INSERT INTO audit_log (workspace_id, at, actor_kind, actor_id, action, subject_type, \
@@ -1219,6 +1231,23 @@ macro_rules! impl_repositories {
                     Ok(UploadRecord {
                         id, workspace_id, token, name, content_type, bytes, created_by,
                         created_at: crate::time::from_ms(created_at)?,
+                    })
+                })
+                .transpose()
+            }
+
+            async fn thread_post(&self, channel_id: &str, post_id: &str) -> StoreResult<Option<RootPost>> {
+                type PostRow = (String, String, String, Option<String>, Option<i64>, Option<String>, i64);
+                let row: Option<PostRow> = sqlx::query_as(
+                    "SELECT channel_id, post_id, text, author, posted_at, url, fetched_at FROM thread_posts \
+                     WHERE channel_id = $1 AND post_id = $2",
+                )
+                .bind(channel_id.to_owned()).bind(post_id.to_owned()).fetch_optional(self.reader()).await?;
+                row.map(|(channel_id, post_id, text, author, posted_at, url, fetched_at)| {
+                    Ok(RootPost {
+                        channel_id, post_id, text, author, url,
+                        posted_at: posted_at.map(crate::time::from_ms).transpose()?,
+                        fetched_at: crate::time::from_ms(fetched_at)?,
                     })
                 })
                 .transpose()

@@ -530,6 +530,26 @@ contract!(sessions_and_tokens_round_trip, |t| {
     assert!(matches!(wrong_owner, Err(StoreError::NotFound(_))));
 });
 
+contract!(a_threads_root_post_is_kept_per_channel_and_replaced_when_read_again, |t| {
+    let f = seed(&t).await;
+    assert_eq!(t.store.thread_post(&f.channel, "1853").await.ok().flatten(), None);
+    let post = RootPost {
+        channel_id: f.channel.clone(),
+        post_id: "1853".into(),
+        text: "Our store is open <b>now</b>".into(),
+        author: Some("@acme".into()),
+        posted_at: Some(at(-60)),
+        url: Some("https://x.com/acme/status/1853".into()),
+        fetched_at: at(1),
+    };
+    t.store.commit(vec![Write::PutThreadPost(post.clone())]).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(t.store.thread_post(&f.channel, "1853").await.ok().flatten(), Some(post.clone()));
+    let bare = RootPost { text: String::new(), author: None, posted_at: None, url: None, fetched_at: at(2), ..post };
+    t.store.commit(vec![Write::PutThreadPost(bare.clone())]).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(t.store.thread_post(&f.channel, "1853").await.ok().flatten(), Some(bare));
+    assert_eq!(t.store.thread_post(&f.channel, "1854").await.ok().flatten(), None);
+});
+
 #[tokio::test]
 async fn both_schemas_have_the_same_tables_and_columns() {
     let Some(pg) = testing::postgres().await else {

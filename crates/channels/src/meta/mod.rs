@@ -25,6 +25,7 @@ mod graph;
 mod instagram;
 mod messaging;
 mod outbound;
+mod posts;
 mod webhook;
 mod whatsapp;
 mod windows;
@@ -33,6 +34,7 @@ mod wire;
 pub use graph::appsecret_proof;
 pub use instagram::complete_mention;
 pub use outbound::{check_credentials, check_outbound, engage, publish, register_webhook};
+pub use posts::fetch_post;
 pub use webhook::handle_webhook;
 
 /// The Graph API host used when a channel does not name another (the sandbox does).

@@ -636,13 +636,47 @@ fn describe(world: &mut World, call: &Call<'_>, id: &str) -> ApiResponse {
     if let Some(comment) = world.meta.comments.get(id).filter(|c| !c.deleted) {
         return ApiResponse::json(200, &feed::comment_json(comment));
     }
-    if let Some(post) = world.meta.posts.get(id) {
-        return ApiResponse::json(
-            200,
-            &json!({"id": post.id, "message": post.text, "created_time": feed::graph_time(post.created)}),
-        );
+    if let Some(post) = world.meta.posts.get(id).cloned() {
+        let instagram = call.account.network == SimNetwork::Instagram;
+        return post_fields(world, call, &post, instagram);
     }
     unknown_object(world, id, "get")
+}
+
+/// A Page post (`message`, `created_time`, `from`, `permalink_url`; by default
+/// `id,message,created_time`) or an Instagram media (`caption`, `timestamp`,
+/// `username`, `permalink`, `media_type`; by default only `id`), with the
+/// `fields` asked for. A field the node does not have is Graph's error #100.
+fn post_fields(world: &mut World, call: &Call<'_>, post: &Post, instagram: bool) -> ApiResponse {
+    let account = &call.account;
+    let local = post.id.rsplit('_').next().unwrap_or(&post.id);
+    let (default, node) = if instagram { ("id", "IGMedia") } else { ("id,message,created_time", "Post") };
+    let asked = call.param("fields").filter(|f| !f.trim().is_empty()).unwrap_or_else(|| default.to_string());
+    let mut object = Map::new();
+    object.insert("id".into(), json!(post.id));
+    for field in asked.split(',').map(str::trim).filter(|f| !f.is_empty()) {
+        let value = match (instagram, field) {
+            (_, "id") => json!(post.id),
+            (false, "message") => json!(post.text),
+            (false, "created_time") => json!(feed::graph_time(post.created)),
+            (false, "from") => match &post.author {
+                Some((id, name)) => json!({"id": id, "name": name}),
+                None => json!({"id": account.external_id, "name": account.handle}),
+            },
+            (false, "permalink_url") => json!(format!("https://www.facebook.com/{}/posts/{local}", post.account)),
+            (true, "caption") => json!(post.text),
+            (true, "timestamp") => json!(feed::graph_time(post.created)),
+            (true, "username") => json!(account.handle),
+            (true, "permalink") => json!(format!("https://www.instagram.com/p/{local}/")),
+            (true, "media_type") => json!("IMAGE"),
+            (_, other) => {
+                let message = format!("(#100) Tried accessing nonexisting field ({other}) on node type ({node})");
+                return graph_error(world, 400, &message, "OAuthException", 100, None);
+            }
+        };
+        object.insert(field.to_string(), value);
+    }
+    ApiResponse::json(200, &Value::Object(object))
 }
 
 /// Each network's throttling/permission/expiry answer.

@@ -35,6 +35,7 @@ pub(crate) fn call(
         "wall.createComment" => create_comment(world, group, params, now),
         "wall.deleteComment" => delete_comment(world, group, params, now),
         "likes.add" | "likes.delete" => like(world, group, params, method == "likes.add", now),
+        "wall.getById" => wall_get_by_id(world, group, params),
         "groups.getById" => {
             let g = group_mut(world, group)?;
             Ok(
@@ -54,6 +55,25 @@ pub(crate) fn call(
         "groups.setCallbackSettings" | "groups.setLongPollSettings" => Ok(json!(1)),
         _ => Err(vk_error(3, "Unknown method passed")),
     }
+}
+
+/// `wall.getById(posts="{owner}_{id},…")`: the community's own wall posts
+/// that exist, as `{items: […]}` (API 5.184 and later).
+fn wall_get_by_id(world: &mut World, group: &str, params: &Map<String, Value>) -> Result<Value, VkError> {
+    let posts = param_str(params, "posts").filter(|p| !p.trim().is_empty()).ok_or_else(|| missing("posts"))?;
+    let g = group_mut(world, group)?;
+    let owner = -g.id;
+    let items: Vec<Value> = posts
+        .split(',')
+        .filter_map(|wanted| {
+            let (o, id) = wanted.trim().split_once('_')?;
+            let (o, id) = (o.parse::<i64>().ok()?, id.parse::<i64>().ok()?);
+            let (text, date) = g.posts.get(&id).filter(|_| o == owner)?;
+            Some(json!({"id": id, "owner_id": owner, "from_id": owner, "date": date.as_second(),
+                        "post_type": "post", "text": text}))
+        })
+        .collect();
+    Ok(json!({"items": items}))
 }
 
 /// `messages.send(peer_id|user_id, random_id, message, …)`.

@@ -247,7 +247,14 @@ pub(crate) fn user_tweets(world: &World, request: &ApiRequest, user: &str) -> Ap
 pub(crate) fn lookup(world: &World, request: &ApiRequest, id: &str) -> ApiResponse {
     let query = Query::new(request);
     match id.parse::<u64>().ok().and_then(|id| world.x.tweets.get(&id)).filter(|t| !t.deleted) {
-        Some(tweet) => ApiResponse::json(200, &data(v2_tweet(tweet, &query.list("tweet.fields")))),
+        Some(tweet) => {
+            let mut body = data(v2_tweet(tweet, &query.list("tweet.fields")));
+            if query.list("expansions").iter().any(|e| e == "author_id") {
+                let user = v2_user(world, &tweet.author_id, &query.list("user.fields"));
+                body["includes"] = json!({"users": [user]});
+            }
+            ApiResponse::json(200, &body)
+        }
         None => ApiResponse::json(
             200,
             &json!({"errors": [{"value": id, "detail": format!("Could not find tweet with id: [{id}]."), "title": "Not Found Error",

@@ -42,6 +42,8 @@ pub struct ConversationPane<'a> {
     pub list_query: &'a str,
     /// The rules that ran on this conversation ("why did this happen?").
     pub rule_runs: &'a [hark_domain::rules::RuleRun],
+    /// The post a public thread hangs from, when Hark has read it.
+    pub post: Option<&'a RootPost>,
 }
 
 /// The pane: conversation and customer context. Also sent alone when a
@@ -199,16 +201,44 @@ fn linked_banner(ctx: &Ctx<'_>, p: &ConversationPane<'_>) -> Markup {
     }
 }
 
-/// Where a public thread lives on its network.
+/// Where a public thread lives on its network, and the post itself when
+/// Hark has read it: what the customers are commenting on.
 fn thread_context(ctx: &Ctx<'_>, p: &ConversationPane<'_>, thread: &str) -> Markup {
-    let url = p.channel.and_then(|ch| post_url(ch, thread));
-    html! {
-        div.thread-context {
-            span { (ctx.t.t("thread-on-post")) " " code { (text::clip(thread, 40)) } }
-            @if let Some(url) = url {
-                " " a href=(url) target="_blank" rel="noopener noreferrer" { (ctx.t.t("thread-open-network")) " ↗" }
-            }
+    let t = ctx.t;
+    let url = p
+        .post
+        .and_then(|post| post.url.clone())
+        .filter(|u| u.starts_with("https://"))
+        .or_else(|| p.channel.and_then(|ch| post_url(ch, thread)));
+    let link = html! {
+        @if let Some(url) = &url {
+            a href=(url) target="_blank" rel="noopener noreferrer" { (t.t("thread-open-network")) " ↗" }
         }
+    };
+    match p.post {
+        Some(post) => html! {
+            figure.thread-context.thread-post aria-label=(t.t("thread-post-label")) {
+                figcaption.thread-post-head {
+                    span.thread-post-title { (t.t("thread-post-title")) }
+                    @if let Some(author) = post.author.as_deref().filter(|a| !a.is_empty()) {
+                        " " span.author dir="auto" { (author) }
+                    }
+                    @if let Some(at) = post.posted_at { " " (time(at, "datetime")) }
+                    " " (link)
+                }
+                @if post.text.trim().is_empty() {
+                    p.thread-post-text.empty { (t.t("thread-post-no-text")) }
+                } @else {
+                    blockquote.thread-post-text dir="auto" { (post.text) }
+                }
+            }
+        },
+        None => html! {
+            div.thread-context {
+                span { (t.t("thread-on-post")) " " code { (text::clip(thread, 40)) } }
+                @if url.is_some() { " " (link) }
+            }
+        },
     }
 }
 

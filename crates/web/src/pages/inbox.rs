@@ -427,6 +427,8 @@ struct PaneData {
     attributes: Vec<AttributeDefinition>,
     list_query: String,
     rule_runs: Vec<hark_domain::rules::RuleRun>,
+    /// The post a public thread hangs from, when it was read from the network.
+    post: Option<hark_domain::RootPost>,
 }
 
 impl PaneData {
@@ -463,7 +465,14 @@ impl PaneData {
             Some(l) => state.app.conversation(actor, l).await.ok(),
             None => None,
         };
+        let post = match conversation.platform_thread_id.as_deref() {
+            Some(thread) if conversation.kind == hark_domain::ConversationKind::Public => {
+                state.app.store.thread_post(&conversation.channel_id, thread).await.ok().flatten()
+            }
+            _ => None,
+        };
         Ok(PaneData {
+            post,
             snippets: state.app.snippets(actor).await?,
             attributes: state.app.attribute_definitions(actor).await?,
             conversation,
@@ -495,6 +504,7 @@ impl PaneData {
             attributes: &self.attributes,
             list_query: &self.list_query,
             rule_runs: &self.rule_runs,
+            post: self.post.as_ref(),
         }
     }
 }
