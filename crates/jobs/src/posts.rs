@@ -101,6 +101,11 @@ pub async fn fetch_and_store(workers: &Workers, channel_id: &str, post_id: &str)
     if store.thread_post(channel_id, post_id).await?.is_some() {
         return Ok(false);
     }
+    // The thread starts with a post Hark already holds as a message (an X
+    // mention, a customer's own wall post): nothing to read, no call spent.
+    if store.message_by_platform_id(channel_id, post_id).await?.is_some() {
+        return Ok(false);
+    }
     let Some(channel) = store.channel(channel_id).await? else { return Ok(false) };
     let ctx = workers.context(&channel).await?;
     let found = hark_channels::connector::fetch_post(&workers.http, &ctx, post_id).await.map_err(PostError::Network)?;
