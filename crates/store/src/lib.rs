@@ -228,8 +228,7 @@ pub trait Store:
     /// `sqlite` or `postgres`, for logs and `/healthz`.
     fn backend(&self) -> &'static str;
 
-    /// Periodic upkeep of the database itself (query planner statistics on
-    /// SQLite; PostgreSQL's autovacuum does its own).
+    /// Periodic upkeep of the database itself: fresh query planner statistics.
     async fn maintain(&self) -> StoreResult<()> {
         Ok(())
     }

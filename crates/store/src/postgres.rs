@@ -129,6 +129,13 @@ impl crate::Store for PgStore {
     fn backend(&self) -> &'static str {
         "postgres"
     }
+
+    /// Autovacuum keeps statistics too, but only after its thresholds; an
+    /// hourly ANALYZE (a sample per table) also covers bulk loads.
+    async fn maintain(&self) -> crate::StoreResult<()> {
+        sqlx::query("ANALYZE").execute(&self.pool).await?;
+        Ok(())
+    }
 }
 
 fn advance(head: &watch::Sender<i64>, to: i64) {

@@ -1011,9 +1011,12 @@ macro_rules! impl_repositories {
                 q.push(CONVERSATION_COLUMNS).push(" FROM conversations c WHERE c.workspace_id = ");
                 q.push_bind(f.workspace_id.clone());
                 push_conversation_filter(&mut q, f);
-                // The waiting order puts conversations nobody waits on last.
+                // The waiting order puts conversations nobody waits on last;
+                // when only those waiting are asked for, the plain column lets
+                // the index give the order.
                 let key = match f.sort {
                     ConversationSort::Activity => "c.last_activity_at",
+                    ConversationSort::Waiting if f.needs_reply => "c.awaiting_reply_since",
                     ConversationSort::Waiting => "COALESCE(c.awaiting_reply_since, 9223372036854775807)",
                 };
                 if let Some(after) = &page.after {

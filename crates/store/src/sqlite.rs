@@ -68,8 +68,10 @@ impl SqliteStore {
 
     /// Refreshes the query planner's statistics of tables that grew or shrank
     /// a lot since they were last gathered; cheap when nothing changed.
+    /// Every table is considered (0x10000), not only those this connection
+    /// queried: the reads run on other connections.
     pub async fn optimize(&self) -> crate::StoreResult<()> {
-        sqlx::query("PRAGMA optimize").execute(&self.write).await?;
+        sqlx::query("PRAGMA optimize=0x10002").execute(&self.write).await?;
         Ok(())
     }
 
