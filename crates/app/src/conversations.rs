@@ -105,6 +105,23 @@ impl App {
             .ok_or(AppError::NotFound("conversation"))
     }
 
+    /// Puts snoozed conversations whose snooze has ended back to open, as
+    /// the system (audited, with its event, so every inbox sees it). A
+    /// conversation changed meanwhile is simply left for the next round.
+    pub async fn wake_snoozed(&self, now: Timestamp) -> AppResult<usize> {
+        let due = self.store.snoozes_ended(now, 200).await?;
+        let mut woken = 0;
+        for conversation in due {
+            let system = Actor::system(&conversation.workspace_id);
+            let update = ConversationUpdate { status: Some(ConversationStatus::Open), ..Default::default() };
+            match self.update_conversation(&system, &conversation.id, update).await {
+                Ok(_) => woken += 1,
+                Err(err) => tracing::debug!(conversation = %conversation.id, %err, "snooze not ended now"),
+            }
+        }
+        Ok(woken)
+    }
+
     pub async fn update_conversation(
         &self,
         actor: &Actor,

@@ -521,6 +521,7 @@ pub async fn run(workers: Workers, shutdown: CancellationToken) {
             ("surges", advance_surges_once(&workers, now).await),
             ("revisits", revisit_once(&workers, now).await),
             ("alerts", deliver_alerts_once(&workers, now).await),
+            ("snoozes", workers.app.wake_snoozed(now).await),
         ] {
             if let Err(err) = result {
                 tracing::warn!(%err, "service levels: {what} failed");

@@ -635,3 +635,29 @@ async fn eventually_text(smtp: &SmtpSink, wanted: &str) -> String {
     }
     panic!("the SMTP server received no mail for {wanted}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_snooze_ends_on_time_and_the_conversation_is_open_again() {
+    for t in testing::all().await {
+        let r = rig(t.store.clone(), None).await;
+        let now = ms(Timestamp::now());
+        let ended = r.inbound("s1", "snooze-1", "Call me back tomorrow", later(now, -7200)).await;
+        let running = r.inbound("s2", "snooze-2", "Next week is fine", later(now, -7200)).await;
+        r.status(&ended, later(now, -3600), ConversationStatus::Snoozed, Some(later(now, -60))).await;
+        r.status(&running, later(now, -3600), ConversationStatus::Snoozed, Some(later(now, 3600))).await;
+
+        assert_eq!(r.app.wake_snoozed(now).await.ok(), Some(1), "{}", t.name);
+        let woken = r.app.store.conversation(&ended).await.ok().flatten().unwrap_or_else(|| panic!("gone"));
+        assert_eq!(woken.status, ConversationStatus::Open, "{}", t.name);
+        assert_eq!(woken.snoozed_until, None);
+        let still = r.app.store.conversation(&running).await.ok().flatten().unwrap_or_else(|| panic!("gone"));
+        assert_eq!(still.status, ConversationStatus::Snoozed);
+        // Announced like any change, so every open inbox moves the row.
+        let events = r.app.store.events_after(&r.ws.id, 0, 100_000).await.unwrap_or_default();
+        let last = events.iter().rev().find(|e| e.subject_id == ended).unwrap_or_else(|| panic!("no event"));
+        assert_eq!(last.kind, "conversation.updated");
+        assert_eq!(last.payload["status"], "open");
+        // Nothing else is due: a second round wakes nobody.
+        assert_eq!(r.app.wake_snoozed(now).await.ok(), Some(0));
+    }
+}

@@ -85,6 +85,9 @@ pub trait Contacts: Send + Sync {
 #[async_trait]
 pub trait Conversations: Send + Sync {
     async fn conversation(&self, id: &str) -> StoreResult<Option<Conversation>>;
+    /// Snoozed conversations whose snooze ended at or before `now`, in any
+    /// workspace, the longest overdue first.
+    async fn snoozes_ended(&self, now: jiff::Timestamp, limit: u32) -> StoreResult<Vec<Conversation>>;
     /// Most recently active first; the page cursor is a [`Cursor`].
     async fn conversations(&self, filter: &ConversationFilter, page: &Page) -> StoreResult<Vec<Conversation>>;
     /// How many conversations match, counting no further than `cap` (so a

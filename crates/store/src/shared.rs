@@ -1006,6 +1006,17 @@ macro_rules! impl_repositories {
                 Ok(self.conversations_from_rows(rows).await?.pop())
             }
 
+            async fn snoozes_ended(&self, now: jiff::Timestamp, limit: u32) -> StoreResult<Vec<Conversation>> {
+                let mut q = QueryBuilder::<$Db>::new("SELECT ");
+                q.push(CONVERSATION_COLUMNS)
+                    .push(" FROM conversations c WHERE c.status = 'snoozed' AND c.snoozed_until <= ")
+                    .push_bind(to_ms(now))
+                    .push(" ORDER BY c.snoozed_until LIMIT ")
+                    .push_bind(i64::from(limit.clamp(1, 1000)));
+                let rows = q.build_query_as::<ConversationRow>().fetch_all(self.reader()).await?;
+                self.conversations_from_rows(rows).await
+            }
+
             async fn conversations(&self, f: &ConversationFilter, page: &Page) -> StoreResult<Vec<Conversation>> {
                 let mut q = QueryBuilder::<$Db>::new("SELECT ");
                 q.push(CONVERSATION_COLUMNS).push(" FROM conversations c WHERE c.workspace_id = ");
