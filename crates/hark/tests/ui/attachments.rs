@@ -97,7 +97,6 @@ async fn a_picture_goes_out_on_telegram_and_is_refused_on_x_with_the_reason() {
     wait_text(&page, ".composer .attachments.pending li[data-upload]", "seat").await;
     let refusal = wait_text(&page, ".composer .mode-hint.refused", "").await;
     assert!(!refusal.trim().is_empty(), "the network's reason is shown before sending");
-    let before = demo.published().await.len();
     let textarea = page.find(Locator::Css(".composer textarea")).await.unwrap_or_else(|e| panic!("{e}"));
     textarea.send_keys(&format!("Map for {nonce}")).await.unwrap_or_else(|e| panic!("{e}"));
     textarea.send_keys("\u{E009}\u{E007}\u{E000}").await.unwrap_or_else(|e| panic!("{e}"));
@@ -111,5 +110,8 @@ async fn a_picture_goes_out_on_telegram_and_is_refused_on_x_with_the_reason() {
     assert_eq!(js(&page, "return document.querySelectorAll('.thread .msg.out').length;").await, json!(0));
     js(&page, "document.querySelector('.composer .attach-input').hidden = true;").await;
     screenshot(&page, "composer-attachment-refused").await;
-    assert_eq!(demo.published().await.len(), before, "nothing went out on X");
+    // (The demo's own traffic publishes elsewhere meanwhile; nothing of this draft.)
+    let sent: Vec<_> =
+        demo.published().await.into_iter().filter(|p| p["text"].as_str().is_some_and(|t| t.contains(&nonce))).collect();
+    assert!(sent.is_empty(), "nothing went out on X: {sent:?}");
 }
