@@ -465,10 +465,9 @@ impl PaneData {
             Some(l) => state.app.conversation(actor, l).await.ok(),
             None => None,
         };
-        // A thread that starts with the customer's own post (an X mention)
-        // shows that post as its first message already.
+        // Threads that start with the customer's own post have none stored
+        // (the posts follower skips them), so nothing repeats the first message.
         let post = match conversation.platform_thread_id.as_deref() {
-            Some(thread) if messages.iter().any(|m| m.platform_message_id.as_deref() == Some(thread)) => None,
             Some(thread) if conversation.kind == hark_domain::ConversationKind::Public => {
                 state.app.store.thread_post(&conversation.channel_id, thread).await.ok().flatten()
             }
