@@ -13,7 +13,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use hark_domain::metrics::{
-    DurationSummary, FactEvent, FcrOutcome, MetricsSummary, RatingSummary, Share, whole_seconds,
+    DurationSummary, DurationTally, FactEvent, FcrOutcome, MetricsSummary, RatingSummary, Share, whole_seconds,
 };
 use hark_domain::sla::{SlaAttainment, SlaEvaluation, TargetState};
 use hark_domain::*;
@@ -32,6 +32,9 @@ pub const GRAIN_HOUR: &str = "hour";
 
 /// The dimensions reports break figures down by (`all` is the whole workspace).
 pub const DIMENSIONS: [&str; 8] = ["all", "channel", "network", "team", "agent", "label", "intent", "language"];
+/// The dimensions with exactly one value per conversation ("none" included);
+/// a conversation has any number of labels.
+const SINGLE_VALUED: [&str; 6] = ["channel", "network", "team", "agent", "intent", "language"];
 
 /// The figures of a set of conversations in one bucket: mergeable, and
 /// subtractable so that a changed conversation can be replaced.
@@ -133,29 +136,19 @@ impl Figures {
     }
 
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, InvalidValue> {
-        let bad = || InvalidValue::new("figures", "not an encoded report summary");
-        let (&version, mut rest) = bytes.split_first().ok_or_else(bad)?;
-        if version != 1 {
-            return Err(bad());
+        let (c, durations) = split_stored(bytes)?;
+        let mut figures = Figures::with_counters(&c);
+        let s = &mut figures.summary;
+        for (summary, bytes) in [&mut s.first_response, &mut s.next_response, &mut s.resolution].into_iter().zip(durations)
+        {
+            *summary = DurationSummary::from_bytes(bytes)?;
         }
-        let mut c = [0u64; 20];
-        for slot in c.iter_mut() {
-            *slot = read_varint(&mut rest).ok_or_else(bad)?;
-        }
-        let mut durations = vec![];
-        for _ in 0..3 {
-            let len = usize::try_from(read_varint(&mut rest).ok_or_else(bad)?).map_err(|_| bad())?;
-            if rest.len() < len {
-                return Err(bad());
-            }
-            let (head, tail) = rest.split_at(len);
-            durations.push(DurationSummary::from_bytes(head)?);
-            rest = tail;
-        }
-        let resolution = durations.pop().unwrap_or_default();
-        let next_response = durations.pop().unwrap_or_default();
-        let first_response = durations.pop().unwrap_or_default();
-        Ok(Figures {
+        Ok(figures)
+    }
+
+    /// Figures holding these stored counters, without durations.
+    fn with_counters(c: &[u64; COUNTERS]) -> Self {
+        Figures {
             summary: MetricsSummary {
                 cycles: c[0],
                 inbound_messages: c[1],
@@ -163,16 +156,85 @@ impl Figures {
                 automatic_replies: c[3],
                 handled: c[4],
                 resolved: c[5],
-                first_response,
-                next_response,
-                resolution,
+                first_response: DurationSummary::default(),
+                next_response: DurationSummary::default(),
+                resolution: DurationSummary::default(),
                 fcr: Share { part: c[6], whole: c[7] },
                 ratings: RatingSummary { counts: [c[8], c[9], c[10], c[11], c[12]] },
             },
             outbound: c[13],
             sla: SlaAttainment { met: c[14], breached: c[15] },
             sentiment: [c[16], c[17], c[18], c[19]],
-        })
+        }
+    }
+}
+
+/// How many counters [`Figures::to_bytes`] writes before the durations.
+const COUNTERS: usize = 20;
+
+/// The counters and the three duration summaries' bytes of a stored summary.
+fn split_stored(bytes: &[u8]) -> Result<([u64; COUNTERS], [&[u8]; 3]), InvalidValue> {
+    let bad = || InvalidValue::new("figures", "not an encoded report summary");
+    let (&version, mut rest) = bytes.split_first().ok_or_else(bad)?;
+    if version != 1 {
+        return Err(bad());
+    }
+    let mut c = [0u64; COUNTERS];
+    for slot in c.iter_mut() {
+        *slot = read_varint(&mut rest).ok_or_else(bad)?;
+    }
+    let mut durations: [&[u8]; 3] = [&[]; 3];
+    for slot in durations.iter_mut() {
+        let len = usize::try_from(read_varint(&mut rest).ok_or_else(bad)?).map_err(|_| bad())?;
+        if rest.len() < len {
+            return Err(bad());
+        }
+        let (head, tail) = rest.split_at(len);
+        *slot = head;
+        rest = tail;
+    }
+    Ok((c, durations))
+}
+
+/// Sums stored summaries straight from their bytes (see [`DurationTally`]):
+/// what a report over a long range does with hundreds or thousands of rows.
+#[derive(Debug, Default)]
+pub struct FiguresTally {
+    counters: [u64; COUNTERS],
+    durations: [DurationTally; 3],
+    rows: u64,
+}
+
+impl FiguresTally {
+    pub fn add_bytes(&mut self, bytes: &[u8]) -> Result<(), InvalidValue> {
+        let (c, durations) = split_stored(bytes)?;
+        for (sum, n) in self.counters.iter_mut().zip(c) {
+            *sum += n;
+        }
+        for (tally, bytes) in self.durations.iter_mut().zip(durations) {
+            tally.add_bytes(bytes)?;
+        }
+        self.rows += 1;
+        Ok(())
+    }
+
+    /// The sum of the rows added, leaving the tally empty for the next group.
+    pub fn finish(&mut self) -> Figures {
+        let mut figures = Figures::with_counters(&std::mem::take(&mut self.counters));
+        let [first, next, resolution] = &mut self.durations;
+        figures.summary.first_response = first.finish();
+        figures.summary.next_response = next.finish();
+        figures.summary.resolution = resolution.finish();
+        self.rows = 0;
+        figures
+    }
+
+    /// Sums these stored rows.
+    pub fn sum<'a>(&mut self, rows: impl IntoIterator<Item = &'a [u8]>) -> Result<Figures, InvalidValue> {
+        for bytes in rows {
+            self.add_bytes(bytes)?;
+        }
+        Ok(self.finish())
     }
 }
 
@@ -722,16 +784,28 @@ impl App {
                 }
             }
         };
-        let all_rows = self.store.report_rows(&workspace.id, grain, "all", from, to).await?;
-        let mut rows_merged = all_rows.len() as u64;
+        // Single-valued dimensions count every conversation under exactly one
+        // value, so without a series their values add up to the totals and
+        // the "all" rows need not be read.
+        let totals_from_breakdown = query.group == ReportGroup::None
+            && query.dimension.as_deref().is_some_and(|d| SINGLE_VALUED.contains(&d));
+        let mut tally = FiguresTally::default();
+        let mut rows_merged = 0;
         let mut series: BTreeMap<String, Figures> = BTreeMap::new();
         let mut totals = Figures::default();
-        for row in &all_rows {
-            let figures = Figures::from_bytes(&row.figures)?;
-            totals.merge(&figures);
+        if !totals_from_breakdown {
+            let all_rows = self.store.report_rows(&workspace.id, grain, "all", from, to).await?;
+            rows_merged += all_rows.len() as u64;
             if query.group != ReportGroup::None {
-                series.entry(key_of(row.bucket)).or_default().merge(&figures);
+                let mut by_key: BTreeMap<String, Vec<&[u8]>> = BTreeMap::new();
+                for row in &all_rows {
+                    by_key.entry(key_of(row.bucket)).or_default().push(&row.figures);
+                }
+                for (key, rows) in by_key {
+                    series.insert(key, tally.sum(rows)?);
+                }
             }
+            totals = tally.sum(all_rows.iter().map(|r| r.figures.as_slice()))?;
         }
         if query.group == ReportGroup::Day {
             let mut day = query.from;
@@ -752,15 +826,19 @@ impl App {
         if let Some(dimension) = &query.dimension {
             let rows = self.store.report_rows(&workspace.id, grain, dimension, from, to).await?;
             rows_merged += rows.len() as u64;
-            let mut by_value: BTreeMap<String, Figures> = BTreeMap::new();
-            for row in rows {
-                by_value.entry(row.value).or_default().merge(&Figures::from_bytes(&row.figures)?);
+            let mut by_value: BTreeMap<&str, Vec<&[u8]>> = BTreeMap::new();
+            for row in &rows {
+                by_value.entry(&row.value).or_default().push(&row.figures);
             }
-            breakdown = by_value
-                .into_iter()
-                .filter(|(_, f)| !f.is_empty())
-                .map(|(value, f)| ReportBreakdown { value, figures: (&f).into() })
-                .collect();
+            for (value, rows) in by_value {
+                let figures = tally.sum(rows)?;
+                if totals_from_breakdown {
+                    totals.merge(&figures);
+                }
+                if !figures.is_empty() {
+                    breakdown.push(ReportBreakdown { value: value.to_owned(), figures: (&figures).into() });
+                }
+            }
         }
         Ok(Report {
             from: query.from,

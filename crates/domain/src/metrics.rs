@@ -66,9 +66,8 @@ impl Fact {
     }
 
     /// The fact a stored message stands for, at its `created_at`; `None` for
-    /// replies that were never queued (awaiting approval). Replies approved
-    /// later count from their approval, which the message does not record:
-    /// a history kept as facts when they happen has that instant.
+    /// replies that were never queued (awaiting approval). An approved
+    /// reply's `created_at` is its approval, so it counts from then.
     pub fn from_message(message: &Message) -> Option<Self> {
         let event = match (message.direction, message.visibility, message.author_kind) {
             (Direction::Inbound, _, _) => FactEvent::Inbound,
@@ -725,6 +724,96 @@ impl DurationSummary {
     }
 }
 
+/// Adds up many duration summaries in one pass, for reports over long
+/// ranges: durations under [`Self::DENSE_LIMIT`] seconds are counted in an
+/// array indexed by the second, the rare longer ones in a list sorted once at
+/// the end. Each stored value is touched once, where merging sorted lists
+/// pairwise copies it once per level, and the stored bytes are read straight
+/// into the counts without a summary per row. Reuse one tally for many
+/// groups: [`Self::finish`] leaves it empty.
+#[derive(Debug, Default)]
+pub struct DurationTally {
+    dense: Vec<u64>,
+    /// The touched part of `dense`: `[low, high)`.
+    low: usize,
+    high: usize,
+    sparse: Vec<(u64, u64)>,
+}
+
+impl DurationTally {
+    /// 2^20 seconds, about twelve days: nearly every response and most resolutions.
+    pub const DENSE_LIMIT: u64 = 1 << 20;
+
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn add(&mut self, seconds: u64, count: u64) {
+        if seconds >= Self::DENSE_LIMIT {
+            self.sparse.push((seconds, count));
+            return;
+        }
+        let i = seconds as usize;
+        if i >= self.dense.len() {
+            // Grow to what the data needs, in large steps.
+            let size = (i + 1).next_power_of_two().max(4096).min(Self::DENSE_LIMIT as usize);
+            self.dense.resize(size, 0);
+        }
+        if self.low == self.high {
+            (self.low, self.high) = (i, i + 1);
+        } else {
+            self.low = self.low.min(i);
+            self.high = self.high.max(i + 1);
+        }
+        self.dense[i] += count;
+    }
+
+    pub fn add_summary(&mut self, summary: &DurationSummary) {
+        for &(seconds, count) in &summary.values {
+            self.add(seconds, count);
+        }
+    }
+
+    /// Adds a summary stored as [`DurationSummary::to_bytes`].
+    pub fn add_bytes(&mut self, bytes: &[u8]) -> Result<(), InvalidValue> {
+        let bad = || InvalidValue::new("duration_summary", "the stored bytes are not a duration summary");
+        let mut rest = bytes;
+        let mut previous: u64 = 0;
+        let mut first = true;
+        while !rest.is_empty() {
+            let delta = read_varint(&mut rest).ok_or_else(bad)?;
+            let count = read_varint(&mut rest).ok_or_else(bad)?;
+            if count == 0 || (!first && delta == 0) {
+                return Err(bad());
+            }
+            first = false;
+            previous = previous.checked_add(delta).ok_or_else(bad)?;
+            self.add(previous, count);
+        }
+        Ok(())
+    }
+
+    /// The sum of everything added, and an empty tally for the next group.
+    pub fn finish(&mut self) -> DurationSummary {
+        let mut values = Vec::new();
+        for i in self.low..self.high {
+            let count = std::mem::take(&mut self.dense[i]);
+            if count > 0 {
+                values.push((i as u64, count));
+            }
+        }
+        (self.low, self.high) = (0, 0);
+        self.sparse.sort_unstable_by_key(|&(s, _)| s);
+        for (seconds, count) in self.sparse.drain(..) {
+            match values.last_mut() {
+                Some(last) if last.0 == seconds => last.1 += count,
+                _ => values.push((seconds, count)),
+            }
+        }
+        DurationSummary { values }
+    }
+}
+
 fn write_varint(out: &mut Vec<u8>, mut value: u64) {
     loop {
         let byte = (value & 0x7f) as u8;
@@ -896,6 +985,39 @@ mod tests {
 
     fn metrics(facts: &[Fact]) -> ConversationMetrics {
         conversation_metrics(facts, None)
+    }
+
+    #[test]
+    fn a_tally_sums_summaries_exactly_as_merging_does() {
+        let mut rng: u64 = 7;
+        let mut next = move |below: u64| {
+            rng = rng.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+            (rng >> 33) % below
+        };
+        let parts: Vec<DurationSummary> = (0..40)
+            .map(|_| {
+                // Mostly short, some past the dense limit, one empty.
+                let n = next(300);
+                DurationSummary::from_seconds((0..n).map(|_| {
+                    if next(10) == 0 { DurationTally::DENSE_LIMIT + next(5_000_000) } else { next(200_000) }
+                }))
+            })
+            .collect();
+        let merged = DurationSummary::merge_all(&parts);
+        let mut tally = DurationTally::new();
+        for (i, p) in parts.iter().enumerate() {
+            if i % 2 == 0 {
+                tally.add_summary(p);
+            } else {
+                tally.add_bytes(&p.to_bytes()).unwrap_or_else(|e| panic!("{e}"));
+            }
+        }
+        assert_eq!(tally.finish(), merged);
+        assert_eq!(tally.finish(), DurationSummary::new(), "finish leaves it empty");
+        tally.add(5, 2);
+        assert_eq!(tally.finish(), DurationSummary::from_seconds([5, 5]), "and reusable");
+        assert!(tally.add_bytes(&[0x80]).is_err(), "a cut varint is refused");
+        assert!(tally.add_bytes(&[1, 0]).is_err(), "a zero count is refused");
     }
 
     #[test]
