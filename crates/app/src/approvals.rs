@@ -165,6 +165,7 @@ impl App {
             change.push(Write::EditMessage { message_id: message.id.clone(), text: text.to_owned(), at });
         }
         reviewed.delivery_status = DeliveryStatus::Queued;
+        reviewed.created_at = at;
         let mut after = before.clone();
         after.record_outbound(at, true);
         after.last_message_preview = preview(&reviewed.text);
@@ -184,11 +185,7 @@ impl App {
         }
         change = change
             .write(Write::UpdateConversation { conversation: after.clone(), expected_version: before.version })
-            .write(Write::UpdateMessageDelivery {
-                message_id: message.id.clone(),
-                status: DeliveryStatus::Queued,
-                error: None,
-            })
+            .write(Write::QueueApprovedMessage { message_id: message.id.clone(), at })
             .outbox("publish", &message.id, json!({ "message_id": message.id }))
             .audit("message.publish", "message", &message.id, detail)
             .event("message.updated", &before.id, &reviewed)

@@ -180,10 +180,16 @@ impl History {
     }
 }
 
-/// Where a conversation stands against its SLA, for the API and the inbox.
+/// Where a conversation stands against its SLA, for the API and the inbox,
+/// with what its figures are made of, so anyone can recompute them.
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct SlaView {
     pub evaluation: Option<SlaEvaluation>,
+    /// Every fact the metric definitions read, in order: its messages (a
+    /// survey answer as its rating), status changes and ratings.
+    pub facts: Vec<Fact>,
+    /// The conversation's cycles measured from those facts, in calendar time.
+    pub metrics: ConversationMetrics,
 }
 
 impl App {
@@ -313,7 +319,10 @@ impl App {
             .filter(|h| h.conversation.workspace_id == actor.workspace_id())
             .ok_or(AppError::NotFound("conversation"))?;
         let config = self.service_level_config(actor.workspace_id()).await?;
-        Ok(SlaView { evaluation: self.evaluate_sla(&history, &config.policies, now()).await? })
+        let evaluation = self.evaluate_sla(&history, &config.policies, now()).await?;
+        let facts = history.facts();
+        let metrics = conversation_metrics(&facts, None);
+        Ok(SlaView { evaluation, facts, metrics })
     }
 
     /// Survey answers rated at most `max_rating` since `since`, newest first.

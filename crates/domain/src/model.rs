@@ -217,7 +217,9 @@ pub struct Message {
     pub intent: Option<String>,
     /// Personal data found in the text (card numbers, IBANs, phones, emails, order numbers).
     pub personal_data: Vec<PersonalDataSpan>,
-    /// When the platform says it was written (or when Hark created it, for outbound).
+    /// When the platform says it was written; for outbound, when Hark queued
+    /// it to send (a trainee's reply: when it was approved). `recorded_at`
+    /// keeps when it was first stored.
     #[schema(value_type = String, format = DateTime)]
     pub created_at: Timestamp,
     /// When Hark stored it.

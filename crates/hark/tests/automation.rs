@@ -418,6 +418,15 @@ async fn a_trainees_reply_waits_for_approval_and_the_audit_log_shows_both_people
     let published = rig.sandbox.published();
     assert_eq!(published.len(), 1);
     assert_eq!(published[0].text, edited, "the reviewer's edit is what goes out");
+    // The customer got the reply at its approval: that is its first response.
+    assert!(approved.created_at > draft.created_at, "{} then {}", draft.created_at, approved.created_at);
+    let history = rig.app.history(&conversation.id).await.ok().flatten().unwrap_or_else(|| panic!("no history"));
+    let stored = history.messages.iter().find(|m| m.id == draft.id).unwrap_or_else(|| panic!("no reply"));
+    assert_eq!(stored.created_at, approved.created_at, "stored as queued at the approval");
+    assert_eq!(stored.recorded_at, draft.recorded_at, "and still known as written before");
+    let metrics = history.metrics(None);
+    let first = metrics.cycles[0].first_response.unwrap_or_else(|| panic!("no first response: {metrics:?}"));
+    assert_eq!(first.to, approved.created_at, "the first response ends at the approval, not at the writing");
 
     let second = rig
         .app

@@ -357,3 +357,99 @@ async fn the_ingest_benchmark_reports_figures_and_loses_nothing() {
     assert!(report["baseline_per_s"].as_f64().unwrap_or(0.0) > 0.0);
     assert!(report["ack_latency_ms"]["p99"].is_number() && report["end_to_end_ms"]["p99"].is_number());
 }
+
+/// Every conversation of a running demo, with its messages and its SLA view.
+async fn demo_histories(client: &reqwest::Client, base: &str, token: &str) -> Vec<(Vec<Value>, Value)> {
+    let list = json_get(client, format!("{base}/api/v1/conversations?limit=200"), token).await;
+    let mut out = vec![];
+    for c in list["items"].as_array().cloned().unwrap_or_default() {
+        let id = c["id"].as_str().unwrap_or_default();
+        let messages = json_get(client, format!("{base}/api/v1/conversations/{id}/messages?limit=200"), token).await;
+        assert!(messages["next_cursor"].is_null(), "a demo conversation fits one page");
+        let sla = json_get(client, format!("{base}/api/v1/conversations/{id}/sla"), token).await;
+        out.push((messages["items"].as_array().cloned().unwrap_or_default(), sla));
+    }
+    out
+}
+
+/// The report totals recomputed from raw messages, as the metric
+/// definitions read them: each conversation's messages become facts, with
+/// its status changes and ratings beside them; its SLA targets come from its
+/// own evaluation.
+fn recompute(histories: &[(Vec<Value>, Value)], now: jiff::Timestamp) -> Value {
+    use hark_domain::metrics::{Fact, FactEvent, MetricsSummary, TimeBasis, conversation_metrics};
+    let mut summary = MetricsSummary::default();
+    let mut outbound = 0u64;
+    let mut sla = hark_domain::sla::SlaAttainment::default();
+    let mut sentiment = [0u64; 4];
+    for (messages, view) in histories {
+        let messages: Vec<hark_domain::Message> =
+            messages.iter().map(|m| serde_json::from_value(m.clone()).unwrap_or_else(|e| panic!("{e}: {m}"))).collect();
+        let stored: Vec<Fact> = serde_json::from_value(view["facts"].clone()).unwrap_or_else(|e| panic!("{e}"));
+        let mut facts: Vec<Fact> = messages.iter().filter_map(Fact::from_message).collect();
+        facts.extend(stored.into_iter().filter(|f| matches!(f.event, FactEvent::Status { .. } | FactEvent::Csat { .. })));
+        facts.sort_by_key(|f| f.at);
+        let metrics = conversation_metrics(&facts, None);
+        assert_eq!(serde_json::to_value(&metrics).unwrap_or_default(), view["metrics"], "the server measures the same");
+        for cycle in &metrics.cycles {
+            summary.add_cycle(cycle, TimeBasis::Calendar, now);
+        }
+        outbound += u64::from(metrics.person_replies() + metrics.automatic_replies());
+        for m in messages.iter().filter(|m| m.direction == hark_domain::Direction::Inbound) {
+            let i = match m.sentiment {
+                Some(hark_domain::Sentiment::Negative) => 0,
+                Some(hark_domain::Sentiment::Neutral) => 1,
+                Some(hark_domain::Sentiment::Positive) => 2,
+                None => 3,
+            };
+            sentiment[i] += 1;
+        }
+        if let Ok(evaluation) = serde_json::from_value::<hark_domain::sla::SlaEvaluation>(view["evaluation"].clone()) {
+            for target in &evaluation.targets {
+                sla.add(target);
+            }
+        }
+    }
+    let figures = hark_app::reports::Figures { summary, outbound, sla, sentiment };
+    serde_json::to_value(hark_app::reports::ReportFigures::from(&figures)).unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demos_report_agrees_with_a_recomputation_from_its_messages() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let data_dir = dir.path().to_str().unwrap_or_default().to_owned();
+    let client = {
+        hark_channels::http::install_crypto_provider();
+        reqwest::Client::new()
+    };
+    let mut node =
+        Node::start(&["demo", "--data-dir", &data_dir, "--conversations", "60", "--traffic-per-minute", "0"], &[]);
+    node.ready(&client).await;
+    let token = create_token(&["--data-dir", &data_dir], "admin@demo.hark");
+    // The history arrives and is worked on after the server answers, and the
+    // report summaries follow the changes: compare once both have settled.
+    let mut last = (Value::Null, Value::Null);
+    for _ in 0..240 {
+        let histories = demo_histories(&client, &node.base, &token).await;
+        let now = jiff::Timestamp::now();
+        let today = now.to_zoned(jiff::tz::TimeZone::UTC).date();
+        let from = today.saturating_sub(jiff::Span::new().days(3));
+        let to = today.saturating_add(jiff::Span::new().days(1));
+        let url = format!("{}/api/v1/reports?from={from}&to={to}&tz=UTC&group=none", node.base);
+        let report = json_get(&client, url, &token).await;
+        let expected = recompute(&histories, now);
+        let replies = expected["person_replies"].as_u64().unwrap_or(0);
+        if histories.len() >= 30 && replies > 10 && report["totals"] == expected {
+            // In the workspace's own zone the report reads day rows, not hour
+            // rows: the same figures.
+            let url = format!("{}/api/v1/reports?from={from}&to={to}&group=none", node.base);
+            let by_days = json_get(&client, url, &token).await;
+            assert_eq!(by_days["source"], "day");
+            assert_eq!(by_days["totals"], expected);
+            return;
+        }
+        last = (report["totals"].clone(), expected);
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+    panic!("the report never agreed with the recomputation:\nreport   {}\nexpected {}", last.0, last.1);
+}

@@ -215,6 +215,14 @@ pub enum Write {
         status: DeliveryStatus,
         error: Option<String>,
     },
+    /// An approved reply is queued for sending: its `created_at` becomes the
+    /// approval instant, since the customer gets it from then on and the
+    /// metrics count it from then. Fails with `NotFound` unless it was
+    /// awaiting approval.
+    QueueApprovedMessage {
+        message_id: String,
+        at: Timestamp,
+    },
     InsertSession(SessionRecord),
     DeleteSession {
         id: String,

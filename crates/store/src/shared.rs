@@ -397,6 +397,14 @@ macro_rules! impl_repositories {
                             .bind(message_id).bind(status.as_str()).bind(error).execute(&mut **tx).await?;
                         expect_one(done.rows_affected(), "message")?;
                     }
+                    Write::QueueApprovedMessage { message_id, at } => {
+                        let done = sqlx::query(
+                            "UPDATE messages SET delivery_status = 'queued', delivery_error = NULL, created_at = $2 \
+                             WHERE id = $1 AND delivery_status = 'awaiting_approval'",
+                        )
+                        .bind(message_id).bind(to_ms(at)).execute(&mut **tx).await?;
+                        expect_one(done.rows_affected(), "message awaiting approval")?;
+                    }
                     Write::InsertSession(s) => {
                         sqlx::query(
                             "INSERT INTO sessions (id, user_id, csrf_token, user_agent, created_at, expires_at) \
