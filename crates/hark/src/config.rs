@@ -29,6 +29,7 @@ const CONFIG_KEYS: &[&str] = &[
     "order_number_pattern",
     "smtp_url",
     "smtp_from",
+    "allow_private_hooks",
 ];
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -51,6 +52,8 @@ pub struct Config {
     /// The mail server rules escalate by email through (empty: none).
     pub smtp_url: String,
     pub smtp_from: String,
+    /// Lets Slack and rule webhooks reach private and loopback addresses.
+    pub allow_private_hooks: bool,
 }
 
 /// Values given on the command line; `None` leaves the lower layers' value.

@@ -115,6 +115,7 @@ fn worker_config(config: &Config) -> hark_jobs::WorkerConfig {
             url: config.smtp_url.trim().to_owned(),
             from: config.smtp_from.trim().to_owned(),
         }),
+        allow_private_hooks: config.allow_private_hooks,
         ..Default::default()
     }
 }

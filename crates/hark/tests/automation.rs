@@ -85,6 +85,8 @@ async fn rig(store: TestStore) -> Rig {
         retry_base: Duration::ZERO,
         retry_after_cap: Duration::ZERO,
         lease: Duration::from_secs(30),
+        // The test's Slack and webhook receivers listen on loopback.
+        allow_private_hooks: true,
         ..Default::default()
     };
     let workers = Workers::new(app.clone(), http, intake.clone(), config);
@@ -761,6 +763,7 @@ async fn rules_notify_slack_call_a_signed_webhook_email_a_department_and_hide_a_
             url: format!("smtp://127.0.0.1:{smtp_port}"),
             from: "Hark <hark@acme.test>".into(),
         }),
+        allow_private_hooks: true,
         ..Default::default()
     };
     let mut workers = Workers::new(rig.app.clone(), reqwest::Client::new(), rig.workers.intake.clone(), config);

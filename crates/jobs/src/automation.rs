@@ -124,8 +124,9 @@ async fn hide(workers: &Workers, item: &OutboxItem, message_id: &str, rule_id: &
 
 /// POSTs JSON: 2xx is done; 408, 429 and 5xx (and no answer) are tried again; other answers are final.
 async fn post_json(workers: &Workers, url: &str, body: &serde_json::Value) -> Result<(), ConnectorError> {
+    crate::hooks::check_url(url, workers.config.allow_private_hooks).map_err(ConnectorError::Rejected)?;
     let response = workers
-        .http
+        .hooks
         .post(url)
         .timeout(std::time::Duration::from_secs(15))
         .json(body)

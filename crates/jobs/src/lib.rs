@@ -19,6 +19,7 @@
 pub mod automation;
 pub mod follow;
 pub mod health;
+pub mod hooks;
 pub mod ingest;
 pub mod poll;
 pub mod posts;
@@ -66,6 +67,9 @@ pub struct WorkerConfig {
     pub smtp: Option<automation::SmtpConfig>,
     /// Hark's own address as the networks reach it: they fetch attached files from there.
     pub public_url: String,
+    /// Lets Slack and rule webhooks reach private and loopback addresses
+    /// (see [`hooks`]); off by default.
+    pub allow_private_hooks: bool,
 }
 
 impl Default for WorkerConfig {
@@ -84,6 +88,7 @@ impl Default for WorkerConfig {
             idle: Duration::from_secs(1),
             smtp: None,
             public_url: "http://127.0.0.1:8080".into(),
+            allow_private_hooks: false,
         }
     }
 }
@@ -93,6 +98,8 @@ impl Default for WorkerConfig {
 pub struct Workers {
     pub app: App,
     pub http: reqwest::Client,
+    /// For the addresses workspaces configure (Slack, rule webhooks): see [`hooks`].
+    pub hooks: reqwest::Client,
     pub intake: Intake,
     pub config: Arc<WorkerConfig>,
     /// This process's name when it holds a lease (followers of the events table).
@@ -101,7 +108,8 @@ pub struct Workers {
 
 impl Workers {
     pub fn new(app: App, http: reqwest::Client, intake: Intake, config: WorkerConfig) -> Self {
-        Workers { app, http, intake, config: Arc::new(config), node_id: hark_app::new_id("node") }
+        let hooks = hooks::client(config.allow_private_hooks);
+        Workers { app, http, hooks, intake, config: Arc::new(config), node_id: hark_app::new_id("node") }
     }
 
     /// Runs every worker loop until `shutdown`.

@@ -729,10 +729,15 @@ pub async fn deliver_alerts_once(workers: &Workers, now: Timestamp) -> AppResult
         let mut outcome: Result<(), String> = Ok(());
         if !url.is_empty() && !done.iter().any(|d| d == "slack") {
             let body = slack_payload(message, link);
-            match workers.http.post(&url).json(&body).send().await {
+            let checked = crate::hooks::check_url(&url, workers.config.allow_private_hooks);
+            let sent = match checked {
+                Ok(()) => workers.hooks.post(&url).json(&body).send().await.map_err(|e| e.to_string()),
+                Err(refused) => Err(refused),
+            };
+            match sent {
                 Ok(r) if r.status().is_success() => done.push("slack".into()),
                 Ok(r) => outcome = Err(format!("slack webhook answered {}", r.status())),
-                Err(e) => outcome = Err(format!("slack webhook unreachable: {e}")),
+                Err(e) => outcome = Err(format!("slack webhook not delivered: {e}")),
             }
         }
         if !emails.is_empty() && !done.iter().any(|d| d == "email") {

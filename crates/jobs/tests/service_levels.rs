@@ -84,7 +84,9 @@ async fn rig(store: Arc<dyn Store>, second: Option<Arc<dyn Store>>) -> Rig {
     for (n, s) in [("node-a", Some(store.clone())), ("node-b", second.or(Some(store)))] {
         let Some(s) = s else { continue };
         let node_app = App::new(s.clone(), CredentialSealer::new(&[7u8; 32]));
-        let mut w = Workers::new(node_app, hark_channels::http::client(), intake.clone(), WorkerConfig::default());
+        // The test's Slack receiver listens on loopback.
+        let config = WorkerConfig { allow_private_hooks: true, ..WorkerConfig::default() };
+        let mut w = Workers::new(node_app, hark_channels::http::client(), intake.clone(), config);
         w.node_id = n.into();
         nodes.push(w);
     }
