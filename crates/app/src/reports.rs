@@ -229,13 +229,85 @@ impl FiguresTally {
         figures
     }
 
-    /// Sums these stored rows.
-    pub fn sum<'a>(&mut self, rows: impl IntoIterator<Item = &'a [u8]>) -> Result<Figures, InvalidValue> {
+    /// Sums these stored rows (one row is simply read).
+    pub fn sum(&mut self, rows: &[&[u8]]) -> Result<Figures, InvalidValue> {
+        if let [one] = rows {
+            return Figures::from_bytes(one);
+        }
         for bytes in rows {
             self.add_bytes(bytes)?;
         }
         Ok(self.finish())
     }
+}
+
+/// Below this many stored bytes a report is summed on the calling thread.
+const PARALLEL_FROM_BYTES: usize = 1 << 20;
+
+/// Sums each group of stored rows, spread over the machine's cores when the
+/// rows are many: whole groups per thread when there are enough of them,
+/// otherwise each group's rows split across the threads and the partial
+/// sums merged.
+pub fn sum_groups(groups: &[Vec<&[u8]>]) -> Result<Vec<Figures>, InvalidValue> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
+    let bytes: usize = groups.iter().flatten().map(|b| b.len()).sum();
+    if threads == 1 || bytes < PARALLEL_FROM_BYTES {
+        let mut tally = FiguresTally::default();
+        return groups.iter().map(|g| tally.sum(g)).collect();
+    }
+    if groups.len() < threads * 2 {
+        return groups.iter().map(|g| sum_split(g, threads)).collect();
+    }
+    // Contiguous runs of groups holding about the same number of bytes.
+    let share = bytes.div_ceil(threads);
+    let mut runs: Vec<&[Vec<&[u8]>]> = vec![];
+    let (mut start, mut filled) = (0, 0);
+    for (i, group) in groups.iter().enumerate() {
+        filled += group.iter().map(|b| b.len()).sum::<usize>();
+        if filled >= share && runs.len() + 1 < threads {
+            runs.push(&groups[start..=i]);
+            (start, filled) = (i + 1, 0);
+        }
+    }
+    runs.push(&groups[start..]);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = runs
+            .into_iter()
+            .map(|run| {
+                scope.spawn(move || {
+                    let mut tally = FiguresTally::default();
+                    run.iter().map(|g| tally.sum(g)).collect::<Result<Vec<_>, _>>()
+                })
+            })
+            .collect();
+        let mut out = Vec::with_capacity(groups.len());
+        for handle in handles {
+            out.extend(handle.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))?);
+        }
+        Ok(out)
+    })
+}
+
+/// One group's rows summed in `threads` parts, then merged.
+fn sum_split(rows: &[&[u8]], threads: usize) -> Result<Figures, InvalidValue> {
+    if rows.len() < threads * 4 {
+        return FiguresTally::default().sum(rows);
+    }
+    let parts: Vec<Figures> = std::thread::scope(|scope| {
+        let handles: Vec<_> = rows
+            .chunks(rows.len().div_ceil(threads))
+            .map(|chunk| scope.spawn(move || FiguresTally::default().sum(chunk)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+            .collect::<Result<Vec<_>, _>>()
+    })?;
+    let mut total = Figures::default();
+    for part in &parts {
+        total.merge(part);
+    }
+    Ok(total)
 }
 
 fn write_varint(out: &mut Vec<u8>, mut value: u64) {
@@ -773,12 +845,14 @@ impl App {
         };
         // Hour rows cover [from, to) in UTC hours; the first and last may
         // overhang the local range in zones with a non-whole-hour offset.
-        let key_of = |bucket: i64| -> String {
+        let (zone, group) = (tz.clone(), query.group);
+        let key_of = move |bucket: i64| -> String {
             if grain == GRAIN_DAY {
                 bucket_date(bucket).to_string()
             } else {
-                let local = Timestamp::from_second(bucket * 3600).unwrap_or(Timestamp::UNIX_EPOCH).to_zoned(tz.clone());
-                match query.group {
+                let local =
+                    Timestamp::from_second(bucket * 3600).unwrap_or(Timestamp::UNIX_EPOCH).to_zoned(zone.clone());
+                match group {
                     ReportGroup::Hour => format!("{:02}", local.hour()),
                     _ => local.date().to_string(),
                 }
@@ -789,24 +863,22 @@ impl App {
         // the "all" rows need not be read.
         let totals_from_breakdown = query.group == ReportGroup::None
             && query.dimension.as_deref().is_some_and(|d| SINGLE_VALUED.contains(&d));
-        let mut tally = FiguresTally::default();
-        let mut rows_merged = 0;
-        let mut series: BTreeMap<String, Figures> = BTreeMap::new();
-        let mut totals = Figures::default();
-        if !totals_from_breakdown {
-            let all_rows = self.store.report_rows(&workspace.id, grain, "all", from, to).await?;
-            rows_merged += all_rows.len() as u64;
-            if query.group != ReportGroup::None {
-                let mut by_key: BTreeMap<String, Vec<&[u8]>> = BTreeMap::new();
-                for row in &all_rows {
-                    by_key.entry(key_of(row.bucket)).or_default().push(&row.figures);
-                }
-                for (key, rows) in by_key {
-                    series.insert(key, tally.sum(rows)?);
-                }
-            }
-            totals = tally.sum(all_rows.iter().map(|r| r.figures.as_slice()))?;
-        }
+        let all_rows = if totals_from_breakdown {
+            vec![]
+        } else {
+            self.store.report_rows(&workspace.id, grain, "all", from, to).await?
+        };
+        let dimension_rows = match &query.dimension {
+            Some(dimension) => self.store.report_rows(&workspace.id, grain, dimension, from, to).await?,
+            None => vec![],
+        };
+        let rows_merged = (all_rows.len() + dimension_rows.len()) as u64;
+        // The sums are CPU work of up to a few hundred milliseconds: off the async threads.
+        let (mut series, totals, breakdown) = tokio::task::spawn_blocking(move || {
+            summarise(&all_rows, &dimension_rows, &key_of, group, totals_from_breakdown)
+        })
+        .await
+        .map_err(|e| AppError::Unavailable(format!("the report could not be summed: {e}")))??;
         if query.group == ReportGroup::Day {
             let mut day = query.from;
             while day <= query.to {
@@ -822,24 +894,6 @@ impl App {
                 series.entry(format!("{h:02}")).or_default();
             }
         }
-        let mut breakdown = vec![];
-        if let Some(dimension) = &query.dimension {
-            let rows = self.store.report_rows(&workspace.id, grain, dimension, from, to).await?;
-            rows_merged += rows.len() as u64;
-            let mut by_value: BTreeMap<&str, Vec<&[u8]>> = BTreeMap::new();
-            for row in &rows {
-                by_value.entry(&row.value).or_default().push(&row.figures);
-            }
-            for (value, rows) in by_value {
-                let figures = tally.sum(rows)?;
-                if totals_from_breakdown {
-                    totals.merge(&figures);
-                }
-                if !figures.is_empty() {
-                    breakdown.push(ReportBreakdown { value: value.to_owned(), figures: (&figures).into() });
-                }
-            }
-        }
         Ok(Report {
             from: query.from,
             to: query.to,
@@ -850,7 +904,11 @@ impl App {
             rows_merged,
             totals: (&totals).into(),
             series: series.into_iter().map(|(key, f)| ReportPoint { key, figures: (&f).into() }).collect(),
-            breakdown,
+            breakdown: breakdown
+                .into_iter()
+                .filter(|(_, f)| !f.is_empty())
+                .map(|(value, f)| ReportBreakdown { value, figures: (&f).into() })
+                .collect(),
         })
     }
 
@@ -892,6 +950,48 @@ impl App {
         }
         Ok(writes)
     }
+}
+
+/// The series (by key), the totals and the breakdown (by value) of a report's rows.
+type Summed = (BTreeMap<String, Figures>, Figures, Vec<(String, Figures)>);
+
+/// Sums a report's rows: the "all" rows per series key and altogether, the
+/// dimension's rows per value; the totals are the breakdown's when the
+/// "all" rows were not read.
+fn summarise(
+    all_rows: &[ReportRow],
+    dimension_rows: &[ReportRow],
+    key_of: &(dyn Fn(i64) -> String + Send + Sync),
+    group: ReportGroup,
+    totals_from_breakdown: bool,
+) -> Result<Summed, InvalidValue> {
+    let mut by_key: BTreeMap<String, Vec<&[u8]>> = BTreeMap::new();
+    if group != ReportGroup::None {
+        for row in all_rows {
+            by_key.entry(key_of(row.bucket)).or_default().push(&row.figures);
+        }
+    }
+    let mut by_value: BTreeMap<&str, Vec<&[u8]>> = BTreeMap::new();
+    for row in dimension_rows {
+        by_value.entry(&row.value).or_default().push(&row.figures);
+    }
+    let keys: Vec<String> = by_key.keys().cloned().collect();
+    let values: Vec<String> = by_value.keys().map(|v| (*v).to_owned()).collect();
+    let mut groups: Vec<Vec<&[u8]>> = by_key.into_values().collect();
+    if !totals_from_breakdown {
+        groups.push(all_rows.iter().map(|r| r.figures.as_slice()).collect());
+    }
+    groups.extend(by_value.into_values());
+    let mut sums = sum_groups(&groups)?.into_iter();
+    let series: BTreeMap<String, Figures> = keys.into_iter().zip(sums.by_ref()).collect();
+    let mut totals = if totals_from_breakdown { Figures::default() } else { sums.next().unwrap_or_default() };
+    let breakdown: Vec<(String, Figures)> = values.into_iter().zip(sums).collect();
+    if totals_from_breakdown {
+        for (_, figures) in &breakdown {
+            totals.merge(figures);
+        }
+    }
+    Ok((series, totals, breakdown))
 }
 
 /// An agent on the live dashboard.
@@ -1065,6 +1165,59 @@ pub fn days_later(t: Timestamp, days: i64) -> Timestamp {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Stored rows of varied figures, several megabytes in all.
+    fn stored_rows(n: u64) -> Vec<Vec<u8>> {
+        let mut state: u64 = 11;
+        let mut next = move |below: u64| {
+            state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+            (state >> 33) % below
+        };
+        (0..n)
+            .map(|_| {
+                let mut f = Figures::default();
+                f.summary.cycles = next(1000);
+                f.summary.inbound_messages = next(5000);
+                f.outbound = next(4000);
+                f.sentiment = [next(9), next(9), next(9), next(9)];
+                for _ in 0..next(3000) {
+                    f.summary.first_response.add(next(20_000));
+                    f.summary.resolution.add(if next(8) == 0 { 2_000_000 + next(9_000_000) } else { next(900_000) });
+                }
+                f.to_bytes()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn summing_groups_in_parallel_equals_merging_one_by_one() {
+        let rows = stored_rows(600);
+        assert!(rows.iter().map(Vec::len).sum::<usize>() > 2 * PARALLEL_FROM_BYTES, "big enough to split");
+        let merged = |rows: &[Vec<u8>]| {
+            let mut total = Figures::default();
+            for r in rows {
+                total.merge(&Figures::from_bytes(r).unwrap_or_else(|e| panic!("{e}")));
+            }
+            total
+        };
+        // One group (split across threads), a few, many (whole groups per thread), and one-row groups.
+        for sizes in [vec![600], vec![300, 200, 100], vec![15; 40], vec![1; 600]] {
+            let mut groups: Vec<Vec<&[u8]>> = vec![];
+            let mut expected = vec![];
+            let mut start = 0;
+            for size in sizes {
+                groups.push(rows[start..start + size].iter().map(Vec::as_slice).collect());
+                expected.push(merged(&rows[start..start + size]));
+                start += size;
+            }
+            let summed = sum_groups(&groups).unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(summed.len(), expected.len());
+            for (got, want) in summed.iter().zip(&expected) {
+                assert_eq!(got, want);
+            }
+        }
+        assert!(sum_groups(&[vec![b"garbage".as_slice()]]).is_err(), "a bad row is an error, not a zero");
+    }
 
     #[test]
     fn figures_round_trip_through_bytes_and_subtract_back() {

@@ -734,9 +734,9 @@ impl DurationSummary {
 #[derive(Debug, Default)]
 pub struct DurationTally {
     dense: Vec<u64>,
-    /// The touched part of `dense`: `[low, high)`.
-    low: usize,
-    high: usize,
+    /// The indexes of `dense` in use, in the order first used: a small group
+    /// reads these back sorted instead of scanning the whole array.
+    touched: Vec<u32>,
     sparse: Vec<(u64, u64)>,
 }
 
@@ -749,6 +749,9 @@ impl DurationTally {
     }
 
     pub fn add(&mut self, seconds: u64, count: u64) {
+        if count == 0 {
+            return;
+        }
         if seconds >= Self::DENSE_LIMIT {
             self.sparse.push((seconds, count));
             return;
@@ -759,11 +762,8 @@ impl DurationTally {
             let size = (i + 1).next_power_of_two().max(4096).min(Self::DENSE_LIMIT as usize);
             self.dense.resize(size, 0);
         }
-        if self.low == self.high {
-            (self.low, self.high) = (i, i + 1);
-        } else {
-            self.low = self.low.min(i);
-            self.high = self.high.max(i + 1);
+        if self.dense[i] == 0 {
+            self.touched.push(i as u32);
         }
         self.dense[i] += count;
     }
@@ -795,14 +795,23 @@ impl DurationTally {
 
     /// The sum of everything added, and an empty tally for the next group.
     pub fn finish(&mut self) -> DurationSummary {
-        let mut values = Vec::new();
-        for i in self.low..self.high {
-            let count = std::mem::take(&mut self.dense[i]);
-            if count > 0 {
-                values.push((i as u64, count));
+        let mut values = Vec::with_capacity(self.touched.len() + self.sparse.len());
+        // Sorting the used indexes beats scanning when they are a small part
+        // of the array; either way every used slot is read once and cleared.
+        let span = self.touched.iter().max().map_or(0, |&m| m as usize + 1);
+        if self.touched.len() * 16 < span {
+            self.touched.sort_unstable();
+            for &i in &self.touched {
+                values.push((u64::from(i), std::mem::take(&mut self.dense[i as usize])));
+            }
+        } else {
+            for (i, slot) in self.dense[..span].iter_mut().enumerate() {
+                if *slot > 0 {
+                    values.push((i as u64, std::mem::take(slot)));
+                }
             }
         }
-        (self.low, self.high) = (0, 0);
+        self.touched.clear();
         self.sparse.sort_unstable_by_key(|&(s, _)| s);
         for (seconds, count) in self.sparse.drain(..) {
             match values.last_mut() {
