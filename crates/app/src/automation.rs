@@ -8,7 +8,7 @@
 //! event (a crash, a lost lease) never runs the actions twice. Each run and
 //! what each action did is kept on the conversation ("why did this happen?").
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use hark_domain::rules::*;
 use hark_domain::*;
@@ -55,6 +55,11 @@ struct Firing {
     message: Option<Message>,
     key: String,
 }
+
+/// How far each workspace's idle rules have looked, kept by the scanner
+/// between scans (see [`App::automate_idle_since`]).
+#[derive(Debug, Default)]
+pub struct IdleProgress(HashMap<(String, u32), Timestamp>);
 
 impl App {
     /// Runs the rules a batch of events calls for (oldest first) and returns
@@ -154,6 +159,16 @@ impl App {
     /// conversation quiet for a rule's time fires it once per quiet stretch.
     /// Safe on every node at once: a run is claimed before it acts.
     pub async fn automate_idle(&self, now: Timestamp) -> AppResult<usize> {
+        self.automate_idle_since(now, &mut IdleProgress::default()).await
+    }
+
+    /// [`Self::automate_idle`] for a scanner that runs again and again:
+    /// `progress` remembers, per workspace and length, how far the quiet
+    /// stretches were already looked at, so each conversation is looked at
+    /// once per stretch rather than at every scan. Every quiet conversation
+    /// is reached, however many there are: the scan pages through them.
+    pub async fn automate_idle_since(&self, now: Timestamp, progress: &mut IdleProgress) -> AppResult<usize> {
+        const PAGE: u32 = 500;
         let mut fired = 0;
         for workspace in self.store.workspaces().await? {
             let rules = self.store.rules(&workspace.id).await?;
@@ -169,18 +184,39 @@ impl App {
             lengths.dedup();
             for minutes in lengths {
                 let quiet_since = now - SignedDuration::from_mins(i64::from(minutes));
-                // Only stretches that began in the last day: older ones had their chance.
-                let from = quiet_since - SignedDuration::from_hours(24);
-                for id in self.store.quiet_conversations(&workspace.id, from, quiet_since, 500).await? {
-                    let Some(c) = self.store.conversation(&id).await? else { continue };
-                    let key = format!("idle:{minutes}:{}", c.timeline.last_activity_at.as_millisecond());
-                    let firing = Firing { trigger: Trigger::Idle { minutes }, conversation_id: id, message: None, key };
-                    match self.fire(&workspace.id, firing).await {
-                        Ok(()) => fired += 1,
-                        Err(err @ (AppError::Internal(_) | AppError::Unavailable(_))) => return Err(err),
-                        Err(err) => tracing::warn!(conversation = %c.id, %err, "idle rules could not run"),
+                // Only stretches that began in the last day: older ones had
+                // their chance (a node that just started looks back that far).
+                let day_before = quiet_since - SignedDuration::from_hours(24);
+                let key = (workspace.id.clone(), minutes);
+                let mut from = progress.0.get(&key).copied().filter(|t| *t > day_before).unwrap_or(day_before);
+                let mut seen: HashSet<String> = HashSet::new();
+                loop {
+                    let page = self.store.quiet_conversations(&workspace.id, from, quiet_since, PAGE).await?;
+                    let full = page.len() == PAGE as usize;
+                    let mut fresh = false;
+                    for id in page {
+                        if !seen.insert(id.clone()) {
+                            continue;
+                        }
+                        fresh = true;
+                        let Some(c) = self.store.conversation(&id).await? else { continue };
+                        from = from.max(c.timeline.last_activity_at);
+                        let key = format!("idle:{minutes}:{}", c.timeline.last_activity_at.as_millisecond());
+                        let firing =
+                            Firing { trigger: Trigger::Idle { minutes }, conversation_id: id, message: None, key };
+                        match self.fire(&workspace.id, firing).await {
+                            Ok(()) => fired += 1,
+                            Err(err @ (AppError::Internal(_) | AppError::Unavailable(_))) => return Err(err),
+                            Err(err) => tracing::warn!(conversation = %c.id, %err, "idle rules could not run"),
+                        }
+                    }
+                    if !full || !fresh {
+                        break;
                     }
                 }
+                // Next time, start after everything quiet by now: a
+                // conversation active again later is quiet from a later instant.
+                progress.0.insert(key, quiet_since);
             }
         }
         Ok(fired)

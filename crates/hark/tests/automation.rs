@@ -645,6 +645,12 @@ async fn idle_rules_fire_once_per_quiet_stretch_and_personal_data_in_public_is_f
     let later = jiff::Timestamp::now() + jiff::SignedDuration::from_mins(90);
     assert_eq!(rig.app.automate_idle(later).await.ok(), Some(1));
     assert_eq!(rig.app.automate_idle(later).await.ok(), Some(1), "looked at again…");
+    // The scanner that keeps its progress looks at a quiet stretch once.
+    let mut progress = hark_app::automation::IdleProgress::default();
+    assert_eq!(rig.app.automate_idle_since(later, &mut progress).await.ok(), Some(1));
+    assert_eq!(rig.app.automate_idle_since(later, &mut progress).await.ok(), Some(0), "not again");
+    let much_later = later + jiff::SignedDuration::from_mins(30);
+    assert_eq!(rig.app.automate_idle_since(much_later, &mut progress).await.ok(), Some(0), "nor later");
     let c = rig.conversation_of(SimNetwork::Facebook, ConversationKind::Public).await;
     assert!(c.labels.contains(&"stale".to_owned()));
     let log = rig.app.rule_log(&rig.admin, &c.id).await.unwrap_or_default();

@@ -50,10 +50,12 @@ pub async fn idle_once(workers: &Workers) -> AppResult<usize> {
     workers.app.automate_idle(jiff::Timestamp::now()).await
 }
 
-/// Scans for quiet conversations every [`IDLE_SCAN`] until `shutdown`.
+/// Scans for quiet conversations every [`IDLE_SCAN`] until `shutdown`, each
+/// scan taking up where the last one stopped.
 pub async fn run_idle(workers: Workers, shutdown: CancellationToken) {
+    let mut progress = hark_app::automation::IdleProgress::default();
     loop {
-        if let Err(err) = idle_once(&workers).await {
+        if let Err(err) = workers.app.automate_idle_since(jiff::Timestamp::now(), &mut progress).await {
             tracing::warn!(%err, "idle rules scan failed");
         }
         if !pause(IDLE_SCAN, None, &shutdown).await {
