@@ -726,14 +726,15 @@ impl DurationSummary {
 
 /// Adds up many duration summaries in one pass, for reports over long
 /// ranges: durations under [`Self::DENSE_LIMIT`] seconds are counted in an
-/// array indexed by the second, the rare longer ones in a list sorted once at
-/// the end. Each stored value is touched once, where merging sorted lists
+/// array indexed by the second, small enough to stay in a core's cache, the
+/// rarer longer ones (and any count too large for a slot) in a list sorted
+/// once at the end. Each stored value is touched once, where merging sorted lists
 /// pairwise copies it once per level, and the stored bytes are read straight
 /// into the counts without a summary per row. Reuse one tally for many
 /// groups: [`Self::finish`] leaves it empty.
 #[derive(Debug, Default)]
 pub struct DurationTally {
-    dense: Vec<u64>,
+    dense: Vec<u32>,
     /// The indexes of `dense` in use, in the order first used: a small group
     /// reads these back sorted instead of scanning the whole array.
     touched: Vec<u32>,
@@ -741,8 +742,9 @@ pub struct DurationTally {
 }
 
 impl DurationTally {
-    /// 2^20 seconds, about twelve days: nearly every response and most resolutions.
-    pub const DENSE_LIMIT: u64 = 1 << 20;
+    /// 2^17 seconds, about 36 hours: nearly every response and most
+    /// resolutions, in half a megabyte of counts.
+    pub const DENSE_LIMIT: u64 = 1 << 17;
 
     pub fn new() -> Self {
         Self::default()
@@ -762,10 +764,14 @@ impl DurationTally {
             let size = (i + 1).next_power_of_two().max(4096).min(Self::DENSE_LIMIT as usize);
             self.dense.resize(size, 0);
         }
+        let Some(sum) = u32::try_from(count).ok().and_then(|c| self.dense[i].checked_add(c)) else {
+            self.sparse.push((seconds, count));
+            return;
+        };
         if self.dense[i] == 0 {
             self.touched.push(i as u32);
         }
-        self.dense[i] += count;
+        self.dense[i] = sum;
     }
 
     pub fn add_summary(&mut self, summary: &DurationSummary) {
@@ -802,24 +808,32 @@ impl DurationTally {
         if self.touched.len() * 16 < span {
             self.touched.sort_unstable();
             for &i in &self.touched {
-                values.push((u64::from(i), std::mem::take(&mut self.dense[i as usize])));
+                values.push((u64::from(i), u64::from(std::mem::take(&mut self.dense[i as usize]))));
             }
         } else {
             for (i, slot) in self.dense[..span].iter_mut().enumerate() {
                 if *slot > 0 {
-                    values.push((i as u64, std::mem::take(slot)));
+                    values.push((i as u64, u64::from(std::mem::take(slot))));
                 }
             }
         }
         self.touched.clear();
+        if self.sparse.is_empty() {
+            return DurationSummary { values };
+        }
+        // The list holds long durations and overflowed counts (which may
+        // repeat a second already in `values`): merge the two sorted runs.
         self.sparse.sort_unstable_by_key(|&(s, _)| s);
+        let mut long = DurationSummary { values: Vec::with_capacity(self.sparse.len()) };
         for (seconds, count) in self.sparse.drain(..) {
-            match values.last_mut() {
+            match long.values.last_mut() {
                 Some(last) if last.0 == seconds => last.1 += count,
-                _ => values.push((seconds, count)),
+                _ => long.values.push((seconds, count)),
             }
         }
-        DurationSummary { values }
+        let mut all = DurationSummary { values };
+        all.merge(&long);
+        all
     }
 }
 
@@ -1025,6 +1039,13 @@ mod tests {
         assert_eq!(tally.finish(), DurationSummary::new(), "finish leaves it empty");
         tally.add(5, 2);
         assert_eq!(tally.finish(), DurationSummary::from_seconds([5, 5]), "and reusable");
+        tally.add(7, u64::from(u32::MAX));
+        tally.add(7, 10);
+        tally.add(3, u64::from(u32::MAX) * 3);
+        let mut big = DurationSummary::new();
+        big.add_count(3, u64::from(u32::MAX) * 3);
+        big.add_count(7, u64::from(u32::MAX) + 10);
+        assert_eq!(tally.finish(), big, "counts past a slot's size are kept whole");
         assert!(tally.add_bytes(&[0x80]).is_err(), "a cut varint is refused");
         assert!(tally.add_bytes(&[1, 0]).is_err(), "a zero count is refused");
     }
