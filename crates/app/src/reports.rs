@@ -139,7 +139,8 @@ impl Figures {
         let (c, durations) = split_stored(bytes)?;
         let mut figures = Figures::with_counters(&c);
         let s = &mut figures.summary;
-        for (summary, bytes) in [&mut s.first_response, &mut s.next_response, &mut s.resolution].into_iter().zip(durations)
+        for (summary, bytes) in
+            [&mut s.first_response, &mut s.next_response, &mut s.resolution].into_iter().zip(durations)
         {
             *summary = DurationSummary::from_bytes(bytes)?;
         }
@@ -861,8 +862,8 @@ impl App {
         // Single-valued dimensions count every conversation under exactly one
         // value, so without a series their values add up to the totals and
         // the "all" rows need not be read.
-        let totals_from_breakdown = query.group == ReportGroup::None
-            && query.dimension.as_deref().is_some_and(|d| SINGLE_VALUED.contains(&d));
+        let totals_from_breakdown =
+            query.group == ReportGroup::None && query.dimension.as_deref().is_some_and(|d| SINGLE_VALUED.contains(&d));
         let all_rows = if totals_from_breakdown {
             vec![]
         } else {

@@ -1017,15 +1017,16 @@ mod tests {
             rng = rng.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
             (rng >> 33) % below
         };
-        let parts: Vec<DurationSummary> = (0..40)
-            .map(|_| {
-                // Mostly short, some past the dense limit, one empty.
-                let n = next(300);
-                DurationSummary::from_seconds((0..n).map(|_| {
-                    if next(10) == 0 { DurationTally::DENSE_LIMIT + next(5_000_000) } else { next(200_000) }
-                }))
-            })
-            .collect();
+        let parts: Vec<DurationSummary> =
+            (0..40)
+                .map(|_| {
+                    // Mostly short, some past the dense limit, one empty.
+                    let n = next(300);
+                    DurationSummary::from_seconds((0..n).map(|_| {
+                        if next(10) == 0 { DurationTally::DENSE_LIMIT + next(5_000_000) } else { next(200_000) }
+                    }))
+                })
+                .collect();
         let merged = DurationSummary::merge_all(&parts);
         let mut tally = DurationTally::new();
         for (i, p) in parts.iter().enumerate() {

@@ -387,7 +387,9 @@ fn recompute(histories: &[(Vec<Value>, Value)], now: jiff::Timestamp) -> Value {
             messages.iter().map(|m| serde_json::from_value(m.clone()).unwrap_or_else(|e| panic!("{e}: {m}"))).collect();
         let stored: Vec<Fact> = serde_json::from_value(view["facts"].clone()).unwrap_or_else(|e| panic!("{e}"));
         let mut facts: Vec<Fact> = messages.iter().filter_map(Fact::from_message).collect();
-        facts.extend(stored.into_iter().filter(|f| matches!(f.event, FactEvent::Status { .. } | FactEvent::Csat { .. })));
+        facts.extend(
+            stored.into_iter().filter(|f| matches!(f.event, FactEvent::Status { .. } | FactEvent::Csat { .. })),
+        );
         facts.sort_by_key(|f| f.at);
         let metrics = conversation_metrics(&facts, None);
         assert_eq!(serde_json::to_value(&metrics).unwrap_or_default(), view["metrics"], "the server measures the same");
