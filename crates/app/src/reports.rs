@@ -203,7 +203,6 @@ fn split_stored(bytes: &[u8]) -> Result<([u64; COUNTERS], [&[u8]; 3]), InvalidVa
 pub struct FiguresTally {
     counters: [u64; COUNTERS],
     durations: [DurationTally; 3],
-    rows: u64,
 }
 
 impl FiguresTally {
@@ -215,7 +214,6 @@ impl FiguresTally {
         for (tally, bytes) in self.durations.iter_mut().zip(durations) {
             tally.add_bytes(bytes)?;
         }
-        self.rows += 1;
         Ok(())
     }
 
@@ -226,7 +224,6 @@ impl FiguresTally {
         figures.summary.first_response = first.finish();
         figures.summary.next_response = next.finish();
         figures.summary.resolution = resolution.finish();
-        self.rows = 0;
         figures
     }
 

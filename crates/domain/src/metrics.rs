@@ -707,21 +707,30 @@ impl DurationSummary {
     }
 
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, InvalidValue> {
-        let bad = || InvalidValue::new("duration_summary", "the stored bytes are not a duration summary");
         let mut values = vec![];
-        let mut rest = bytes;
-        let mut previous: u64 = 0;
-        while !rest.is_empty() {
-            let delta = read_varint(&mut rest).ok_or_else(bad)?;
-            let count = read_varint(&mut rest).ok_or_else(bad)?;
-            if count == 0 || (!values.is_empty() && delta == 0) {
-                return Err(bad());
-            }
-            previous = previous.checked_add(delta).ok_or_else(bad)?;
-            values.push((previous, count));
-        }
+        for_each_stored_pair(bytes, |seconds, count| values.push((seconds, count)))?;
         Ok(Self { values })
     }
+}
+
+/// Reads the (seconds, count) pairs of [`DurationSummary::to_bytes`] in
+/// order, refusing bytes that are not a summary.
+fn for_each_stored_pair(bytes: &[u8], mut pair: impl FnMut(u64, u64)) -> Result<(), InvalidValue> {
+    let bad = || InvalidValue::new("duration_summary", "the stored bytes are not a duration summary");
+    let mut rest = bytes;
+    let mut previous: u64 = 0;
+    let mut first = true;
+    while !rest.is_empty() {
+        let delta = read_varint(&mut rest).ok_or_else(bad)?;
+        let count = read_varint(&mut rest).ok_or_else(bad)?;
+        if count == 0 || (!first && delta == 0) {
+            return Err(bad());
+        }
+        first = false;
+        previous = previous.checked_add(delta).ok_or_else(bad)?;
+        pair(previous, count);
+    }
+    Ok(())
 }
 
 /// Adds up many duration summaries in one pass, for reports over long
@@ -782,21 +791,7 @@ impl DurationTally {
 
     /// Adds a summary stored as [`DurationSummary::to_bytes`].
     pub fn add_bytes(&mut self, bytes: &[u8]) -> Result<(), InvalidValue> {
-        let bad = || InvalidValue::new("duration_summary", "the stored bytes are not a duration summary");
-        let mut rest = bytes;
-        let mut previous: u64 = 0;
-        let mut first = true;
-        while !rest.is_empty() {
-            let delta = read_varint(&mut rest).ok_or_else(bad)?;
-            let count = read_varint(&mut rest).ok_or_else(bad)?;
-            if count == 0 || (!first && delta == 0) {
-                return Err(bad());
-            }
-            first = false;
-            previous = previous.checked_add(delta).ok_or_else(bad)?;
-            self.add(previous, count);
-        }
-        Ok(())
+        for_each_stored_pair(bytes, |seconds, count| self.add(seconds, count))
     }
 
     /// The sum of everything added, and an empty tally for the next group.
@@ -818,21 +813,13 @@ impl DurationTally {
             }
         }
         self.touched.clear();
-        if self.sparse.is_empty() {
-            return DurationSummary { values };
-        }
-        // The list holds long durations and overflowed counts (which may
-        // repeat a second already in `values`): merge the two sorted runs.
+        // The list holds long durations (past every dense one, so sorted
+        // they append) and overflowed counts (which land on a second there).
         self.sparse.sort_unstable_by_key(|&(s, _)| s);
-        let mut long = DurationSummary { values: Vec::with_capacity(self.sparse.len()) };
-        for (seconds, count) in self.sparse.drain(..) {
-            match long.values.last_mut() {
-                Some(last) if last.0 == seconds => last.1 += count,
-                _ => long.values.push((seconds, count)),
-            }
-        }
         let mut all = DurationSummary { values };
-        all.merge(&long);
+        for (seconds, count) in self.sparse.drain(..) {
+            all.add_count(seconds, count);
+        }
         all
     }
 }

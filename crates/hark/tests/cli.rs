@@ -89,17 +89,25 @@ fn create_token(args: &[&str], email: &str) -> String {
     token
 }
 
+fn test_client() -> reqwest::Client {
+    hark_channels::http::install_crypto_provider();
+    reqwest::Client::new()
+}
+
+/// The demo on `data_dir` with 60 conversations and no live traffic, answering.
+async fn start_demo(data_dir: &str, client: &reqwest::Client) -> Node {
+    let mut node =
+        Node::start(&["demo", "--data-dir", data_dir, "--conversations", "60", "--traffic-per-minute", "0"], &[]);
+    node.ready(client).await;
+    node
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_demo_serves_conversations_and_stops_gracefully() {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let data_dir = dir.path().to_str().unwrap_or_default().to_owned();
-    let client = {
-        hark_channels::http::install_crypto_provider();
-        reqwest::Client::new()
-    };
-    let mut node =
-        Node::start(&["demo", "--data-dir", &data_dir, "--conversations", "60", "--traffic-per-minute", "0"], &[]);
-    node.ready(&client).await;
+    let client = test_client();
+    let mut node = start_demo(&data_dir, &client).await;
 
     let login = client
         .post(format!("{}/api/v1/auth/login", node.base))
@@ -169,9 +177,7 @@ async fn the_demo_serves_conversations_and_stops_gracefully() {
     drop(stream);
 
     // Running the demo again reuses the workspace instead of adding to it.
-    let mut again =
-        Node::start(&["demo", "--data-dir", &data_dir, "--conversations", "60", "--traffic-per-minute", "0"], &[]);
-    again.ready(&client).await;
+    let again = start_demo(&data_dir, &client).await;
     // History acknowledged before the stop may still be ingested after the
     // restart, so the list can only grow; a second seeding would show as a
     // second set of channels and as threads held twice.
@@ -420,13 +426,8 @@ fn recompute(histories: &[(Vec<Value>, Value)], now: jiff::Timestamp) -> Value {
 async fn the_demos_report_agrees_with_a_recomputation_from_its_messages() {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let data_dir = dir.path().to_str().unwrap_or_default().to_owned();
-    let client = {
-        hark_channels::http::install_crypto_provider();
-        reqwest::Client::new()
-    };
-    let mut node =
-        Node::start(&["demo", "--data-dir", &data_dir, "--conversations", "60", "--traffic-per-minute", "0"], &[]);
-    node.ready(&client).await;
+    let client = test_client();
+    let node = start_demo(&data_dir, &client).await;
     let token = create_token(&["--data-dir", &data_dir], "admin@demo.hark");
     // The history arrives and is worked on after the server answers, and the
     // report summaries follow the changes: compare once both have settled.
