@@ -78,6 +78,17 @@ struct Touched {
     stored_version: Option<i64>,
 }
 
+/// Conversations by (channel, contact, kind, thread); the thread only for public ones.
+type ConversationKey = (String, String, ConversationKind, Option<String>);
+
+/// What the database holds of a batch's customers before the batch.
+#[derive(Default)]
+struct StoredCustomers {
+    /// Live contact ids by (workspace, network, platform user id).
+    contacts: HashMap<(String, Network, String), String>,
+    conversations: HashMap<ConversationKey, Conversation>,
+}
+
 /// What a batch will write, and what each item became.
 #[derive(Default)]
 struct Plan {
@@ -195,11 +206,11 @@ impl App {
                 known.insert((channel_id.to_owned(), platform_id), message_id);
             }
         }
+        let stored = self.stored_customers(items, channels).await?;
         // What the batch has made so far, by the keys later items look them up by.
         let mut messages_by_platform: HashMap<(String, String), String> = HashMap::new();
         let mut contacts_by_identity: HashMap<(String, Network, String), String> = HashMap::new();
-        let mut conversations_by_key: HashMap<(String, String, ConversationKind, Option<String>), usize> =
-            HashMap::new();
+        let mut conversations_by_key: HashMap<ConversationKey, usize> = HashMap::new();
         for (raw_id, item) in items {
             let channel = channels.get(&item.channel_id).ok_or(AppError::NotFound("channel"))?;
             plan.finished.extend(raw_id.iter().copied());
@@ -216,12 +227,8 @@ impl App {
             let contact_id = match contacts_by_identity.get(&identity_key) {
                 Some(id) => id.clone(),
                 None => {
-                    let id = match self
-                        .store
-                        .identity(&channel.workspace_id, channel.network, &item.author.platform_user_id)
-                        .await?
-                    {
-                        Some(identity) => self.live_contact_id(&identity.contact_id).await?,
+                    let id = match stored.contacts.get(&identity_key) {
+                        Some(contact_id) => contact_id.clone(),
                         None => {
                             let contact = new_contact(channel, item, at);
                             let id = contact.id.clone();
@@ -241,8 +248,7 @@ impl App {
             let index = match conversations_by_key.get(&conversation_key) {
                 Some(index) => *index,
                 None => {
-                    let found =
-                        self.store.conversation_for(&channel.id, &contact_id, item.kind, thread.as_deref()).await?;
+                    let found = stored.conversations.get(&conversation_key).cloned();
                     let index = match self.follow_merges(found).await? {
                         // A thread merged into a conversation the batch already touches.
                         Some(c) => match plan.touched.iter().position(|t| t.conversation.id == c.id) {
@@ -280,6 +286,67 @@ impl App {
             plan.messages.push(message);
         }
         Ok(plan)
+    }
+
+    /// The customers of a batch the database already knows, and the
+    /// conversations their items would join, read in a few queries for the
+    /// whole batch rather than a few per item.
+    async fn stored_customers(
+        &self,
+        items: &[(Option<i64>, InboundItem)],
+        channels: &HashMap<String, Channel>,
+    ) -> AppResult<StoredCustomers> {
+        let mut out = StoredCustomers::default();
+        let mut accounts: HashMap<(&str, Network), Vec<String>> = HashMap::new();
+        for (_, item) in items {
+            let channel = channels.get(&item.channel_id).ok_or(AppError::NotFound("channel"))?;
+            accounts
+                .entry((channel.workspace_id.as_str(), channel.network))
+                .or_default()
+                .push(item.author.platform_user_id.clone());
+        }
+        for ((workspace_id, network), mut ids) in accounts {
+            ids.sort_unstable();
+            ids.dedup();
+            for (identity, merged_into) in self.store.identities_of_accounts(workspace_id, network, &ids).await? {
+                let contact_id = match merged_into {
+                    None => identity.contact_id,
+                    Some(target) => self.live_contact_id(&target).await?,
+                };
+                out.contacts.insert((workspace_id.to_owned(), network, identity.platform_user_id), contact_id);
+            }
+        }
+        // The conversations of the known customers, by channel and kind.
+        let mut wanted: HashMap<(&str, ConversationKind), (Vec<String>, Vec<String>, bool)> = HashMap::new();
+        for (_, item) in items {
+            let channel = channels.get(&item.channel_id).ok_or(AppError::NotFound("channel"))?;
+            let identity_key = (channel.workspace_id.clone(), channel.network, item.author.platform_user_id.clone());
+            let Some(contact_id) = out.contacts.get(&identity_key) else { continue };
+            let (contacts, threads, any_thread) = wanted.entry((channel.id.as_str(), item.kind)).or_default();
+            contacts.push(contact_id.clone());
+            match (&item.kind, &item.platform_thread_id) {
+                (ConversationKind::Public, Some(thread)) => threads.push(thread.clone()),
+                (ConversationKind::Public, None) => *any_thread = true,
+                (ConversationKind::Private, _) => {}
+            }
+        }
+        for ((channel_id, kind), (mut contacts, mut threads, any_thread)) in wanted {
+            contacts.sort_unstable();
+            contacts.dedup();
+            threads.sort_unstable();
+            threads.dedup();
+            let threads = (kind == ConversationKind::Public && !any_thread).then_some(threads.as_slice());
+            // Newest first: the first conversation under a key is the one to join.
+            for c in self.store.conversations_for_many(channel_id, kind, &contacts, threads).await? {
+                let key = (c.channel_id.clone(), c.contact_id.clone(), kind, None);
+                if kind == ConversationKind::Public {
+                    let in_thread = (key.0.clone(), key.1.clone(), kind, c.platform_thread_id.clone());
+                    out.conversations.entry(in_thread).or_insert_with(|| c.clone());
+                }
+                out.conversations.entry(key).or_insert(c);
+            }
+        }
+        Ok(out)
     }
 
     /// Writes a plan in one transaction, with its audit entries and events.

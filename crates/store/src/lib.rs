@@ -79,6 +79,15 @@ pub trait Contacts: Send + Sync {
     ) -> StoreResult<Option<Identity>>;
     /// The contacts with these ids (in no particular order; missing ones are left out).
     async fn contacts_by_ids(&self, ids: &[String]) -> StoreResult<Vec<Contact>>;
+    /// The identities of these accounts on one network, each with the
+    /// contact its contact was merged into, if it was (ingestion reads a
+    /// batch's authors at once).
+    async fn identities_of_accounts(
+        &self,
+        workspace_id: &str,
+        network: Network,
+        platform_user_ids: &[String],
+    ) -> StoreResult<Vec<(Identity, Option<String>)>>;
 }
 
 /// Conversations and their messages.
@@ -106,6 +115,17 @@ pub trait Conversations: Send + Sync {
         kind: ConversationKind,
         platform_thread_id: Option<&str>,
     ) -> StoreResult<Option<Conversation>>;
+    /// [`Conversations::conversation_for`] for many customers of one channel
+    /// at once: every conversation of that kind of these contacts (and, for
+    /// public ones, in these threads), most recently active first, so the
+    /// first of each customer (and thread) is the one its next item joins.
+    async fn conversations_for_many(
+        &self,
+        channel_id: &str,
+        kind: ConversationKind,
+        contact_ids: &[String],
+        platform_thread_ids: Option<&[String]>,
+    ) -> StoreResult<Vec<Conversation>>;
     /// The newest `limit` messages of a conversation, oldest first.
     async fn recent_messages(&self, conversation_id: &str, limit: u32) -> StoreResult<Vec<Message>>;
     /// Oldest first; the page cursor is a [`Cursor`].

@@ -234,7 +234,7 @@ pub(crate) struct ConversationRow {
     paused_since: Option<i64>,
     paused_ms: i64,
     human_replies: i64,
-    last_activity_at: i64,
+    pub(crate) last_activity_at: i64,
     linked_conversation_id: Option<String>,
     merged_into_id: Option<String>,
     created_at: i64,

@@ -88,8 +88,12 @@ macro_rules! impl_repositories {
                 q.push(" AND c.team_id = ").push_bind(team_id.clone());
             }
             if let Some(label) = &f.label {
-                q.push(" AND EXISTS (SELECT 1 FROM conversation_labels cl JOIN labels l ON l.id = cl.label_id \
-                        WHERE cl.conversation_id = c.id AND l.name = ").push_bind(label.clone()).push(")");
+                // The label's id is looked up once (the subquery does not
+                // depend on the row), so each row costs one probe of the
+                // conversation's own labels.
+                q.push(" AND EXISTS (SELECT 1 FROM conversation_labels cl WHERE cl.conversation_id = c.id \
+                        AND cl.label_id = (SELECT id FROM labels WHERE workspace_id = ").push_bind(f.workspace_id.clone())
+                    .push(" AND name = ").push_bind(label.clone()).push("))");
             }
             if let Some(contact_id) = &f.contact_id {
                 q.push(" AND c.contact_id = ").push_bind(contact_id.clone());
@@ -1003,6 +1007,34 @@ macro_rules! impl_repositories {
                 let rows = q.build_query_as::<ContactRow>().fetch_all(self.reader()).await?;
                 self.contacts_from_rows(rows).await
             }
+
+            async fn identities_of_accounts(
+                &self,
+                workspace_id: &str,
+                network: Network,
+                platform_user_ids: &[String],
+            ) -> StoreResult<Vec<(Identity, Option<String>)>> {
+                let mut out = vec![];
+                for chunk in platform_user_ids.chunks(ROWS_PER_STATEMENT) {
+                    let mut q = QueryBuilder::<$Db>::new(
+                        "SELECT i.id, i.contact_id, i.network, i.platform_user_id, i.handle, i.display_name, \
+                         c.merged_into_id FROM identities i JOIN contacts c ON c.id = i.contact_id \
+                         WHERE i.workspace_id = ",
+                    );
+                    q.push_bind(workspace_id.to_owned()).push(" AND i.network = ").push_bind(network.as_str());
+                    q.push(" AND i.platform_user_id IN (");
+                    let mut list = q.separated(", ");
+                    for id in chunk {
+                        list.push_bind(id.clone());
+                    }
+                    q.push(")");
+                    for row in q.build().fetch_all(self.reader()).await? {
+                        let merged_into: Option<String> = row.try_get(6)?;
+                        out.push((<IdentityRow as sqlx::FromRow<_>>::from_row(&row)?.into_domain()?, merged_into));
+                    }
+                }
+                Ok(out)
+            }
         }
 
         #[async_trait]
@@ -1074,6 +1106,42 @@ macro_rules! impl_repositories {
                 q.push(" ORDER BY c.last_activity_at DESC, c.id DESC LIMIT 1");
                 let rows = q.build_query_as::<ConversationRow>().fetch_all(self.reader()).await?;
                 Ok(self.conversations_from_rows(rows).await?.pop())
+            }
+
+            async fn conversations_for_many(
+                &self,
+                channel_id: &str,
+                kind: ConversationKind,
+                contact_ids: &[String],
+                platform_thread_ids: Option<&[String]>,
+            ) -> StoreResult<Vec<Conversation>> {
+                let mut rows = vec![];
+                for contacts in contact_ids.chunks(ROWS_PER_STATEMENT / 2) {
+                    let threads = platform_thread_ids.unwrap_or_default();
+                    for threads in threads.chunks(ROWS_PER_STATEMENT / 2).map(Some).chain(platform_thread_ids.is_none().then_some(None)) {
+                        let mut q = QueryBuilder::<$Db>::new("SELECT ");
+                        q.push(CONVERSATION_COLUMNS).push(" FROM conversations c WHERE c.channel_id = ");
+                        q.push_bind(channel_id.to_owned()).push(" AND c.kind = ").push_bind(kind.as_str());
+                        q.push(" AND c.contact_id IN (");
+                        let mut list = q.separated(", ");
+                        for id in contacts {
+                            list.push_bind(id.clone());
+                        }
+                        q.push(")");
+                        if let Some(threads) = threads {
+                            q.push(" AND c.platform_thread_id IN (");
+                            let mut list = q.separated(", ");
+                            for id in threads {
+                                list.push_bind(id.clone());
+                            }
+                            q.push(")");
+                        }
+                        rows.extend(q.build_query_as::<ConversationRow>().fetch_all(self.reader()).await?);
+                    }
+                }
+                // Chunks each come in their own order: order them all.
+                rows.sort_by(|a, b| (b.last_activity_at, &b.id).cmp(&(a.last_activity_at, &a.id)));
+                self.conversations_from_rows(rows).await
             }
 
             async fn count_conversations(&self, f: &ConversationFilter, cap: u32) -> StoreResult<i64> {
