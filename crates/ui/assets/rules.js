@@ -1,6 +1,7 @@
 // The rules settings: the when / if / then editor posts a rule as JSON (the
-// conditions' rows become a list, the actions are JSON), and the arrows
-// change the order the rules run in. Everything goes through the API.
+// conditions' and the actions' rows become lists; an action sends only the
+// parameters its type takes), and the arrows change the order the rules run
+// in. Everything goes through the API.
 
 import { api, reportError, t, toast } from './format.js';
 
@@ -17,12 +18,7 @@ export function ruleOf(form) {
       value: row.querySelector('[name="value"]').value.trim(),
     }))
     .filter((c) => c.field);
-  let actions;
-  try {
-    actions = JSON.parse(field('actions').value || '[]');
-  } catch (err) {
-    throw new Error(t('rule-actions-invalid', { error: err.message }));
-  }
+  const actions = [...form.querySelectorAll('[data-actions] [data-action]')].map(actionOf);
   return {
     trigger,
     conditions: { mode: field('mode').value, items },
@@ -30,6 +26,49 @@ export function ruleOf(form) {
     stop: field('stop').checked,
     reply_to_negative: field('reply_to_negative').checked,
   };
+}
+
+/** One action row as the API takes it: its type and that type's parameters. */
+function actionOf(row) {
+  const type = row.querySelector('[data-action-type]').value;
+  const action = { type };
+  for (const param of row.querySelectorAll('[data-param]')) {
+    if (!param.dataset.for.split(' ').includes(type)) continue;
+    const input = param.querySelector('[data-key]');
+    const key = input.dataset.key;
+    if (input.type === 'checkbox') {
+      action[key] = input.checked;
+    } else if (input.dataset.type === 'number') {
+      if (input.value !== '') action[key] = Number(input.value);
+    } else if (input.dataset.type === 'json') {
+      if (!input.value.trim()) continue;
+      try {
+        action[key] = JSON.parse(input.value);
+      } catch (err) {
+        throw new Error(t('rule-actions-invalid', { error: err.message }));
+      }
+    } else if (input.value.trim() !== '') {
+      action[key] = input.value.trim();
+    }
+  }
+  return action;
+}
+
+/** Shows the parameters the row's type takes, and hides the others. */
+function showParams(row) {
+  const type = row.querySelector('[data-action-type]').value;
+  for (const param of row.querySelectorAll('[data-param]')) {
+    param.hidden = !param.dataset.for.split(' ').includes(type);
+  }
+}
+
+function addAction(button) {
+  const form = button.closest('form[data-rule-form]');
+  const template = form.querySelector('template[data-action-template]');
+  const row = template.content.firstElementChild.cloneNode(true);
+  form.querySelector('[data-actions]').append(row);
+  showParams(row);
+  row.querySelector('[data-action-type]').focus();
 }
 
 async function save(form) {
@@ -74,5 +113,13 @@ export function init(root = document) {
   root.addEventListener('click', (event) => {
     const button = event.target.closest('[data-rule-move]');
     if (button) move(button);
+    const add = event.target.closest('[data-action-add]');
+    if (add) addAction(add);
+    const remove = event.target.closest('[data-action-remove]');
+    if (remove) remove.closest('[data-action]').remove();
+  });
+  root.addEventListener('change', (event) => {
+    const type = event.target.closest('[data-action-type]');
+    if (type) showParams(type.closest('[data-action]'));
   });
 }

@@ -1,8 +1,8 @@
 //! Automation in the browser: the rules settings (a rule written in the
 //! editor runs on the next message), the rule log in the conversation, the
 //! approval queue (a supervisor edits and approves a trainee's reply) and
-//! correcting what Hark read in a message; screenshots of the rules page and
-//! the approval queue.
+//! correcting what Hark read in a message; screenshots of the rules page, the
+//! rule editor and the approval queue.
 
 use fantoccini::Locator;
 use reqwest::Method;
@@ -52,15 +52,54 @@ async fn rules_run_from_the_editor_show_in_the_conversation_and_replies_wait_in_
         .send_keys(&nonce.to_lowercase())
         .await
         .ok();
-    let actions = form.find(Locator::Css("textarea[name=actions]")).await.unwrap_or_else(|e| panic!("{e}"));
-    actions.clear().await.ok();
-    actions
-        .send_keys(r#"[{"type": "add_label", "label": "vip"}, {"type": "set_priority", "priority": "urgent"}]"#)
+    // Actions are rows: a type, then the parameters that type takes.
+    let first = form.find(Locator::Css("[data-actions] [data-action]")).await.unwrap_or_else(|e| panic!("{e}"));
+    first
+        .find(Locator::Css("select[data-action-type]"))
         .await
-        .ok();
+        .unwrap_or_else(|e| panic!("{e}"))
+        .select_by_value("add_label")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    first
+        .find(Locator::Css("select[data-key=label]"))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .select_by_value("vip")
+        .await
+        .unwrap_or_else(|e| panic!("the label is offered once the type asks for it: {e}"));
+    form.find(Locator::Css("[data-action-add]")).await.unwrap_or_else(|e| panic!("{e}")).click().await.ok();
+    let second =
+        form.find(Locator::Css("[data-actions] [data-action]:nth-child(2)")).await.unwrap_or_else(|e| panic!("{e}"));
+    second
+        .find(Locator::Css("select[data-action-type]"))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .select_by_value("set_priority")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    second
+        .find(Locator::Css("select[data-key=priority]"))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .select_by_value("urgent")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    screenshot(&admin, "rule-editor").await;
     form.find(Locator::Css("button[type=submit]")).await.unwrap_or_else(|e| panic!("{e}")).click().await.ok();
     wait_text(&admin, ".rule .rule-name", "Tag VIP mentions").await;
     wait_text(&admin, ".rule .rule-summary", "has any keyword of").await;
+    // A saved rule's editor reads its actions back as rows.
+    let rows = js(
+        &admin,
+        "const rule = [...document.querySelectorAll('li.rule')].find((r) => r.textContent.includes('Tag VIP mentions')); \
+         return [...rule.querySelectorAll('[data-actions] [data-action]')].map((row) => { \
+           const type = row.querySelector('[data-action-type]').value; \
+           const shown = [...row.querySelectorAll('[data-param]:not([hidden]) [data-key]')].map((i) => i.value); \
+           return [type, ...shown]; });",
+    )
+    .await;
+    assert_eq!(rows, json!([["add_label", "vip"], ["set_priority", "urgent"]]));
 
     // It runs on the next message, and the conversation says why.
     let text = format!("@northwind_help hello from a frequent flyer {nonce}, can I pick my seat?");

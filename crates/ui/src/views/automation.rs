@@ -138,8 +138,8 @@ fn summary(ctx: &Ctx<'_>, d: &RuleDefinition) -> Markup {
     }
 }
 
-/// The editor: trigger and conditions as fields, actions as JSON (their
-/// parameters differ per action; the summary above reads them back).
+/// The editor: trigger, conditions and actions as fields. Each action row
+/// has a type and the parameters that type takes; the others stay hidden.
 fn editor(ctx: &Ctx<'_>, rule: Option<&Rule>) -> Markup {
     let t = ctx.t;
     let d = rule.map(|r| &r.definition);
@@ -158,9 +158,10 @@ fn editor(ctx: &Ctx<'_>, rule: Option<&Rule>) -> Markup {
         .into_iter()
         .chain(std::iter::repeat_n(None, 2))
         .collect();
-    let actions = d
-        .map(|d| serde_json::to_string_pretty(&d.actions).unwrap_or_default())
-        .unwrap_or_else(|| "[\n  { \"type\": \"set_priority\", \"priority\": \"high\" }\n]".to_owned());
+    let actions: Vec<serde_json::Value> = match d {
+        Some(d) => d.actions.iter().map(|a| serde_json::to_value(a).unwrap_or_default()).collect(),
+        None => vec![serde_json::json!({ "type": "set_priority", "priority": "high" })],
+    };
     html! {
         form.rule-form data-rule-form=(method) data-id=[id] data-patch=[rule.map(|_| "true")] {
             label { span { (t.t("rule-name")) } input name="name" value=[rule.map(|r| r.name.as_str())] required maxlength="200"; }
@@ -198,14 +199,122 @@ fn editor(ctx: &Ctx<'_>, rule: Option<&Rule>) -> Markup {
                     }
                 }
             }
-            label {
-                span { (t.t("rule-then")) " — " (t.t("rule-actions-json")) }
-                textarea name="actions" rows="5" spellcheck="false" { (actions) }
+            fieldset.then {
+                legend { (t.t("rule-then")) }
+                div.actions data-actions {
+                    @for a in &actions { (action_row(ctx, a)) }
+                }
+                template data-action-template { (action_row(ctx, &serde_json::json!({ "type": "add_label" }))) }
+                button.small type="button" data-action-add { "+ " (t.t("rule-action-add")) }
             }
-            p.muted { (t.t("rule-actions-hint")) " " code { (RuleAction::NAMES.join(", ")) } }
             label.check { input type="checkbox" name="stop" checked[d.is_some_and(|d| d.stop)]; (t.t("rule-stop")) }
             label.check { input type="checkbox" name="reply_to_negative" checked[d.is_some_and(|d| d.reply_to_negative)]; (t.t("rule-reply-to-negative")) }
             button.primary type="submit" { @if rule.is_some() { (t.t("save")) } @else { (t.t("create")) } }
+        }
+    }
+}
+
+/// The shape of the bot's answers (JSON is the same in every language).
+const ANSWERS_EXAMPLE: &str = r#"[{"snippet_id": "…", "intents": ["order_delivery"], "keywords": ["delivery"]}]"#;
+
+/// How an action parameter is entered.
+enum ParamInput {
+    Text,
+    LongText,
+    Number,
+    Check,
+    Json,
+    Team { optional: bool },
+    Agent,
+    Label,
+    Priority,
+    Visibility,
+}
+
+/// Every action parameter: its key in the action's JSON, how it is
+/// entered, and the action types that take it.
+const PARAMS: &[(&str, ParamInput, &[&str])] = &[
+    ("team_id", ParamInput::Team { optional: false }, &["assign_team"]),
+    ("round_robin", ParamInput::Check, &["assign_team"]),
+    ("user_id", ParamInput::Agent, &["assign_agent"]),
+    ("label", ParamInput::Label, &["add_label", "remove_label"]),
+    ("priority", ParamInput::Priority, &["set_priority"]),
+    ("text", ParamInput::LongText, &["reply_public", "reply_private", "notify_slack"]),
+    ("public_text", ParamInput::LongText, &["move_to_private"]),
+    ("private_text", ParamInput::LongText, &["move_to_private"]),
+    ("snippet_id", ParamInput::Text, &["send_snippet", "move_to_private"]),
+    ("visibility", ParamInput::Visibility, &["send_snippet"]),
+    ("answers", ParamInput::Json, &["auto_answer"]),
+    ("handoff_team_id", ParamInput::Team { optional: true }, &["auto_answer"]),
+    ("minutes", ParamInput::Number, &["snooze"]),
+    ("url", ParamInput::Text, &["notify_slack", "webhook"]),
+    ("secret", ParamInput::Text, &["webhook"]),
+    ("to", ParamInput::Text, &["email"]),
+    ("subject", ParamInput::Text, &["email"]),
+];
+
+/// One action of the editor: its type, then every parameter, those of
+/// other types hidden (the script shows the right ones as the type changes
+/// and sends only those).
+fn action_row(ctx: &Ctx<'_>, action: &serde_json::Value) -> Markup {
+    let t = ctx.t;
+    let kind = action["type"].as_str().unwrap_or_default();
+    let text_of = |key: &str| match &action[key] {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Null => String::new(),
+        serde_json::Value::Array(a) if a.is_empty() => String::new(),
+        other if key == "answers" => serde_json::to_string_pretty(other).unwrap_or_default(),
+        other => other.to_string(),
+    };
+    html! {
+        div.action data-action {
+            select data-action-type aria-label=(t.t("rule-action-type")) {
+                @for name in RuleAction::NAMES {
+                    option value=(name) selected[*name == kind] { (t.t(&format!("rule-action-{}", name.replace('_', "-")))) }
+                }
+            }
+            @for (key, how, types) in PARAMS {
+                @let value = text_of(key);
+                @let label = t.t(&format!("rule-param-{}", key.replace('_', "-")));
+                label.param data-param=(key) data-for=(types.join(" ")) hidden[!types.contains(&kind)] {
+                    span { (label) }
+                    @match how {
+                        ParamInput::Text => input data-key=(key) value=(value) dir="auto" aria-label=(label);
+                        ParamInput::LongText => textarea data-key=(key) rows="2" dir="auto" aria-label=(label) { (value) },
+                        ParamInput::Number => input data-key=(key) data-type="number" type="number" min="1" value=(value) aria-label=(label);
+                        ParamInput::Check => input data-key=(key) type="checkbox" checked[action[key] == true] aria-label=(label);
+                        ParamInput::Json => textarea data-key=(key) data-type="json" rows="4" spellcheck="false" aria-label=(label)
+                            placeholder=(ANSWERS_EXAMPLE) { (value) },
+                        ParamInput::Team { optional } => select data-key=(key) aria-label=(label) {
+                            @if *optional { option value="" { "—" } }
+                            @for team in ctx.dir.teams {
+                                option value=(team.id) selected[team.id == value] { (team.name) }
+                            }
+                        },
+                        ParamInput::Agent => select data-key=(key) aria-label=(label) {
+                            @for user in ctx.dir.users.iter().filter(|u| u.active) {
+                                option value=(user.id) selected[user.id == value] { (user.name) }
+                            }
+                        },
+                        ParamInput::Label => select data-key=(key) aria-label=(label) {
+                            @for l in ctx.dir.labels {
+                                option value=(l.name) selected[l.name == value] { (l.name) }
+                            }
+                        },
+                        ParamInput::Priority => select data-key=(key) aria-label=(label) {
+                            @for p in Priority::ALL {
+                                option value=(p.as_str()) selected[p.as_str() == value] { (t.t(&format!("priority-{}", p.as_str()))) }
+                            }
+                        },
+                        ParamInput::Visibility => select data-key=(key) aria-label=(label) {
+                            @for v in ["private", "public"] {
+                                option value=(v) selected[v == value] { (t.t(&format!("visibility-{v}"))) }
+                            }
+                        },
+                    }
+                }
+            }
+            button.small type="button" data-action-remove aria-label=(t.t("rule-action-remove")) { "×" }
         }
     }
 }
