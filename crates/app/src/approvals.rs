@@ -3,7 +3,7 @@
 //! supervisor approves (possibly after editing) or rejects with a comment.
 //! Every publication is in the audit log with who wrote and who approved it.
 
-use hark_domain::permissions::{PublishPolicy, may_approve_on, reply_waits_for_approval};
+use hark_domain::permissions::{ApprovalReason, PublishPolicy, may_approve_on, reply_waits_for_approval};
 use hark_domain::*;
 use hark_store::{AutomationWrite, Write};
 use serde::Deserialize;
@@ -74,12 +74,29 @@ impl App {
     /// Whether a reply by `actor` in `conversation` waits for approval: the
     /// channel's policy and any approval a rule asked for decide.
     pub(crate) async fn reply_needs_approval(&self, actor: &Actor, conversation: &Conversation) -> AppResult<bool> {
+        Ok(self.why_replies_wait(actor, conversation).await?.is_some())
+    }
+
+    /// Why replies by `actor` in `conversation` would wait for approval, if
+    /// they would (the composer says so before anything is written).
+    pub async fn why_replies_wait(
+        &self,
+        actor: &Actor,
+        conversation: &Conversation,
+    ) -> AppResult<Option<ApprovalReason>> {
         if matches!(actor.via, ActorVia::System | ActorVia::Rule { .. }) {
-            return Ok(false);
+            return Ok(None);
         }
         let policy = self.store.publish_policy(&conversation.channel_id).await?.unwrap_or_default();
         let held = self.store.approval_hold(&conversation.id).await?.is_some();
-        Ok(reply_waits_for_approval(actor.role(), &policy, held))
+        if !reply_waits_for_approval(actor.role(), &policy, held) {
+            return Ok(None);
+        }
+        Ok(Some(if policy.publish_roles.contains(&actor.role()) {
+            ApprovalReason::Rule
+        } else {
+            ApprovalReason::Channel
+        }))
     }
 
     /// Replies waiting for approval, oldest first, with their conversation.

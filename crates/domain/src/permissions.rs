@@ -141,6 +141,15 @@ pub fn reply_waits_for_approval(role: Role, policy: &PublishPolicy, held: bool) 
     !policy.publish_roles.contains(&role) || (held && !permits(role, Action::ApproveReply))
 }
 
+/// Why a person's replies wait for a supervisor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ApprovalReason {
+    /// The channel's policy does not let the person's role publish.
+    Channel,
+    /// A rule asked that replies in this conversation be approved.
+    Rule,
+}
+
 /// Whether `role` may approve (and so publish) a waiting reply on a channel with `policy`.
 pub fn may_approve_on(role: Role, policy: &PublishPolicy) -> bool {
     permits(role, Action::ApproveReply) && policy.publish_roles.contains(&role)

@@ -44,6 +44,8 @@ pub struct ConversationPane<'a> {
     pub rule_runs: &'a [hark_domain::rules::RuleRun],
     /// The post a public thread hangs from, when Hark has read it.
     pub post: Option<&'a RootPost>,
+    /// Why the reader's replies here would wait for a supervisor, if they would.
+    pub approval: Option<permissions::ApprovalReason>,
 }
 
 /// The pane: conversation and customer context. Also sent alone when a
@@ -409,8 +411,10 @@ fn composer(ctx: &Ctx<'_>, p: &ConversationPane<'_>) -> Markup {
                 (mode_tab(ctx, p, Visibility::Note, initial, ctx.may(Action::WriteNote)))
             }
             p.mode-hint aria-live="polite" {}
-            @if permissions::reply_needs_approval(ctx.me.role) {
-                p.approval-note { (t.t("composer-needs-approval")) }
+            @match p.approval {
+                Some(permissions::ApprovalReason::Channel) => p.approval-note { (t.t("composer-needs-approval")) },
+                Some(permissions::ApprovalReason::Rule) => p.approval-note { (t.t("composer-needs-approval-rule")) },
+                None => {},
             }
             textarea name="text" dir="auto" rows="3" placeholder=(t.t("composer-placeholder"))
                 aria-label=(t.t("composer-label")) {}

@@ -429,6 +429,7 @@ struct PaneData {
     rule_runs: Vec<hark_domain::rules::RuleRun>,
     /// The post a public thread hangs from, when it was read from the network.
     post: Option<hark_domain::RootPost>,
+    approval: Option<hark_domain::permissions::ApprovalReason>,
 }
 
 impl PaneData {
@@ -473,6 +474,7 @@ impl PaneData {
             }
             _ => None,
         };
+        let approval = state.app.why_replies_wait(actor, &conversation).await?;
         Ok(PaneData {
             post,
             snippets: state.app.snippets(actor).await?,
@@ -488,6 +490,7 @@ impl PaneData {
             linked,
             list_query: list_query.to_owned(),
             rule_runs: state.app.rule_log(actor, id).await?,
+            approval,
         })
     }
 
@@ -507,6 +510,7 @@ impl PaneData {
             list_query: &self.list_query,
             rule_runs: &self.rule_runs,
             post: self.post.as_ref(),
+            approval: self.approval,
         }
     }
 }
