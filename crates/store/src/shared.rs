@@ -88,12 +88,8 @@ macro_rules! impl_repositories {
                 q.push(" AND c.team_id = ").push_bind(team_id.clone());
             }
             if let Some(label) = &f.label {
-                // The label's id is looked up once (the subquery does not
-                // depend on the row), so each row costs one probe of the
-                // conversation's own labels.
-                q.push(" AND EXISTS (SELECT 1 FROM conversation_labels cl WHERE cl.conversation_id = c.id \
-                        AND cl.label_id = (SELECT id FROM labels WHERE workspace_id = ").push_bind(f.workspace_id.clone())
-                    .push(" AND name = ").push_bind(label.clone()).push("))");
+                q.push(" AND EXISTS (SELECT 1 FROM conversation_labels cl JOIN labels l ON l.id = cl.label_id \
+                        WHERE cl.conversation_id = c.id AND l.name = ").push_bind(label.clone()).push(")");
             }
             if let Some(contact_id) = &f.contact_id {
                 q.push(" AND c.contact_id = ").push_bind(contact_id.clone());
