@@ -89,6 +89,16 @@ struct StoredCustomers {
     conversations: HashMap<ConversationKey, Conversation>,
 }
 
+/// The conversations a batch looks for on one channel, of one kind.
+#[derive(Default)]
+struct WantedConversations {
+    contacts: Vec<String>,
+    /// Public threads the items are in.
+    threads: Vec<String>,
+    /// A public item without a thread: any of the contacts' public conversations may do.
+    any_thread: bool,
+}
+
 /// What a batch will write, and what each item became.
 #[derive(Default)]
 struct Plan {
@@ -317,20 +327,21 @@ impl App {
             }
         }
         // The conversations of the known customers, by channel and kind.
-        let mut wanted: HashMap<(&str, ConversationKind), (Vec<String>, Vec<String>, bool)> = HashMap::new();
+        let mut wanted: HashMap<(&str, ConversationKind), WantedConversations> = HashMap::new();
         for (_, item) in items {
             let channel = channels.get(&item.channel_id).ok_or(AppError::NotFound("channel"))?;
             let identity_key = (channel.workspace_id.clone(), channel.network, item.author.platform_user_id.clone());
             let Some(contact_id) = out.contacts.get(&identity_key) else { continue };
-            let (contacts, threads, any_thread) = wanted.entry((channel.id.as_str(), item.kind)).or_default();
-            contacts.push(contact_id.clone());
+            let want = wanted.entry((channel.id.as_str(), item.kind)).or_default();
+            want.contacts.push(contact_id.clone());
             match (&item.kind, &item.platform_thread_id) {
-                (ConversationKind::Public, Some(thread)) => threads.push(thread.clone()),
-                (ConversationKind::Public, None) => *any_thread = true,
+                (ConversationKind::Public, Some(thread)) => want.threads.push(thread.clone()),
+                (ConversationKind::Public, None) => want.any_thread = true,
                 (ConversationKind::Private, _) => {}
             }
         }
-        for ((channel_id, kind), (mut contacts, mut threads, any_thread)) in wanted {
+        for ((channel_id, kind), want) in wanted {
+            let WantedConversations { mut contacts, mut threads, any_thread } = want;
             contacts.sort_unstable();
             contacts.dedup();
             threads.sort_unstable();

@@ -2,66 +2,23 @@
 //! before anything is written: the channel's policy for their role, or a
 //! rule that asked for approval in that conversation.
 
+mod common;
+
+use common::{conversation_of, inbound, person, workspace_with_channel};
 use hark_app::*;
 use hark_domain::permissions::{ApprovalReason, PublishPolicy};
 use hark_domain::*;
 use hark_store::{AutomationWrite, Write};
-use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_composer_knows_whether_and_why_replies_wait() {
     let db = hark_store::testing::sqlite().await;
-    let app = App::new(db.store.clone(), CredentialSealer::new(&[6u8; 32]));
-    let ws = app.create_workspace("Acme", "UTC").await.unwrap_or_else(|e| panic!("{e}"));
-    let system = Actor::system(&ws.id);
-    let person = |email: &str, role: Role| UserCreate {
-        email: email.into(),
-        name: email.into(),
-        role,
-        password: "long enough password".into(),
-        locale: "en".into(),
-    };
-    let mut actors = vec![];
-    for (email, role) in
-        [("tia@acme.test", Role::Trainee), ("abe@acme.test", Role::Agent), ("sue@acme.test", Role::Supervisor)]
-    {
-        let user = app.create_user(&system, person(email, role)).await.unwrap_or_else(|e| panic!("{e}"));
-        actors.push(Actor { user, via: ActorVia::Session });
-    }
-    let [trainee, agent, supervisor] = [&actors[0], &actors[1], &actors[2]];
-    let channel = app
-        .create_channel(
-            &system,
-            ChannelCreate {
-                network: Network::Telegram,
-                name: "Telegram".into(),
-                handle: "acme_bot".into(),
-                external_id: "1".into(),
-                credentials: None,
-                settings: json!({}),
-            },
-        )
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let item = InboundItem {
-        channel_id: channel.id.clone(),
-        kind: ConversationKind::Private,
-        platform_message_id: "1".into(),
-        platform_thread_id: None,
-        platform_parent_id: None,
-        author: InboundAuthor { platform_user_id: "42".into(), handle: "ana".into(), display_name: "Ana".into() },
-        text: "where is my bag".into(),
-        attachments: vec![],
-        created_at: jiff::Timestamp::now(),
-        language: None,
-        sentiment: None,
-        intent: None,
-        personal_data: vec![],
-    };
-    let IngestOutcome::Created { conversation_id, .. } = app.ingest(item).await.unwrap_or_else(|e| panic!("{e}"))
-    else {
-        panic!("not stored")
-    };
+    let (app, system, channel) = workspace_with_channel(db.store.clone(), Network::Telegram).await;
+    let trainee = &person(&app, &system, "tia@acme.test", Role::Trainee).await;
+    let agent = &person(&app, &system, "abe@acme.test", Role::Agent).await;
+    let supervisor = &person(&app, &system, "sue@acme.test", Role::Supervisor).await;
+    let item = inbound(&channel.id, "42", "1", None, "where is my bag");
+    let (conversation_id, _) = conversation_of(&app.ingest(item).await.unwrap_or_else(|e| panic!("{e}")));
     let conversation =
         || async { app.store.conversation(&conversation_id).await.ok().flatten().unwrap_or_else(|| panic!()) };
     let why = |actor: &Actor| {
@@ -79,7 +36,7 @@ async fn the_composer_knows_whether_and_why_replies_wait() {
     // A rule asks for approval here: agents wait too, supervisors approve.
     db.store
         .commit(vec![Write::Automation(AutomationWrite::PutApprovalHold {
-            workspace_id: ws.id.clone(),
+            workspace_id: channel.workspace_id.clone(),
             conversation_id: conversation_id.clone(),
             reason: "rule: card numbers".into(),
             at: jiff::Timestamp::now(),

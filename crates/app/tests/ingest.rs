@@ -4,59 +4,20 @@
 //! own, a merged customer in the contact they were merged into, a
 //! redelivered item nowhere.
 
+mod common;
+
+use common::{conversation_of as created, inbound, workspace_with_channel};
 use hark_app::*;
 use hark_domain::*;
-use serde_json::json;
 
 fn item(channel_id: &str, user: &str, platform_id: &str, thread: Option<&str>) -> (Option<i64>, InboundItem) {
-    let kind = if thread.is_some() { ConversationKind::Public } else { ConversationKind::Private };
-    let item = InboundItem {
-        channel_id: channel_id.to_owned(),
-        kind,
-        platform_message_id: platform_id.to_owned(),
-        platform_thread_id: thread.map(str::to_owned),
-        platform_parent_id: None,
-        author: InboundAuthor { platform_user_id: user.to_owned(), handle: user.to_owned(), display_name: user.into() },
-        text: format!("message {platform_id}"),
-        attachments: vec![],
-        created_at: jiff::Timestamp::now(),
-        language: None,
-        sentiment: None,
-        intent: None,
-        personal_data: vec![],
-    };
-    (None, item)
-}
-
-fn created(outcome: &IngestOutcome) -> (String, bool) {
-    match outcome {
-        IngestOutcome::Created { conversation_id, new_conversation, .. } => {
-            (conversation_id.clone(), *new_conversation)
-        }
-        IngestOutcome::Duplicate { .. } => panic!("expected a new message, got {outcome:?}"),
-    }
+    (None, inbound(channel_id, user, platform_id, thread, &format!("message {platform_id}")))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_batch_puts_each_item_where_it_would_go_alone() {
     for db in hark_store::testing::all().await {
-        let app = App::new(db.store.clone(), CredentialSealer::new(&[5u8; 32]));
-        let ws = app.create_workspace("Acme", "UTC").await.unwrap_or_else(|e| panic!("{e}"));
-        let system = Actor::system(&ws.id);
-        let channel = app
-            .create_channel(
-                &system,
-                ChannelCreate {
-                    network: Network::Facebook,
-                    name: "Facebook".into(),
-                    handle: "acme".into(),
-                    external_id: "page-1".into(),
-                    credentials: None,
-                    settings: json!({}),
-                },
-            )
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
+        let (app, system, channel) = workspace_with_channel(db.store.clone(), Network::Facebook).await;
         let ch = channel.id.as_str();
 
         // First contact: a private message, and comments in two threads.

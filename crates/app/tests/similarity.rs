@@ -1,64 +1,22 @@
 //! The "be human, not a template" nudge: a draft public reply is compared
 //! with the brand's recent public replies by people.
 
-use std::sync::Arc;
+mod common;
 
+use common::{inbound, person, workspace_with_channel};
 use hark_app::*;
 use hark_domain::*;
-use hark_store::sqlite::SqliteStore;
-use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_draft_like_recent_public_replies_is_reported_similar() {
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let store = SqliteStore::open(&dir.path().join("hark.db")).await.unwrap_or_else(|e| panic!("{e}"));
-    let app = App::new(Arc::new(store), CredentialSealer::new(&[3u8; 32]));
-    let ws = app.create_workspace("Acme", "UTC").await.unwrap_or_else(|e| panic!("{e}"));
-    let system = Actor::system(&ws.id);
-    let input = UserCreate {
-        email: "ana@acme.test".into(),
-        name: "Ana".into(),
-        role: Role::Agent,
-        password: "long enough password".into(),
-        locale: "en".into(),
-    };
-    let agent =
-        Actor { user: app.create_user(&system, input).await.unwrap_or_else(|e| panic!("{e}")), via: ActorVia::Session };
-    let channel = app
-        .create_channel(
-            &system,
-            ChannelCreate {
-                network: Network::X,
-                name: "X".into(),
-                handle: "@acme".into(),
-                external_id: "1".into(),
-                credentials: None,
-                settings: json!({}),
-            },
-        )
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let db = hark_store::testing::sqlite().await;
+    let (app, system, channel) = workspace_with_channel(db.store.clone(), Network::X).await;
+    let agent = person(&app, &system, "ana@acme.test", Role::Agent).await;
     let mut conversations = vec![];
     for n in 0..3 {
-        let item = InboundItem {
-            channel_id: channel.id.clone(),
-            kind: ConversationKind::Public,
-            platform_message_id: format!("p{n}"),
-            platform_thread_id: Some(format!("t{n}")),
-            platform_parent_id: None,
-            author: InboundAuthor {
-                platform_user_id: format!("u{n}"),
-                handle: format!("c{n}"),
-                display_name: "C".into(),
-            },
-            text: "my bag did not arrive".into(),
-            attachments: vec![],
-            created_at: jiff::Timestamp::now(),
-            language: None,
-            sentiment: None,
-            intent: None,
-            personal_data: vec![],
-        };
+        let mut item =
+            inbound(&channel.id, &format!("u{n}"), &format!("p{n}"), Some(&format!("t{n}")), "my bag did not arrive");
+        item.author.handle = format!("c{n}");
         if let IngestOutcome::Created { conversation_id, .. } = app.ingest(item).await.unwrap_or_else(|e| panic!("{e}"))
         {
             conversations.push(conversation_id);
