@@ -3,7 +3,7 @@
 //! supervisor approves (possibly after editing) or rejects with a comment.
 //! Every publication is in the audit log with who wrote and who approved it.
 
-use hark_domain::permissions::{ApprovalReason, PublishPolicy, may_approve_on, reply_waits_for_approval};
+use hark_domain::permissions::{ApprovalReason, PublishPolicy, approval_reason, may_approve_on};
 use hark_domain::*;
 use hark_store::{AutomationWrite, Write};
 use serde::Deserialize;
@@ -89,14 +89,7 @@ impl App {
         }
         let policy = self.store.publish_policy(&conversation.channel_id).await?.unwrap_or_default();
         let held = self.store.approval_hold(&conversation.id).await?.is_some();
-        if !reply_waits_for_approval(actor.role(), &policy, held) {
-            return Ok(None);
-        }
-        Ok(Some(if policy.publish_roles.contains(&actor.role()) {
-            ApprovalReason::Rule
-        } else {
-            ApprovalReason::Channel
-        }))
+        Ok(approval_reason(actor.role(), &policy, held))
     }
 
     /// Replies waiting for approval, oldest first, with their conversation.

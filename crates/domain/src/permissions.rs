@@ -138,7 +138,19 @@ impl PublishPolicy {
 /// approval. `held` says a rule asked that replies in the conversation be
 /// approved, which binds everyone who may not approve replies themselves.
 pub fn reply_waits_for_approval(role: Role, policy: &PublishPolicy, held: bool) -> bool {
-    !policy.publish_roles.contains(&role) || (held && !permits(role, Action::ApproveReply))
+    approval_reason(role, policy, held).is_some()
+}
+
+/// Why a reply by `role` waits for approval, if it does: the channel's
+/// policy first, since it binds whether or not a rule asked.
+pub fn approval_reason(role: Role, policy: &PublishPolicy, held: bool) -> Option<ApprovalReason> {
+    if !policy.publish_roles.contains(&role) {
+        Some(ApprovalReason::Channel)
+    } else if held && !permits(role, Action::ApproveReply) {
+        Some(ApprovalReason::Rule)
+    } else {
+        None
+    }
 }
 
 /// Why a person's replies wait for a supervisor.
@@ -199,6 +211,8 @@ mod tests {
         assert!(!reply_waits_for_approval(Role::Agent, &default, false));
         assert!(reply_waits_for_approval(Role::Agent, &default, true), "a held conversation binds agents");
         assert!(!reply_waits_for_approval(Role::Supervisor, &default, true));
+        assert_eq!(approval_reason(Role::Trainee, &default, true), Some(ApprovalReason::Channel));
+        assert_eq!(approval_reason(Role::Agent, &default, true), Some(ApprovalReason::Rule));
         let strict = PublishPolicy { publish_roles: vec![Role::Owner, Role::Supervisor] };
         assert!(strict.validate().is_ok());
         assert!(reply_waits_for_approval(Role::Admin, &strict, false));

@@ -105,20 +105,11 @@ pub trait Conversations: Send + Sync {
     /// Every workspace's messages with an id above `after`, by id (for
     /// rebuilding the search index in bulk).
     async fn messages_after_id(&self, after: Option<&str>, limit: u32) -> StoreResult<Vec<Message>>;
-    /// The conversation a new inbound item of this customer on this channel
-    /// belongs to: the most recently active one of that kind (and, for a
-    /// public thread, that thread), merged ones included.
-    async fn conversation_for(
-        &self,
-        channel_id: &str,
-        contact_id: &str,
-        kind: ConversationKind,
-        platform_thread_id: Option<&str>,
-    ) -> StoreResult<Option<Conversation>>;
-    /// [`Conversations::conversation_for`] for many customers of one channel
-    /// at once: every conversation of that kind of these contacts (and, for
-    /// public ones, in these threads), most recently active first, so the
-    /// first of each customer (and thread) is the one its next item joins.
+    /// The conversations new inbound items of these customers on this channel
+    /// may join: every conversation of that kind of these contacts (and, for
+    /// public ones, in these threads), merged ones included, most recently
+    /// active first, so the first of each customer (and thread) is the one
+    /// its next item joins.
     async fn conversations_for_many(
         &self,
         channel_id: &str,

@@ -52,6 +52,16 @@ macro_rules! impl_repositories {
             format!("%{escaped}%")
         }
 
+        /// Pushes a parenthesised list of bound ids: `($1, $2, …)`.
+        fn push_ids(q: &mut QueryBuilder<$Db>, ids: &[String]) {
+            q.push("(");
+            let mut list = q.separated(", ");
+            for id in ids {
+                list.push_bind(id.clone());
+            }
+            q.push(")");
+        }
+
         /// The WHERE conditions of a conversation filter, after the workspace condition.
         fn push_conversation_filter(q: &mut QueryBuilder<$Db>, f: &ConversationFilter) {
             if !f.include_merged {
@@ -132,12 +142,8 @@ macro_rules! impl_repositories {
                 if ids.is_empty() {
                     q.push(" AND 1 = 0");
                 } else {
-                    q.push(" AND c.id IN (");
-                    let mut list = q.separated(", ");
-                    for id in ids {
-                        list.push_bind(id.clone());
-                    }
-                    q.push(")");
+                    q.push(" AND c.id IN ");
+                    push_ids(q, ids);
                 }
             }
         }
@@ -994,12 +1000,8 @@ macro_rules! impl_repositories {
                 if ids.is_empty() {
                     return Ok(vec![]);
                 }
-                let mut q = QueryBuilder::<$Db>::new("SELECT * FROM contacts WHERE id IN (");
-                let mut list = q.separated(", ");
-                for id in ids {
-                    list.push_bind(id.clone());
-                }
-                q.push(")");
+                let mut q = QueryBuilder::<$Db>::new("SELECT * FROM contacts WHERE id IN ");
+                push_ids(&mut q, ids);
                 let rows = q.build_query_as::<ContactRow>().fetch_all(self.reader()).await?;
                 self.contacts_from_rows(rows).await
             }
@@ -1018,12 +1020,8 @@ macro_rules! impl_repositories {
                          WHERE i.workspace_id = ",
                     );
                     q.push_bind(workspace_id.to_owned()).push(" AND i.network = ").push_bind(network.as_str());
-                    q.push(" AND i.platform_user_id IN (");
-                    let mut list = q.separated(", ");
-                    for id in chunk {
-                        list.push_bind(id.clone());
-                    }
-                    q.push(")");
+                    q.push(" AND i.platform_user_id IN ");
+                    push_ids(&mut q, chunk);
                     for row in q.build().fetch_all(self.reader()).await? {
                         let merged_into: Option<String> = row.try_get(6)?;
                         out.push((<IdentityRow as sqlx::FromRow<_>>::from_row(&row)?.into_domain()?, merged_into));
@@ -1085,25 +1083,6 @@ macro_rules! impl_repositories {
                 self.conversations_from_rows(rows).await
             }
 
-            async fn conversation_for(
-                &self,
-                channel_id: &str,
-                contact_id: &str,
-                kind: ConversationKind,
-                platform_thread_id: Option<&str>,
-            ) -> StoreResult<Option<Conversation>> {
-                let mut q = QueryBuilder::<$Db>::new("SELECT ");
-                q.push(CONVERSATION_COLUMNS).push(" FROM conversations c WHERE c.contact_id = ");
-                q.push_bind(contact_id.to_owned()).push(" AND c.channel_id = ").push_bind(channel_id.to_owned());
-                q.push(" AND c.kind = ").push_bind(kind.as_str());
-                if let Some(thread) = platform_thread_id {
-                    q.push(" AND c.platform_thread_id = ").push_bind(thread.to_owned());
-                }
-                q.push(" ORDER BY c.last_activity_at DESC, c.id DESC LIMIT 1");
-                let rows = q.build_query_as::<ConversationRow>().fetch_all(self.reader()).await?;
-                Ok(self.conversations_from_rows(rows).await?.pop())
-            }
-
             async fn conversations_for_many(
                 &self,
                 channel_id: &str,
@@ -1111,26 +1090,23 @@ macro_rules! impl_repositories {
                 contact_ids: &[String],
                 platform_thread_ids: Option<&[String]>,
             ) -> StoreResult<Vec<Conversation>> {
+                // Without threads, one condition on contacts; with them, each
+                // chunk of contacts is asked with each chunk of threads.
+                let thread_chunks: Vec<Option<&[String]>> = match platform_thread_ids {
+                    Some(threads) => threads.chunks(ROWS_PER_STATEMENT / 2).map(Some).collect(),
+                    None => vec![None],
+                };
                 let mut rows = vec![];
                 for contacts in contact_ids.chunks(ROWS_PER_STATEMENT / 2) {
-                    let threads = platform_thread_ids.unwrap_or_default();
-                    for threads in threads.chunks(ROWS_PER_STATEMENT / 2).map(Some).chain(platform_thread_ids.is_none().then_some(None)) {
+                    for threads in &thread_chunks {
                         let mut q = QueryBuilder::<$Db>::new("SELECT ");
                         q.push(CONVERSATION_COLUMNS).push(" FROM conversations c WHERE c.channel_id = ");
                         q.push_bind(channel_id.to_owned()).push(" AND c.kind = ").push_bind(kind.as_str());
-                        q.push(" AND c.contact_id IN (");
-                        let mut list = q.separated(", ");
-                        for id in contacts {
-                            list.push_bind(id.clone());
-                        }
-                        q.push(")");
+                        q.push(" AND c.contact_id IN ");
+                        push_ids(&mut q, contacts);
                         if let Some(threads) = threads {
-                            q.push(" AND c.platform_thread_id IN (");
-                            let mut list = q.separated(", ");
-                            for id in threads {
-                                list.push_bind(id.clone());
-                            }
-                            q.push(")");
+                            q.push(" AND c.platform_thread_id IN ");
+                            push_ids(&mut q, threads);
                         }
                         rows.extend(q.build_query_as::<ConversationRow>().fetch_all(self.reader()).await?);
                     }
@@ -1214,12 +1190,8 @@ macro_rules! impl_repositories {
                 let mut known = vec![];
                 for chunk in platform_message_ids.chunks(ROWS_PER_STATEMENT) {
                     let mut q = QueryBuilder::<$Db>::new("SELECT platform_message_id, id FROM messages WHERE channel_id = ");
-                    q.push_bind(channel_id.to_owned()).push(" AND platform_message_id IN (");
-                    let mut list = q.separated(", ");
-                    for id in chunk {
-                        list.push_bind(id.clone());
-                    }
-                    q.push(")");
+                    q.push_bind(channel_id.to_owned()).push(" AND platform_message_id IN ");
+                    push_ids(&mut q, chunk);
                     known.extend(q.build_query_as::<(String, String)>().fetch_all(self.reader()).await?);
                 }
                 Ok(known)
