@@ -68,9 +68,28 @@ impl App {
         let mut writes = vec![];
         // What this batch has seen, since its writes commit only at the end.
         let mut watched: HashMap<String, RuleWatch> = HashMap::new();
+        // Each workspace's rules are read and compiled once per batch, not
+        // once per firing: a batch holds hundreds of events of a few workspaces.
+        let mut rules_of: HashMap<String, Vec<CompiledRule>> = HashMap::new();
+        let seen: Vec<String> = events
+            .iter()
+            .filter(|e| e.kind.starts_with("conversation."))
+            .map(|e| e.subject_id.clone())
+            .collect::<HashSet<_>>()
+            .into_iter()
+            .collect();
+        watched.extend(self.store.rule_watches(&seen).await?);
         for event in events {
-            for firing in self.firings(event, &mut watched, &mut writes).await? {
-                match self.fire(&event.workspace_id, firing).await {
+            let firings = self.firings(event, &mut watched, &mut writes).await?;
+            if firings.is_empty() {
+                continue;
+            }
+            if !rules_of.contains_key(&event.workspace_id) {
+                rules_of.insert(event.workspace_id.clone(), self.compiled_rules(&event.workspace_id).await?);
+            }
+            let rules = rules_of.get(&event.workspace_id).map(Vec::as_slice).unwrap_or_default();
+            for firing in firings {
+                match self.fire(&event.workspace_id, rules, firing).await {
                     Err(AppError::Internal(err)) => return Err(AppError::Internal(err)),
                     Err(AppError::Unavailable(why)) => return Err(AppError::Unavailable(why)),
                     Err(err) => tracing::warn!(event = %event.id, %err, "rules could not run for an event"),
@@ -113,10 +132,8 @@ impl App {
             "conversation.created" | "conversation.updated" => {
                 let Ok(c) = serde_json::from_value::<Conversation>(event.payload.clone()) else { return Ok(out) };
                 let now_seen = RuleWatch { status: c.status, assignee_id: c.assignee_id.clone() };
-                let before = match watched.get(&c.id) {
-                    Some(w) => Some(w.clone()),
-                    None => self.store.rule_watch(&c.id).await?,
-                };
+                // Read for the whole batch beforehand, and kept up to date as it goes.
+                let before = watched.get(&c.id).cloned();
                 if event.kind == "conversation.created" {
                     out.push(on(Trigger::ConversationCreated, &c.id, None));
                 } else if let Some(before) = &before {
@@ -171,11 +188,11 @@ impl App {
         const PAGE: u32 = 500;
         let mut fired = 0;
         for workspace in self.store.workspaces().await? {
-            let rules = self.store.rules(&workspace.id).await?;
+            let rules = self.compiled_rules(&workspace.id).await?;
             let mut lengths: Vec<u32> = rules
                 .iter()
-                .filter(|r| r.enabled)
-                .filter_map(|r| match r.definition.trigger {
+                .filter(|r| r.rule.enabled)
+                .filter_map(|r| match r.rule.definition.trigger {
                     Trigger::Idle { minutes } => Some(minutes),
                     _ => None,
                 })
@@ -204,7 +221,7 @@ impl App {
                         let key = format!("idle:{minutes}:{}", c.timeline.last_activity_at.as_millisecond());
                         let firing =
                             Firing { trigger: Trigger::Idle { minutes }, conversation_id: id, message: None, key };
-                        match self.fire(&workspace.id, firing).await {
+                        match self.fire(&workspace.id, &rules, firing).await {
                             Ok(()) => fired += 1,
                             Err(err @ (AppError::Internal(_) | AppError::Unavailable(_))) => return Err(err),
                             Err(err) => tracing::warn!(conversation = %c.id, %err, "idle rules could not run"),
@@ -222,22 +239,23 @@ impl App {
         Ok(fired)
     }
 
-    /// Evaluates the workspace's rules for one trigger and runs those that match, in order.
-    async fn fire(&self, workspace_id: &str, firing: Firing) -> AppResult<()> {
+    /// The workspace's rules, compiled, in the order they run; a stored rule
+    /// that no longer compiles is left out (and said so).
+    async fn compiled_rules(&self, workspace_id: &str) -> AppResult<Vec<CompiledRule>> {
         let mut rules: Vec<CompiledRule> = vec![];
         for rule in self.store.rules(workspace_id).await? {
-            if rule.enabled && rule.definition.trigger == firing.trigger {
-                match CompiledRule::compile(rule) {
-                    Ok(compiled) => rules.push(compiled),
-                    Err(err) => tracing::warn!(%err, "a stored rule no longer compiles; skipped"),
-                }
+            match CompiledRule::compile(rule) {
+                Ok(compiled) => rules.push(compiled),
+                Err(err) => tracing::warn!(%err, "a stored rule no longer compiles; skipped"),
             }
         }
-        if rules.is_empty() {
-            return Ok(());
-        }
         in_order(&mut rules);
-        for rule in &rules {
+        Ok(rules)
+    }
+
+    /// Runs, in order, those of `rules` that listen to the firing's trigger.
+    async fn fire(&self, workspace_id: &str, rules: &[CompiledRule], firing: Firing) -> AppResult<()> {
+        for rule in rules.iter().filter(|r| r.listens_to(&firing.trigger)) {
             // Earlier rules may have changed the conversation: read it afresh.
             let Some(scene) = self.scene(workspace_id, &firing).await? else { return Ok(()) };
             let evaluation = rule.evaluate(&scene.facts());

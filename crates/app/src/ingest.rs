@@ -377,7 +377,10 @@ impl App {
         for contact in plan.contacts {
             change.push(Write::InsertContact(contact));
         }
-        for t in &plan.touched {
+        // New conversations first, together, so they go in as one statement.
+        let (new, stored): (Vec<&Touched>, Vec<&Touched>) =
+            plan.touched.iter().partition(|t| t.stored_version.is_none());
+        for t in new.into_iter().chain(stored) {
             match t.stored_version {
                 None => {
                     change.push(Write::InsertConversation(t.conversation.clone()));

@@ -6,6 +6,8 @@
 //! The definitions live in `hark_domain::{metrics, sla, csat, known_issues}`;
 //! this module only gathers their input from the store and stores their output.
 
+use std::collections::HashMap;
+
 use hark_domain::business_hours::{BusinessHours, BusinessHoursConfig};
 use hark_domain::known_issues::KnownIssue;
 use hark_domain::metrics::{ConversationMetrics, Fact, FactEvent, conversation_metrics};
@@ -13,7 +15,7 @@ use hark_domain::sla::{SlaEvaluation, SlaPolicies, SlaSubject, TargetState};
 use hark_domain::spikes::SurgeConfig;
 use hark_domain::*;
 use hark_store::{
-    CsatRecord, KnownIssueLink, KnownIssueRecord, LevelsWrite, Page, ServiceLevelSettingsRecord, SlaStateRecord,
+    CsatRecord, KnownIssueLink, KnownIssueRecord, LevelsWrite, ServiceLevelSettingsRecord, SlaStateRecord,
     SlaTimerRecord, StatusChange, Write,
 };
 use jiff::Timestamp;
@@ -246,25 +248,40 @@ impl App {
     // --- history and evaluation ----------------------------------------------
 
     /// The stored history of a conversation, every message included.
-    pub async fn history(&self, conversation_id: &str) -> AppResult<Option<History>> {
-        let Some(conversation) = self.store.conversation(conversation_id).await? else {
-            return Ok(None);
-        };
-        let mut messages = vec![];
-        let mut page = Page::first(Page::MAX_LIMIT);
-        loop {
-            let mut batch = self.store.messages(conversation_id, &page).await?;
-            let more = batch.len() > Page::MAX_LIMIT as usize;
-            batch.truncate(Page::MAX_LIMIT as usize);
-            page.after = batch.last().map(|m| hark_store::Cursor::of_message(m).encode());
-            messages.extend(batch);
-            if !more {
-                break;
+    /// [`Self::history`] of many conversations at once, with one read of
+    /// each kind for all of them (those that do not exist are left out).
+    pub async fn histories(&self, conversation_ids: &[String]) -> AppResult<HashMap<String, History>> {
+        let mut histories: HashMap<String, History> = self
+            .store
+            .conversations_by_ids(conversation_ids)
+            .await?
+            .into_iter()
+            .map(|conversation| {
+                let history = History { conversation, messages: vec![], status_changes: vec![], ratings: vec![] };
+                (history.conversation.id.clone(), history)
+            })
+            .collect();
+        let found: Vec<String> = histories.keys().cloned().collect();
+        for m in self.store.messages_of_conversations(&found).await? {
+            if let Some(h) = histories.get_mut(&m.conversation_id) {
+                h.messages.push(m);
             }
         }
-        let status_changes = self.store.status_changes(conversation_id).await?;
-        let ratings = self.store.csat_of_conversation(conversation_id).await?;
-        Ok(Some(History { conversation, messages, status_changes, ratings }))
+        for s in self.store.status_changes_of(&found).await? {
+            if let Some(h) = histories.get_mut(&s.conversation_id) {
+                h.status_changes.push(s);
+            }
+        }
+        for r in self.store.csat_of_conversations(&found).await? {
+            if let Some(h) = histories.get_mut(&r.conversation_id) {
+                h.ratings.push(r);
+            }
+        }
+        Ok(histories)
+    }
+
+    pub async fn history(&self, conversation_id: &str) -> AppResult<Option<History>> {
+        Ok(self.histories(&[conversation_id.to_owned()]).await?.remove(conversation_id))
     }
 
     /// The business hours that apply to a conversation of `team_id`: the
@@ -446,13 +463,17 @@ impl App {
 
     /// Issues whose window contains `at` (for the agents' banner and for linking).
     pub async fn active_known_issues(&self, workspace_id: &str, at: Timestamp) -> AppResult<Vec<KnownIssue>> {
+        Ok(self.known_issues_in(workspace_id).await?.into_iter().filter(|i| i.is_active(at)).collect())
+    }
+
+    /// Every known issue of the workspace, active or not (unreadable ones left out).
+    pub async fn known_issues_in(&self, workspace_id: &str) -> AppResult<Vec<KnownIssue>> {
         Ok(self
             .store
             .known_issues(workspace_id)
             .await?
             .into_iter()
             .filter_map(|r| serde_json::from_value::<KnownIssue>(r.issue).ok())
-            .filter(|i| i.is_active(at))
             .collect())
     }
 

@@ -11,7 +11,7 @@
 //!   surveys, closes surges when traffic stops, and asks the follower to
 //!   revisit figures that decide by time alone (FCR after 7 days).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -20,7 +20,7 @@ use hark_app::reports::{self, Contribution};
 use hark_app::service_levels::{FOLLOW_UP, History, SURVEY, ServiceLevelConfig, sla_writes};
 use hark_app::{Actor, AppResult, new_id};
 use hark_domain::csat::{ParsedAnswer, parse_answer, survey_text};
-use hark_domain::known_issues::matching_issues;
+use hark_domain::known_issues::{KnownIssue, matching_issues};
 use hark_domain::sla::{SlaEvaluation, TargetState};
 use hark_domain::spikes::{SurgeDetector, SurgeEvent, top_terms};
 use hark_domain::*;
@@ -68,7 +68,14 @@ struct Batch {
     writes: Vec<Write>,
     /// Conversations to re-evaluate, in first-touched order.
     touched: Vec<String>,
+    /// What the batch read of its conversations up front: one read of each
+    /// kind for the whole batch, not one per event.
+    stored: Stored,
+    /// Each conversation's state as of the batch's latest event (written once, at the end).
     watch: HashMap<String, ConversationWatch>,
+    /// Conversations given a follow-up by this batch (a later message cancels it).
+    follow_ups: HashSet<String>,
+    known_issues: HashMap<String, Vec<KnownIssue>>,
     status_changes: HashMap<String, Vec<StatusChange>>,
     ratings: HashMap<String, Vec<CsatRecord>>,
     configs: HashMap<String, ServiceLevelConfig>,
@@ -77,6 +84,96 @@ struct Batch {
     resolve_again: Vec<String>,
     /// Survey answers by conversation: the instant of the answering message.
     answered: HashMap<String, Timestamp>,
+}
+
+/// The stored state of a batch's conversations, as the batch began.
+#[derive(Default)]
+struct Stored {
+    histories: HashMap<String, History>,
+    watches: HashMap<String, ConversationWatch>,
+    scheduled: HashMap<String, Vec<ScheduledMessage>>,
+    contributions: HashMap<String, hark_store::ContributionRecord>,
+    /// Conversations with an SLA state row (and so possibly timers).
+    with_sla_state: HashSet<String>,
+}
+
+impl Stored {
+    async fn read(workers: &Workers, events: &[Parsed<'_>]) -> AppResult<Stored> {
+        let store = &workers.app.store;
+        let all = distinct(events.iter().filter_map(Parsed::conversation_id));
+        // Only a customer's message can answer a survey or cancel a follow-up.
+        let wrote = distinct(events.iter().filter_map(|e| match e {
+            Parsed::Inbound(m) => Some(m.conversation_id.as_str()),
+            _ => None,
+        }));
+        let mut scheduled: HashMap<String, Vec<ScheduledMessage>> = HashMap::new();
+        for m in store.scheduled_messages_of_conversations(&wrote).await? {
+            scheduled.entry(m.conversation_id.clone()).or_default().push(m);
+        }
+        Ok(Stored {
+            histories: workers.app.histories(&all).await?,
+            watches: store
+                .conversation_watches(&all)
+                .await?
+                .into_iter()
+                .map(|w| (w.conversation_id.clone(), w))
+                .collect(),
+            scheduled,
+            contributions: store
+                .contributions(&all)
+                .await?
+                .into_iter()
+                .map(|c| (c.conversation_id.clone(), c))
+                .collect(),
+            with_sla_state: store.sla_states(&all).await?.into_iter().map(|s| s.conversation_id).collect(),
+        })
+    }
+}
+
+/// Each id once, sorted.
+fn distinct<'a>(ids: impl Iterator<Item = &'a str>) -> Vec<String> {
+    let set: std::collections::BTreeSet<&str> = ids.collect();
+    set.into_iter().map(str::to_owned).collect()
+}
+
+/// An event as the follower reads it.
+enum Parsed<'a> {
+    Conversation(&'a Event, Box<Conversation>),
+    Inbound(Box<Message>),
+    /// Anything else that touches a conversation (its id).
+    Touch(String),
+    Other,
+}
+
+impl<'a> Parsed<'a> {
+    fn of(event: &'a Event) -> Parsed<'a> {
+        match event.kind.as_str() {
+            "conversation.created" | "conversation.updated" => {
+                match serde_json::from_value::<Conversation>(event.payload.clone()) {
+                    Ok(c) => Parsed::Conversation(event, Box::new(c)),
+                    Err(_) => Parsed::Other,
+                }
+            }
+            "message.created" => match serde_json::from_value::<Message>(event.payload.clone()) {
+                Ok(m) if m.direction == Direction::Inbound => Parsed::Inbound(Box::new(m)),
+                Ok(m) => Parsed::Touch(m.conversation_id),
+                Err(_) => Parsed::Other,
+            },
+            "message.updated" | "sla.warning" | "sla.breached" | "report.revisit" => {
+                Parsed::Touch(event.subject_id.clone())
+            }
+            _ => Parsed::Other,
+        }
+    }
+
+    fn conversation_id(&self) -> Option<&str> {
+        match self {
+            Parsed::Conversation(_, c) => Some(&c.id),
+            Parsed::Inbound(m) => Some(&m.conversation_id),
+            Parsed::Touch(id) => Some(id),
+            Parsed::Other => None,
+        }
+    }
 }
 
 impl Batch {
@@ -97,44 +194,45 @@ impl Batch {
 }
 
 async fn handle_events(workers: &Workers, events: &[Event]) -> AppResult<Vec<Write>> {
-    let mut batch = Batch::default();
-    for event in events {
-        match event.kind.as_str() {
-            "conversation.created" | "conversation.updated" => {
-                let Ok(conversation) = serde_json::from_value::<Conversation>(event.payload.clone()) else { continue };
-                on_conversation(workers, &mut batch, event, &conversation).await?;
+    let parsed: Vec<Parsed<'_>> = events.iter().map(Parsed::of).collect();
+    let mut batch = Batch { stored: Stored::read(workers, &parsed).await?, ..Batch::default() };
+    for event in &parsed {
+        match event {
+            Parsed::Conversation(event, conversation) => {
+                on_conversation(workers, &mut batch, event, conversation).await?
             }
-            "message.created" => {
-                let Ok(message) = serde_json::from_value::<Message>(event.payload.clone()) else { continue };
+            Parsed::Inbound(message) => {
                 batch.touch(&message.conversation_id);
-                if message.direction == Direction::Inbound {
-                    on_inbound(workers, &mut batch, &message).await?;
-                }
+                on_inbound(workers, &mut batch, message).await?;
             }
-            "message.updated" | "sla.warning" | "sla.breached" | "report.revisit" => {
-                batch.touch(&event.subject_id);
-            }
-            _ => {}
+            Parsed::Touch(id) => batch.touch(id),
+            Parsed::Other => {}
         }
     }
     let now = Timestamp::now();
     let mut changed = vec![];
     for id in batch.touched.clone() {
-        let Some(mut history) = workers.app.history(&id).await? else { continue };
+        let Some(mut history) = batch.stored.histories.remove(&id) else { continue };
         history.status_changes.extend(batch.status_changes.remove(&id).unwrap_or_default());
         history.status_changes.sort_by_key(|s| s.at);
         history.ratings.extend(batch.ratings.remove(&id).unwrap_or_default());
         let config = batch.config(workers, &history.conversation.workspace_id).await?;
         let evaluation = workers.app.evaluate_sla(&history, &config.policies, now).await?;
-        batch.writes.extend(sla_writes(&history.conversation, evaluation.as_ref(), now));
+        // No policy applies, and none did before: nothing to clear.
+        if evaluation.is_some() || batch.stored.with_sla_state.contains(&id) {
+            batch.writes.extend(sla_writes(&history.conversation, evaluation.as_ref(), now));
+        }
         let network = match workers.app.store.channel(&history.conversation.channel_id).await? {
             Some(channel) => channel.network,
             None => continue,
         };
-        let old = reports::stored_contribution(workers.app.store.contribution(&id).await?);
+        let old = reports::stored_contribution(batch.stored.contributions.remove(&id));
         let new = reports::contribution(&history, network, evaluation.as_ref(), now);
         changed.push((history.conversation.clone(), old, new));
     }
+    let mut watches: Vec<ConversationWatch> = batch.watch.drain().map(|(_, w)| w).collect();
+    watches.sort_by(|a, b| a.conversation_id.cmp(&b.conversation_id));
+    batch.writes.extend(watches.into_iter().map(|w| Write::Levels(LevelsWrite::PutWatch(w))));
     batch.writes.extend(workers.app.report_writes(changed).await?);
     for (key, (workspace_id, detector)) in &batch.detectors {
         batch.writes.push(Write::Levels(LevelsWrite::PutSurgeDetector {
@@ -154,11 +252,9 @@ async fn handle_events(workers: &Workers, events: &[Event]) -> AppResult<Vec<Wri
     Ok(batch.writes)
 }
 
-async fn watch_of(workers: &Workers, batch: &Batch, id: &str) -> AppResult<Option<ConversationWatch>> {
-    if let Some(w) = batch.watch.get(id) {
-        return Ok(Some(w.clone()));
-    }
-    Ok(workers.app.store.conversation_watch(id).await?)
+/// The conversation's state as the follower last recorded it.
+fn watch_of(batch: &Batch, id: &str) -> Option<ConversationWatch> {
+    batch.watch.get(id).or_else(|| batch.stored.watches.get(id)).cloned()
 }
 
 /// Records a status change the conversation's new state shows, unless a
@@ -166,7 +262,7 @@ async fn watch_of(workers: &Workers, batch: &Batch, id: &str) -> AppResult<Optio
 /// while pending or snoozed resumes: the facts say so already).
 async fn on_conversation(workers: &Workers, batch: &mut Batch, event: &Event, c: &Conversation) -> AppResult<()> {
     batch.touch(&c.id);
-    let before = watch_of(workers, batch, &c.id).await?;
+    let before = watch_of(batch, &c.id);
     let (from, last_inbound) = match &before {
         Some(w) => (w.status, w.last_inbound_at),
         None => (ConversationStatus::Open, None),
@@ -174,7 +270,7 @@ async fn on_conversation(workers: &Workers, batch: &mut Batch, event: &Event, c:
     let by_message = c.timeline.last_inbound_at != last_inbound && c.status == ConversationStatus::Open;
     // A survey answer reopened it on the way in, but as the facts tell it the
     // conversation never left resolved (the answer is a rating).
-    let by_answer = by_message && from == ConversationStatus::Resolved && answered_last(workers, batch, c).await?;
+    let by_answer = by_message && from == ConversationStatus::Resolved && answered_last(batch, c);
     if by_answer {
         let watch = ConversationWatch {
             conversation_id: c.id.clone(),
@@ -183,7 +279,6 @@ async fn on_conversation(workers: &Workers, batch: &mut Batch, event: &Event, c:
             last_inbound_at: c.timeline.last_inbound_at,
             updated_at: event.at,
         };
-        batch.writes.push(Write::Levels(LevelsWrite::PutWatch(watch.clone())));
         batch.watch.insert(c.id.clone(), watch);
         return Ok(());
     }
@@ -211,18 +306,15 @@ async fn on_conversation(workers: &Workers, batch: &mut Batch, event: &Event, c:
         last_inbound_at: c.timeline.last_inbound_at,
         updated_at: event.at,
     };
-    batch.writes.push(Write::Levels(LevelsWrite::PutWatch(watch.clone())));
     batch.watch.insert(c.id.clone(), watch);
     Ok(())
 }
 
 /// Whether the conversation's latest customer message is a survey answer.
-async fn answered_last(workers: &Workers, batch: &Batch, c: &Conversation) -> AppResult<bool> {
-    let Some(last) = c.timeline.last_inbound_at else { return Ok(false) };
-    if batch.answered.get(&c.id) == Some(&last) {
-        return Ok(true);
-    }
-    Ok(workers.app.store.csat_of_conversation(&c.id).await?.iter().any(|r| r.at == last))
+fn answered_last(batch: &Batch, c: &Conversation) -> bool {
+    let Some(last) = c.timeline.last_inbound_at else { return false };
+    batch.answered.get(&c.id) == Some(&last)
+        || batch.stored.histories.get(&c.id).is_some_and(|h| h.ratings.iter().any(|r| r.at == last))
 }
 
 /// Schedules the survey and the follow-up a resolution calls for.
@@ -253,6 +345,7 @@ async fn schedule_after_resolution(
         schedule(SURVEY, due, later(due, i64::from(config.csat.answer_hours) * 3600));
     }
     if config.follow_up.enabled {
+        batch.follow_ups.insert(c.id.clone());
         schedule(
             FOLLOW_UP,
             later(resolved_at, i64::from(config.follow_up.after_hours) * 3600),
@@ -265,12 +358,20 @@ async fn schedule_after_resolution(
 /// A customer wrote: follow-ups are cancelled, a survey may be answered,
 /// known issues may match, and surge detectors count it.
 async fn on_inbound(workers: &Workers, batch: &mut Batch, m: &Message) -> AppResult<()> {
-    batch.writes.push(Write::Levels(LevelsWrite::SetScheduledStateFor {
-        conversation_id: m.conversation_id.clone(),
-        kind: FOLLOW_UP.into(),
-        from_state: "scheduled".into(),
-        state: "cancelled".into(),
-    }));
+    let follow_up_waits = batch.follow_ups.contains(&m.conversation_id)
+        || batch
+            .stored
+            .scheduled
+            .get(&m.conversation_id)
+            .is_some_and(|all| all.iter().any(|s| s.kind == FOLLOW_UP && s.state == "scheduled"));
+    if follow_up_waits {
+        batch.writes.push(Write::Levels(LevelsWrite::SetScheduledStateFor {
+            conversation_id: m.conversation_id.clone(),
+            kind: FOLLOW_UP.into(),
+            from_state: "scheduled".into(),
+            state: "cancelled".into(),
+        }));
+    }
     read_survey_answer(workers, batch, m).await?;
     link_known_issues(workers, batch, m).await?;
     count_for_surges(workers, batch, m).await?;
@@ -278,11 +379,11 @@ async fn on_inbound(workers: &Workers, batch: &mut Batch, m: &Message) -> AppRes
 }
 
 async fn read_survey_answer(workers: &Workers, batch: &mut Batch, m: &Message) -> AppResult<()> {
-    let surveys = workers.app.store.scheduled_messages_of(&m.conversation_id).await?;
-    let Some(survey) = surveys
-        .iter()
-        .rev()
-        .find(|s| s.kind == SURVEY && s.state == "sent" && m.created_at >= s.due_at && m.created_at < s.expires_at)
+    let answerable = |s: &&ScheduledMessage| {
+        s.kind == SURVEY && s.state == "sent" && m.created_at >= s.due_at && m.created_at < s.expires_at
+    };
+    let Some(survey) =
+        batch.stored.scheduled.get(&m.conversation_id).and_then(|all| all.iter().rev().find(answerable)).cloned()
     else {
         return Ok(());
     };
@@ -375,11 +476,23 @@ async fn notify_supervisors(workers: &Workers, batch: &mut Batch, record: &CsatR
 }
 
 async fn link_known_issues(workers: &Workers, batch: &mut Batch, m: &Message) -> AppResult<()> {
-    let issues = workers.app.active_known_issues(&m.workspace_id, m.created_at).await?;
+    if !batch.known_issues.contains_key(&m.workspace_id) {
+        // Every issue of the workspace, once per batch; which are active is
+        // decided per message, at its own instant.
+        let issues = workers.app.known_issues_in(&m.workspace_id).await?;
+        batch.known_issues.insert(m.workspace_id.clone(), issues);
+    }
+    let issues: Vec<KnownIssue> = batch
+        .known_issues
+        .get(&m.workspace_id)
+        .map(|all| all.iter().filter(|i| i.is_active(m.created_at)).cloned().collect())
+        .unwrap_or_default();
     if issues.is_empty() {
         return Ok(());
     }
-    for id in matching_issues(&issues, &m.text, &m.channel_id, m.created_at) {
+    let links: Vec<String> =
+        matching_issues(&issues, &m.text, &m.channel_id, m.created_at).into_iter().map(str::to_owned).collect();
+    for id in links {
         batch.writes.push(Write::Levels(LevelsWrite::LinkKnownIssue(KnownIssueLink {
             known_issue_id: id.to_owned(),
             conversation_id: m.conversation_id.clone(),

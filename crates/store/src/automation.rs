@@ -5,6 +5,8 @@
 //! Reads go through [`Automation`]; writes are [`AutomationWrite`]s inside
 //! [`crate::Write::Automation`], so they commit with everything else.
 
+use std::collections::HashMap;
+
 use async_trait::async_trait;
 use hark_domain::assignment::AgentProfile;
 use hark_domain::permissions::PublishPolicy;
@@ -98,7 +100,8 @@ pub trait Automation: Send + Sync {
     async fn rule(&self, id: &str) -> StoreResult<Option<Rule>>;
     /// The rule runs logged on a conversation, oldest first.
     async fn rule_runs(&self, conversation_id: &str) -> StoreResult<Vec<RuleRun>>;
-    async fn rule_watch(&self, conversation_id: &str) -> StoreResult<Option<RuleWatch>>;
+    /// What the rules follower last saw of each of these conversations.
+    async fn rule_watches(&self, conversation_ids: &[String]) -> StoreResult<HashMap<String, RuleWatch>>;
     async fn agent_profiles(&self, workspace_id: &str) -> StoreResult<Vec<AgentProfile>>;
     /// Open and pending conversations per assignee in a workspace.
     async fn assigned_load(&self, workspace_id: &str) -> StoreResult<Vec<(String, i64)>>;
@@ -302,14 +305,22 @@ macro_rules! impl_automation {
                 .into_iter().map(|r| r.into_domain()).collect()
             }
 
-            async fn rule_watch(&self, conversation_id: &str) -> $crate::StoreResult<Option<$crate::automation::RuleWatch>> {
-                let row: Option<(String, Option<String>)> =
-                    sqlx::query_as("SELECT status, assignee_id FROM rule_watch WHERE conversation_id = $1")
-                        .bind(conversation_id.to_owned()).fetch_optional(self.reader()).await?;
-                row.map(|(status, assignee_id)| {
-                    Ok($crate::automation::RuleWatch { status: status.parse()?, assignee_id })
-                })
-                .transpose()
+            async fn rule_watches(
+                &self,
+                conversation_ids: &[String],
+            ) -> $crate::StoreResult<std::collections::HashMap<String, $crate::automation::RuleWatch>> {
+                let mut out = std::collections::HashMap::new();
+                for chunk in conversation_ids.chunks(ROWS_PER_STATEMENT) {
+                    let mut q = QueryBuilder::<$Db>::new(
+                        "SELECT conversation_id, status, assignee_id FROM rule_watch WHERE conversation_id IN ",
+                    );
+                    push_ids(&mut q, chunk);
+                    let rows: Vec<(String, String, Option<String>)> = q.build_query_as().fetch_all(self.reader()).await?;
+                    for (id, status, assignee_id) in rows {
+                        out.insert(id, $crate::automation::RuleWatch { status: status.parse()?, assignee_id });
+                    }
+                }
+                Ok(out)
             }
 
             async fn agent_profiles(

@@ -239,9 +239,20 @@ pub enum LevelsWrite {
 /// Service-level and report reads.
 #[async_trait]
 pub trait ServiceLevels: Send + Sync {
-    async fn status_changes(&self, conversation_id: &str) -> StoreResult<Vec<StatusChange>>;
-    async fn conversation_watch(&self, conversation_id: &str) -> StoreResult<Option<ConversationWatch>>;
-    async fn csat_of_conversation(&self, conversation_id: &str) -> StoreResult<Vec<CsatRecord>>;
+    /// The status changes of these conversations, each conversation's in order.
+    async fn status_changes_of(&self, conversation_ids: &[String]) -> StoreResult<Vec<StatusChange>>;
+    async fn status_changes(&self, conversation_id: &str) -> StoreResult<Vec<StatusChange>> {
+        self.status_changes_of(&[conversation_id.to_owned()]).await
+    }
+    async fn conversation_watches(&self, conversation_ids: &[String]) -> StoreResult<Vec<ConversationWatch>>;
+    async fn conversation_watch(&self, conversation_id: &str) -> StoreResult<Option<ConversationWatch>> {
+        Ok(self.conversation_watches(&[conversation_id.to_owned()]).await?.pop())
+    }
+    /// The ratings of these conversations, each conversation's in order.
+    async fn csat_of_conversations(&self, conversation_ids: &[String]) -> StoreResult<Vec<CsatRecord>>;
+    async fn csat_of_conversation(&self, conversation_id: &str) -> StoreResult<Vec<CsatRecord>> {
+        self.csat_of_conversations(&[conversation_id.to_owned()]).await
+    }
     /// Newest first, rated at most `max_rating`, answered at or after `since`.
     async fn csat_ratings(
         &self,
@@ -264,7 +275,14 @@ pub trait ServiceLevels: Send + Sync {
         lease_ms: i64,
         limit: u32,
     ) -> StoreResult<Vec<ScheduledMessage>>;
-    async fn scheduled_messages_of(&self, conversation_id: &str) -> StoreResult<Vec<ScheduledMessage>>;
+    /// The scheduled messages of these conversations, oldest first.
+    async fn scheduled_messages_of_conversations(
+        &self,
+        conversation_ids: &[String],
+    ) -> StoreResult<Vec<ScheduledMessage>>;
+    async fn scheduled_messages_of(&self, conversation_id: &str) -> StoreResult<Vec<ScheduledMessage>> {
+        self.scheduled_messages_of_conversations(&[conversation_id.to_owned()]).await
+    }
     /// Rows of one dimension with `from <= bucket < to`.
     async fn report_rows(
         &self,
@@ -276,7 +294,10 @@ pub trait ServiceLevels: Send + Sync {
     ) -> StoreResult<Vec<ReportRow>>;
     /// Every row (all dimensions) of one bucket.
     async fn report_bucket(&self, workspace_id: &str, grain: &str, bucket: i64) -> StoreResult<Vec<ReportRow>>;
-    async fn contribution(&self, conversation_id: &str) -> StoreResult<Option<ContributionRecord>>;
+    async fn contributions(&self, conversation_ids: &[String]) -> StoreResult<Vec<ContributionRecord>>;
+    async fn contribution(&self, conversation_id: &str) -> StoreResult<Option<ContributionRecord>> {
+        Ok(self.contributions(&[conversation_id.to_owned()]).await?.pop())
+    }
     /// Conversations whose figures decide by time alone at or before `now`.
     async fn contributions_due(&self, now: Timestamp, limit: u32) -> StoreResult<Vec<String>>;
     async fn surge_detectors(&self, workspace_id: &str) -> StoreResult<Vec<(String, serde_json::Value)>>;
@@ -414,6 +435,24 @@ macro_rules! impl_service_levels {
             }
 
             impl $Store {
+                /// `select` (a SELECT … FROM … without WHERE) for rows whose
+                /// `conversation_id` is one of `ids`, a statement per few
+                /// hundred ids, each ordered by `order`.
+                async fn rows_of_conversations(&self, select: &str, ids: &[String], order: &str) -> StoreResult<Vec<DbRow>> {
+                    let mut rows = vec![];
+                    for chunk in ids.chunks(400) {
+                        let mut q = sqlx::QueryBuilder::<$Db>::new(select);
+                        q.push(" WHERE conversation_id IN (");
+                        let mut list = q.separated(", ");
+                        for id in chunk {
+                            list.push_bind(id.clone());
+                        }
+                        q.push(") ORDER BY ").push(order);
+                        rows.extend(q.build().fetch_all(self.reader()).await?);
+                    }
+                    Ok(rows)
+                }
+
                 pub(crate) async fn apply_levels(
                     tx: &mut Tx,
                     write: LevelsWrite,
@@ -751,14 +790,15 @@ macro_rules! impl_service_levels {
 
             #[async_trait]
             impl ServiceLevels for $Store {
-                async fn status_changes(&self, conversation_id: &str) -> StoreResult<Vec<StatusChange>> {
-                    let rows = sqlx::query(
-                        "SELECT workspace_id, conversation_id, at, from_status, to_status, user_id, event_id \
-                         FROM status_changes WHERE conversation_id = $1 ORDER BY at, id",
-                    )
-                    .bind(conversation_id.to_owned())
-                    .fetch_all(self.reader())
-                    .await?;
+                async fn status_changes_of(&self, conversation_ids: &[String]) -> StoreResult<Vec<StatusChange>> {
+                    let rows = self
+                        .rows_of_conversations(
+                            "SELECT workspace_id, conversation_id, at, from_status, to_status, user_id, event_id \
+                             FROM status_changes",
+                            conversation_ids,
+                            "conversation_id, at, id",
+                        )
+                        .await?;
                     rows.iter()
                         .map(|r| {
                             Ok(StatusChange {
@@ -774,32 +814,31 @@ macro_rules! impl_service_levels {
                         .collect()
                 }
 
-                async fn conversation_watch(&self, conversation_id: &str) -> StoreResult<Option<ConversationWatch>> {
-                    let row = sqlx::query(
-                        "SELECT conversation_id, workspace_id, status, last_inbound_at, updated_at \
-                         FROM conversation_watch WHERE conversation_id = $1",
-                    )
-                    .bind(conversation_id.to_owned())
-                    .fetch_optional(self.reader())
-                    .await?;
-                    row.map(|r| {
-                        Ok(ConversationWatch {
-                            conversation_id: r.try_get(0)?,
-                            workspace_id: r.try_get(1)?,
-                            status: status(r.try_get(2)?)?,
-                            last_inbound_at: opt_from_ms(r.try_get(3)?)?,
-                            updated_at: from_ms(r.try_get(4)?)?,
+                async fn conversation_watches(&self, conversation_ids: &[String]) -> StoreResult<Vec<ConversationWatch>> {
+                    let rows = self
+                        .rows_of_conversations(
+                            "SELECT conversation_id, workspace_id, status, last_inbound_at, updated_at \
+                             FROM conversation_watch",
+                            conversation_ids,
+                            "conversation_id",
+                        )
+                        .await?;
+                    rows.iter()
+                        .map(|r| {
+                            Ok(ConversationWatch {
+                                conversation_id: r.try_get(0)?,
+                                workspace_id: r.try_get(1)?,
+                                status: status(r.try_get(2)?)?,
+                                last_inbound_at: opt_from_ms(r.try_get(3)?)?,
+                                updated_at: from_ms(r.try_get(4)?)?,
+                            })
                         })
-                    })
-                    .transpose()
+                        .collect()
                 }
 
-                async fn csat_of_conversation(&self, conversation_id: &str) -> StoreResult<Vec<CsatRecord>> {
-                    let sql = format!("SELECT {CSAT_COLUMNS} FROM csat_ratings WHERE conversation_id = $1 ORDER BY at, id");
-                    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-                        .bind(conversation_id.to_owned())
-                        .fetch_all(self.reader())
-                        .await?;
+                async fn csat_of_conversations(&self, conversation_ids: &[String]) -> StoreResult<Vec<CsatRecord>> {
+                    let select = format!("SELECT {CSAT_COLUMNS} FROM csat_ratings");
+                    let rows = self.rows_of_conversations(&select, conversation_ids, "conversation_id, at, id").await?;
                     rows.iter().map(csat).collect()
                 }
 
@@ -943,14 +982,12 @@ macro_rules! impl_service_levels {
                     Ok(items)
                 }
 
-                async fn scheduled_messages_of(&self, conversation_id: &str) -> StoreResult<Vec<ScheduledMessage>> {
-                    let sql = format!(
-                        "SELECT {SCHEDULED_COLUMNS} FROM scheduled_messages WHERE conversation_id = $1 ORDER BY id"
-                    );
-                    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-                        .bind(conversation_id.to_owned())
-                        .fetch_all(self.reader())
-                        .await?;
+                async fn scheduled_messages_of_conversations(
+                    &self,
+                    conversation_ids: &[String],
+                ) -> StoreResult<Vec<ScheduledMessage>> {
+                    let select = format!("SELECT {SCHEDULED_COLUMNS} FROM scheduled_messages");
+                    let rows = self.rows_of_conversations(&select, conversation_ids, "id").await?;
                     rows.iter().map(scheduled).collect()
                 }
 
@@ -995,24 +1032,25 @@ macro_rules! impl_service_levels {
                     rows.iter().map(report_row).collect()
                 }
 
-                async fn contribution(&self, conversation_id: &str) -> StoreResult<Option<ContributionRecord>> {
-                    let row = sqlx::query(
-                        "SELECT conversation_id, workspace_id, contribution, revisit_at FROM report_contributions \
-                         WHERE conversation_id = $1",
-                    )
-                    .bind(conversation_id.to_owned())
-                    .fetch_optional(self.reader())
-                    .await?;
-                    row.map(|r| {
-                        let text: String = r.try_get(2)?;
-                        Ok(ContributionRecord {
-                            conversation_id: r.try_get(0)?,
-                            workspace_id: r.try_get(1)?,
-                            contribution: json_value(&text, "report contribution")?,
-                            revisit_at: opt_from_ms(r.try_get(3)?)?,
+                async fn contributions(&self, conversation_ids: &[String]) -> StoreResult<Vec<ContributionRecord>> {
+                    let rows = self
+                        .rows_of_conversations(
+                            "SELECT conversation_id, workspace_id, contribution, revisit_at FROM report_contributions",
+                            conversation_ids,
+                            "conversation_id",
+                        )
+                        .await?;
+                    rows.iter()
+                        .map(|r| {
+                            let text: String = r.try_get(2)?;
+                            Ok(ContributionRecord {
+                                conversation_id: r.try_get(0)?,
+                                workspace_id: r.try_get(1)?,
+                                contribution: json_value(&text, "report contribution")?,
+                                revisit_at: opt_from_ms(r.try_get(3)?)?,
+                            })
                         })
-                    })
-                    .transpose()
+                        .collect()
                 }
 
                 async fn contributions_due(&self, now: Timestamp, limit: u32) -> StoreResult<Vec<String>> {

@@ -9,6 +9,7 @@
 //! crate's job; this crate only persists it.
 
 pub mod automation;
+mod channel_cache;
 mod error;
 mod filters;
 mod levels;
@@ -94,6 +95,10 @@ pub trait Contacts: Send + Sync {
 #[async_trait]
 pub trait Conversations: Send + Sync {
     async fn conversation(&self, id: &str) -> StoreResult<Option<Conversation>>;
+    /// Those of these conversations that exist, in no particular order.
+    async fn conversations_by_ids(&self, ids: &[String]) -> StoreResult<Vec<Conversation>>;
+    /// Every message of these conversations, each conversation's oldest first.
+    async fn messages_of_conversations(&self, conversation_ids: &[String]) -> StoreResult<Vec<Message>>;
     /// Snoozed conversations whose snooze ended at or before `now`, in any
     /// workspace, the longest overdue first.
     async fn snoozes_ended(&self, now: jiff::Timestamp, limit: u32) -> StoreResult<Vec<Conversation>>;

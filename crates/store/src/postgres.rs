@@ -37,6 +37,7 @@ pub struct PgStore {
     pool: PgPool,
     event_head: Arc<watch::Sender<i64>>,
     stop_listener: CancellationToken,
+    channels: crate::channel_cache::ChannelCache,
 }
 
 impl PgStore {
@@ -53,7 +54,7 @@ impl PgStore {
         let event_head = Arc::new(watch::channel(head).0);
         let stop_listener = CancellationToken::new();
         tokio::spawn(follow_other_nodes(pool.clone(), event_head.clone(), stop_listener.clone()));
-        Ok(PgStore { pool, event_head, stop_listener })
+        Ok(PgStore { pool, event_head, stop_listener, channels: Default::default() })
     }
 
     pub fn migrations() -> Vec<(i64, String)> {
@@ -88,6 +89,19 @@ impl PgStore {
 
     async fn begin_write(&self) -> crate::StoreResult<sqlx::Transaction<'static, sqlx::Postgres>> {
         Ok(self.pool.begin().await?)
+    }
+
+    /// Inbound events live with everything else: PostgreSQL takes many
+    /// writers at once, and marking an event done commits atomically with
+    /// what it became.
+    const RAW_EVENTS_APART: bool = false;
+
+    fn raw_reader(&self) -> &PgPool {
+        &self.pool
+    }
+
+    async fn begin_raw_write(&self) -> crate::StoreResult<sqlx::Transaction<'static, sqlx::Postgres>> {
+        self.begin_write().await
     }
 
     async fn before_events(tx: &mut sqlx::Transaction<'static, sqlx::Postgres>) -> crate::StoreResult<()> {

@@ -12,6 +12,67 @@
 //! - `Self::before_events(&mut tx)`: run once before the first event row;
 //! - `self.before_commit(&mut tx, &committed)` and `self.after_commit(&committed)`.
 
+/// Binds a conversation's columns in the order of `CONVERSATION_WRITE_COLUMNS`,
+/// with `$bind` (`bind` on a query, `push_bind` on a multi-row VALUES row).
+macro_rules! bind_conversation {
+    ($target:expr, $bind:ident, $c:expr) => {{
+        let c = $c;
+        let t = &c.timeline;
+        $target
+            .$bind(c.id.clone())
+            .$bind(c.workspace_id.clone())
+            .$bind(c.channel_id.clone())
+            .$bind(c.contact_id.clone())
+            .$bind(c.kind.as_str())
+            .$bind(c.status.as_str())
+            .$bind(c.priority.as_str())
+            .$bind(c.assignee_id.clone())
+            .$bind(c.team_id.clone())
+            .$bind(json_text(&c.custom_attributes))
+            .$bind(c.platform_thread_id.clone())
+            .$bind(c.subject.clone())
+            .$bind(c.last_message_preview.clone())
+            .$bind(c.language.clone())
+            .$bind(c.sentiment.map(|s| s.as_str()))
+            .$bind(c.intent.clone())
+            .$bind(opt_to_ms(c.snoozed_until))
+            .$bind(opt_to_ms(t.first_inbound_at))
+            .$bind(opt_to_ms(t.last_inbound_at))
+            .$bind(opt_to_ms(t.last_outbound_at))
+            .$bind(opt_to_ms(t.first_reply_at))
+            .$bind(opt_to_ms(t.awaiting_reply_since))
+            .$bind(opt_to_ms(t.resolved_at))
+            .$bind(opt_to_ms(t.reopened_at))
+            .$bind(opt_to_ms(t.paused_since))
+            .$bind(t.paused_ms)
+            .$bind(t.human_replies)
+            .$bind(to_ms(t.last_activity_at))
+            .$bind(to_ms(c.created_at))
+            .$bind(to_ms(c.updated_at))
+            .$bind(c.version)
+            .$bind(c.linked_conversation_id.clone())
+            .$bind(c.merged_into_id.clone())
+    }};
+}
+
+pub(crate) use bind_conversation;
+
+/// The payloads of `$first` and of the writes of the same variant that
+/// directly follow it in the peekable `$writes` (one multi-row statement's worth).
+macro_rules! take_run {
+    ($writes:ident, $first:ident, $Variant:path) => {{
+        let mut run = vec![$first];
+        while let Some($Variant(_)) = $writes.peek() {
+            if let Some($Variant(next)) = $writes.next() {
+                run.push(next);
+            }
+        }
+        run
+    }};
+}
+
+pub(crate) use take_run;
+
 macro_rules! impl_repositories {
     ($Store:ty, $Db:ty) => {
         use async_trait::async_trait;
@@ -313,19 +374,7 @@ macro_rules! impl_repositories {
                         .execute(&mut **tx).await?;
                         expect_one(done.rows_affected(), "channel")?;
                     }
-                    Write::InsertContact(c) => {
-                        sqlx::query(
-                            "INSERT INTO contacts (id, workspace_id, display_name, email, phone, notes, custom_attributes, \
-                             merged_into_id, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-                        )
-                        .bind(c.id).bind(c.workspace_id.clone()).bind(c.display_name).bind(c.email).bind(c.phone)
-                        .bind(c.notes).bind(json_text(&c.custom_attributes)).bind(c.merged_into_id)
-                        .bind(to_ms(c.created_at)).bind(to_ms(c.updated_at))
-                        .execute(&mut **tx).await?;
-                        for identity in c.identities {
-                            Self::insert_identity(tx, &c.workspace_id, identity).await?;
-                        }
-                    }
+                    Write::InsertContact(c) => Self::insert_contacts(tx, vec![c]).await?,
                     Write::UpdateContact(c) => {
                         let done = sqlx::query(
                             "UPDATE contacts SET display_name = $2, email = $3, phone = $4, notes = $5, \
@@ -341,7 +390,7 @@ macro_rules! impl_repositories {
                             .bind(i.contact_id.clone()).fetch_optional(&mut **tx).await?
                             .ok_or(StoreError::NotFound("contact"))?;
                         let workspace_id: String = row.try_get(0)?;
-                        Self::insert_identity(tx, &workspace_id, i).await?;
+                        Self::insert_identities(tx, vec![(workspace_id, i)]).await?;
                     }
                     Write::MergeContacts { into_id, from_id, at } => {
                         for sql in [
@@ -358,20 +407,9 @@ macro_rules! impl_repositories {
                         sqlx::query("UPDATE contacts SET updated_at = $2 WHERE id = $1")
                             .bind(into_id).bind(to_ms(at)).execute(&mut **tx).await?;
                     }
-                    Write::InsertConversation(c) => {
-                        let (id, workspace_id, labels) = (c.id.clone(), c.workspace_id.clone(), c.labels.clone());
-                        Self::write_conversation(tx, c, None).await?;
-                        for name in labels {
-                            sqlx::query(
-                                "INSERT INTO conversation_labels (conversation_id, label_id) \
-                                 SELECT $1, id FROM labels WHERE workspace_id = $2 AND name = $3",
-                            )
-                            .bind(id.clone()).bind(workspace_id.clone()).bind(name)
-                            .execute(&mut **tx).await?;
-                        }
-                    }
+                    Write::InsertConversation(c) => Self::insert_conversations(tx, vec![c]).await?,
                     Write::UpdateConversation { conversation, expected_version } => {
-                        Self::write_conversation(tx, conversation, Some(expected_version)).await?;
+                        Self::update_conversation(tx, conversation, expected_version).await?;
                     }
                     Write::SetConversationLabels { conversation_id, label_ids } => {
                         sqlx::query("DELETE FROM conversation_labels WHERE conversation_id = $1")
@@ -776,57 +814,90 @@ macro_rules! impl_repositories {
                 Ok(())
             }
 
-            async fn insert_identity(tx: &mut Tx, workspace_id: &str, i: Identity) -> StoreResult<()> {
-                sqlx::query(
-                    "INSERT INTO identities (id, workspace_id, contact_id, network, platform_user_id, handle, display_name) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                )
-                .bind(i.id).bind(workspace_id.to_owned()).bind(i.contact_id).bind(i.network.as_str())
-                .bind(i.platform_user_id).bind(i.handle).bind(i.display_name)
-                .execute(&mut **tx).await?;
+            /// Inserts contacts with their identities, a few hundred rows per statement.
+            async fn insert_contacts(tx: &mut Tx, contacts: Vec<Contact>) -> StoreResult<()> {
+                for chunk in contacts.chunks(ROWS_PER_STATEMENT) {
+                    let mut q = QueryBuilder::<$Db>::new(
+                        "INSERT INTO contacts (id, workspace_id, display_name, email, phone, notes, custom_attributes, \
+                         merged_into_id, created_at, updated_at) ",
+                    );
+                    q.push_values(chunk, |mut row, c| {
+                        row.push_bind(c.id.clone()).push_bind(c.workspace_id.clone()).push_bind(c.display_name.clone())
+                            .push_bind(c.email.clone()).push_bind(c.phone.clone()).push_bind(c.notes.clone())
+                            .push_bind(json_text(&c.custom_attributes)).push_bind(c.merged_into_id.clone())
+                            .push_bind(to_ms(c.created_at)).push_bind(to_ms(c.updated_at));
+                    });
+                    q.build().execute(&mut **tx).await?;
+                }
+                let identities: Vec<(String, Identity)> = contacts
+                    .into_iter()
+                    .flat_map(|c| {
+                        let workspace_id = c.workspace_id;
+                        c.identities.into_iter().map(move |i| (workspace_id.clone(), i))
+                    })
+                    .collect();
+                Self::insert_identities(tx, identities).await
+            }
+
+            /// Inserts identities, each with its workspace.
+            async fn insert_identities(tx: &mut Tx, identities: Vec<(String, Identity)>) -> StoreResult<()> {
+                for chunk in identities.chunks(ROWS_PER_STATEMENT) {
+                    let mut q = QueryBuilder::<$Db>::new(
+                        "INSERT INTO identities (id, workspace_id, contact_id, network, platform_user_id, handle, display_name) ",
+                    );
+                    q.push_values(chunk, |mut row, (workspace_id, i)| {
+                        row.push_bind(i.id.clone()).push_bind(workspace_id.clone()).push_bind(i.contact_id.clone())
+                            .push_bind(i.network.as_str()).push_bind(i.platform_user_id.clone())
+                            .push_bind(i.handle.clone()).push_bind(i.display_name.clone());
+                    });
+                    q.build().execute(&mut **tx).await?;
+                }
                 Ok(())
             }
 
-            /// Inserts (no `expected_version`) or updates a conversation row.
-            async fn write_conversation(tx: &mut Tx, c: Conversation, expected_version: Option<i64>) -> StoreResult<()> {
-                let sql = if expected_version.is_some() {
-                    "UPDATE conversations SET workspace_id = $2, channel_id = $3, contact_id = $4, kind = $5, status = $6, \
+            /// Inserts conversation rows (and their labels), a few hundred per statement.
+            async fn insert_conversations(tx: &mut Tx, conversations: Vec<Conversation>) -> StoreResult<()> {
+                // 33 columns: 300 rows stay under both databases' limits on bound parameters.
+                for chunk in conversations.chunks(300) {
+                    let mut q = QueryBuilder::<$Db>::new(
+                        "INSERT INTO conversations (id, workspace_id, channel_id, contact_id, kind, status, priority, \
+                         assignee_id, team_id, custom_attributes, platform_thread_id, subject, last_message_preview, \
+                         language, sentiment, intent, snoozed_until, first_inbound_at, last_inbound_at, last_outbound_at, \
+                         first_reply_at, awaiting_reply_since, resolved_at, reopened_at, paused_since, paused_ms, \
+                         human_replies, last_activity_at, created_at, updated_at, version, linked_conversation_id, \
+                         merged_into_id) ",
+                    );
+                    q.push_values(chunk, |mut row, c| {
+                        $crate::shared::bind_conversation!(row, push_bind, c);
+                    });
+                    q.build().execute(&mut **tx).await?;
+                }
+                for c in conversations.into_iter().filter(|c| !c.labels.is_empty()) {
+                    for name in c.labels {
+                        sqlx::query(
+                            "INSERT INTO conversation_labels (conversation_id, label_id) \
+                             SELECT $1, id FROM labels WHERE workspace_id = $2 AND name = $3",
+                        )
+                        .bind(c.id.clone()).bind(c.workspace_id.clone()).bind(name)
+                        .execute(&mut **tx).await?;
+                    }
+                }
+                Ok(())
+            }
+
+            /// Updates a conversation row, if it is still at `expected_version`.
+            async fn update_conversation(tx: &mut Tx, c: Conversation, expected_version: i64) -> StoreResult<()> {
+                let sql = "UPDATE conversations SET workspace_id = $2, channel_id = $3, contact_id = $4, kind = $5, status = $6, \
                      priority = $7, assignee_id = $8, team_id = $9, custom_attributes = $10, platform_thread_id = $11, \
                      subject = $12, last_message_preview = $13, language = $14, sentiment = $15, intent = $16, \
                      snoozed_until = $17, first_inbound_at = $18, last_inbound_at = $19, last_outbound_at = $20, \
                      first_reply_at = $21, awaiting_reply_since = $22, resolved_at = $23, reopened_at = $24, \
                      paused_since = $25, paused_ms = $26, human_replies = $27, last_activity_at = $28, \
                      created_at = $29, updated_at = $30, version = $31, linked_conversation_id = $32, \
-                     merged_into_id = $33 WHERE id = $1 AND version = $34"
-                } else {
-                    "INSERT INTO conversations (id, workspace_id, channel_id, contact_id, kind, status, priority, \
-                     assignee_id, team_id, custom_attributes, platform_thread_id, subject, last_message_preview, \
-                     language, sentiment, intent, snoozed_until, first_inbound_at, last_inbound_at, last_outbound_at, \
-                     first_reply_at, awaiting_reply_since, resolved_at, reopened_at, paused_since, paused_ms, \
-                     human_replies, last_activity_at, created_at, updated_at, version, linked_conversation_id, \
-                     merged_into_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
-                     $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33)"
-                };
-                let t = &c.timeline;
-                let mut q = sqlx::query(sql)
-                    .bind(c.id.clone()).bind(c.workspace_id.clone()).bind(c.channel_id.clone())
-                    .bind(c.contact_id.clone()).bind(c.kind.as_str()).bind(c.status.as_str())
-                    .bind(c.priority.as_str()).bind(c.assignee_id.clone()).bind(c.team_id.clone())
-                    .bind(json_text(&c.custom_attributes)).bind(c.platform_thread_id.clone()).bind(c.subject.clone())
-                    .bind(c.last_message_preview.clone()).bind(c.language.clone())
-                    .bind(c.sentiment.map(|s| s.as_str())).bind(c.intent.clone()).bind(opt_to_ms(c.snoozed_until))
-                    .bind(opt_to_ms(t.first_inbound_at)).bind(opt_to_ms(t.last_inbound_at))
-                    .bind(opt_to_ms(t.last_outbound_at)).bind(opt_to_ms(t.first_reply_at))
-                    .bind(opt_to_ms(t.awaiting_reply_since)).bind(opt_to_ms(t.resolved_at))
-                    .bind(opt_to_ms(t.reopened_at)).bind(opt_to_ms(t.paused_since)).bind(t.paused_ms)
-                    .bind(t.human_replies).bind(to_ms(t.last_activity_at)).bind(to_ms(c.created_at))
-                    .bind(to_ms(c.updated_at)).bind(c.version)
-                    .bind(c.linked_conversation_id.clone()).bind(c.merged_into_id.clone());
-                if let Some(expected) = expected_version {
-                    q = q.bind(expected);
-                }
-                let done = q.execute(&mut **tx).await?;
-                if expected_version.is_some() && done.rows_affected() == 0 {
+                     merged_into_id = $33 WHERE id = $1 AND version = $34";
+                let q = $crate::shared::bind_conversation!(sqlx::query(sql), bind, &c);
+                let done = q.bind(expected_version).execute(&mut **tx).await?;
+                if done.rows_affected() == 0 {
                     let exists = sqlx::query("SELECT 1 FROM conversations WHERE id = $1")
                         .bind(c.id).fetch_optional(&mut **tx).await?;
                     return Err(match exists {
@@ -936,10 +1007,16 @@ macro_rules! impl_repositories {
         #[async_trait]
         impl Channels for $Store {
             async fn channel(&self, id: &str) -> StoreResult<Option<Channel>> {
+                if let Some(cached) = self.channels.get(id) {
+                    return Ok(cached);
+                }
+                let (generation, read_at) = (self.channels.generation(), std::time::Instant::now());
                 let mut q = QueryBuilder::<$Db>::new(CHANNEL_SELECT);
                 q.push(" WHERE id = ").push_bind(id.to_owned());
-                q.build_query_as::<ChannelRow>().fetch_optional(self.reader()).await?
-                    .map(ChannelRow::into_domain).transpose()
+                let channel = q.build_query_as::<ChannelRow>().fetch_optional(self.reader()).await?
+                    .map(ChannelRow::into_domain).transpose()?;
+                self.channels.put(id, channel.clone(), generation, read_at);
+                Ok(channel)
             }
 
             async fn channels(&self, workspace_id: &str) -> StoreResult<Vec<Channel>> {
@@ -1038,6 +1115,31 @@ macro_rules! impl_repositories {
                 q.push(CONVERSATION_COLUMNS).push(" FROM conversations c WHERE c.id = ").push_bind(id.to_owned());
                 let rows = q.build_query_as::<ConversationRow>().fetch_all(self.reader()).await?;
                 Ok(self.conversations_from_rows(rows).await?.pop())
+            }
+
+            async fn conversations_by_ids(&self, ids: &[String]) -> StoreResult<Vec<Conversation>> {
+                let mut found = vec![];
+                for chunk in ids.chunks(ROWS_PER_STATEMENT) {
+                    let mut q = QueryBuilder::<$Db>::new("SELECT ");
+                    q.push(CONVERSATION_COLUMNS).push(" FROM conversations c WHERE c.id IN ");
+                    push_ids(&mut q, chunk);
+                    let rows = q.build_query_as::<ConversationRow>().fetch_all(self.reader()).await?;
+                    found.extend(self.conversations_from_rows(rows).await?);
+                }
+                Ok(found)
+            }
+
+            async fn messages_of_conversations(&self, conversation_ids: &[String]) -> StoreResult<Vec<Message>> {
+                let mut messages = vec![];
+                for chunk in conversation_ids.chunks(ROWS_PER_STATEMENT) {
+                    let mut q = QueryBuilder::<$Db>::new("SELECT * FROM messages WHERE conversation_id IN ");
+                    push_ids(&mut q, chunk);
+                    q.push(" ORDER BY conversation_id, created_at, id");
+                    for row in q.build_query_as::<MessageRow>().fetch_all(self.reader()).await? {
+                        messages.push(row.into_domain()?);
+                    }
+                }
+                Ok(messages)
             }
 
             async fn snoozes_ended(&self, now: jiff::Timestamp, limit: u32) -> StoreResult<Vec<Conversation>> {
@@ -1366,7 +1468,7 @@ macro_rules! impl_repositories {
                 if events.is_empty() {
                     return Ok(vec![]);
                 }
-                let mut tx = self.begin_write().await?;
+                let mut tx = self.begin_raw_write().await?;
                 let mut stored: std::collections::HashSet<(String, String)> = Default::default();
                 for chunk in events.chunks(ROWS_PER_STATEMENT) {
                     let mut q = QueryBuilder::<$Db>::new(
@@ -1392,7 +1494,7 @@ macro_rules! impl_repositories {
                     "state = 'pending' AND (locked_until IS NULL OR locked_until <= $2)",
                     "id, channel_id, dedup_key, received_at, payload, attempts",
                 );
-                let mut tx = self.begin_write().await?;
+                let mut tx = self.begin_raw_write().await?;
                 let rows = sqlx::query_as::<_, RawEventRow>(sqlx::AssertSqlSafe(sql))
                     .bind(to_ms(now) + lease_ms).bind(to_ms(now)).bind(i64::from(limit.max(1)))
                     .fetch_all(&mut *tx).await?;
@@ -1404,7 +1506,7 @@ macro_rules! impl_repositories {
 
             async fn raw_event_counts(&self) -> StoreResult<RawEventCounts> {
                 let rows: Vec<(String, i64)> = sqlx::query_as("SELECT state, COUNT(*) FROM raw_events GROUP BY state")
-                    .fetch_all(self.reader()).await?;
+                    .fetch_all(self.raw_reader()).await?;
                 let mut counts = RawEventCounts::default();
                 for (state, n) in rows {
                     match state.as_str() {
@@ -1479,8 +1581,57 @@ macro_rules! impl_repositories {
         #[async_trait]
         impl UnitOfWork for $Store {
             async fn commit(&self, writes: Vec<Write>) -> StoreResult<Committed> {
+                let writes_channels = crate::channel_cache::ChannelCache::written_by(&writes);
+                let (raw, writes): (Vec<Write>, Vec<Write>) = if Self::RAW_EVENTS_APART {
+                    writes.into_iter().partition(|w| {
+                        matches!(w, Write::FinishRawEvent { .. } | Write::FailRawEvent { .. } | Write::PurgeRawEvents { .. })
+                    })
+                } else {
+                    (vec![], writes)
+                };
+                let committed = if writes.is_empty() { Committed::default() } else { self.commit_main(writes).await? };
+                if writes_channels {
+                    self.channels.forget_all();
+                }
+                if !raw.is_empty() {
+                    // What the events became is committed: a failure here
+                    // leaves them pending, and ingesting them again only
+                    // finds them stored (see the backend's comment).
+                    if let Err(err) = self.commit_raw(raw).await {
+                        tracing::warn!(%err, "could not mark inbound events handled; they will be looked at again");
+                    }
+                }
+                Ok(committed)
+            }
+
+            async fn ping(&self) -> StoreResult<()> {
+                sqlx::query("SELECT 1").execute(self.reader()).await?;
+                Ok(())
+            }
+        }
+
+        impl $Store {
+            /// Marks inbound events handled in their own transaction (a backend
+            /// that keeps them apart).
+            async fn commit_raw(&self, writes: Vec<Write>) -> StoreResult<()> {
+                let mut tx = self.begin_raw_write().await?;
+                Self::apply_all(&mut tx, writes, &mut Committed::default()).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn commit_main(&self, writes: Vec<Write>) -> StoreResult<Committed> {
                 let mut tx = self.begin_write().await?;
                 let mut committed = Committed::default();
+                Self::apply_all(&mut tx, writes, &mut committed).await?;
+                self.before_commit(&mut tx, &committed).await?;
+                tx.commit().await?;
+                self.after_commit(&committed);
+                Ok(committed)
+            }
+
+            /// Applies the writes in order within `tx`.
+            async fn apply_all(tx: &mut Tx, writes: Vec<Write>, committed: &mut Committed) -> StoreResult<()> {
                 // Runs of the writes that come by the hundred (a batch of
                 // ingested messages, their events, audit entries and raw
                 // events' done-marks) go in as multi-row statements: each
@@ -1490,28 +1641,27 @@ macro_rules! impl_repositories {
                 while let Some(write) = writes.next() {
                     match write {
                         Write::InsertMessage(first) => {
-                            let mut run = vec![first];
-                            while let Some(Write::InsertMessage(_)) = writes.peek() {
-                                if let Some(Write::InsertMessage(m)) = writes.next() { run.push(m); }
-                            }
-                            Self::insert_messages(&mut tx, run).await?;
+                            let run = $crate::shared::take_run!(writes, first, Write::InsertMessage);
+                            Self::insert_messages(tx, run).await?;
                         }
                         Write::Event(first) => {
-                            let mut run = vec![first];
-                            while let Some(Write::Event(_)) = writes.peek() {
-                                if let Some(Write::Event(e)) = writes.next() { run.push(e); }
-                            }
+                            let run = $crate::shared::take_run!(writes, first, Write::Event);
                             if committed.event_ids.is_empty() {
-                                Self::before_events(&mut tx).await?;
+                                Self::before_events(tx).await?;
                             }
-                            Self::insert_events(&mut tx, run, &mut committed).await?;
+                            Self::insert_events(tx, run, committed).await?;
+                        }
+                        Write::InsertContact(first) => {
+                            let run = $crate::shared::take_run!(writes, first, Write::InsertContact);
+                            Self::insert_contacts(tx, run).await?;
+                        }
+                        Write::InsertConversation(first) => {
+                            let run = $crate::shared::take_run!(writes, first, Write::InsertConversation);
+                            Self::insert_conversations(tx, run).await?;
                         }
                         Write::Audit(first) => {
-                            let mut run = vec![first];
-                            while let Some(Write::Audit(_)) = writes.peek() {
-                                if let Some(Write::Audit(a)) = writes.next() { run.push(a); }
-                            }
-                            Self::insert_audits(&mut tx, run).await?;
+                            let run = $crate::shared::take_run!(writes, first, Write::Audit);
+                            Self::insert_audits(tx, run).await?;
                         }
                         Write::FinishRawEvent { id, at } => {
                             let mut ids = vec![id];
@@ -1519,19 +1669,11 @@ macro_rules! impl_repositories {
                                 if *next_at != at { break; }
                                 if let Some(Write::FinishRawEvent { id, .. }) = writes.next() { ids.push(id); }
                             }
-                            Self::finish_raw_events(&mut tx, ids, at).await?;
+                            Self::finish_raw_events(tx, ids, at).await?;
                         }
-                        other => Self::apply(&mut tx, other, &mut committed).await?,
+                        other => Self::apply(tx, other, committed).await?,
                     }
                 }
-                self.before_commit(&mut tx, &committed).await?;
-                tx.commit().await?;
-                self.after_commit(&committed);
-                Ok(committed)
-            }
-
-            async fn ping(&self) -> StoreResult<()> {
-                sqlx::query("SELECT 1").execute(self.reader()).await?;
                 Ok(())
             }
         }

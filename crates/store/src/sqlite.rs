@@ -1,9 +1,18 @@
-//! The embedded default: one SQLite file in WAL mode. Writes go through a
+//! The embedded default: SQLite files in WAL mode. Writes go through a
 //! single connection (SQLite has one writer anyway) and start with
 //! `BEGIN IMMEDIATE`, so they queue instead of failing with SQLITE_BUSY;
 //! reads use a small read-only pool that WAL lets run beside the writer.
+//!
+//! Inbound events (`raw_events`) are kept in a second file beside the main
+//! one (`hark.db` → `hark-intake.db`), with a writer of its own. A webhook
+//! is acknowledged once its event is committed there, so acknowledging
+//! never waits behind the commits that turn events into conversations, and
+//! those never wait behind a burst of webhooks. Marking an event done
+//! therefore commits just after what it became, not with it: a crash in
+//! between leaves the event pending, and ingesting it again finds its
+//! message already stored (platform-key dedup) and only marks it done.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -14,45 +23,57 @@ use crate::levels::impl_service_levels;
 use crate::shared::impl_repositories;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+static INTAKE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite-intake");
 
 pub struct SqliteStore {
     read: SqlitePool,
     write: SqlitePool,
+    intake_read: SqlitePool,
+    intake_write: SqlitePool,
     event_head: tokio::sync::watch::Sender<i64>,
+    channels: crate::channel_cache::ChannelCache,
 }
 
 impl SqliteStore {
-    /// Opens (creating if missing) the database file at `path` and applies
-    /// any pending migrations.
+    /// Opens (creating if missing) the database file at `path`, and its
+    /// intake file beside it, and applies any pending migrations.
     pub async fn open(path: &Path) -> crate::StoreResult<Self> {
-        let options = SqliteConnectOptions::new()
-            .filename(path)
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
-            .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(5));
-        Self::open_with(options).await
+        Self::open_with(SqliteConnectOptions::new().filename(path)).await
     }
 
     /// Opens a `sqlite:` URL (as given to `--database-url`).
     pub async fn open_url(url: &str) -> crate::StoreResult<Self> {
-        let options = SqliteConnectOptions::from_str(url)?
+        Self::open_with(SqliteConnectOptions::from_str(url)?).await
+    }
+
+    /// The intake file of the database at `main`: `hark.db` → `hark-intake.db`.
+    pub fn intake_path(main: &Path) -> PathBuf {
+        let stem = main.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "hark".into());
+        let name = match main.extension() {
+            Some(ext) => format!("{stem}-intake.{}", ext.to_string_lossy()),
+            None => format!("{stem}-intake"),
+        };
+        main.with_file_name(name)
+    }
+
+    async fn open_with(options: SqliteConnectOptions) -> crate::StoreResult<Self> {
+        let options = options
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(5));
-        Self::open_with(options).await
-    }
-
-    async fn open_with(options: SqliteConnectOptions) -> crate::StoreResult<Self> {
+        let intake_file = Self::intake_path(options.get_filename());
+        let intake_options = options.clone().filename(&intake_file);
         let write = SqlitePoolOptions::new().max_connections(1).connect_with(options.clone()).await?;
         MIGRATOR.run(&write).await?;
+        let intake_write = SqlitePoolOptions::new().max_connections(1).connect_with(intake_options.clone()).await?;
+        INTAKE_MIGRATOR.run(&intake_write).await?;
+        move_raw_events_to_intake(&write, &intake_file).await?;
         // One process owns an SQLite database, so claims left by a process
         // that died are released at once instead of waiting out their lease.
         sqlx::query("UPDATE raw_events SET locked_until = NULL WHERE state = 'pending' AND locked_until IS NOT NULL")
-            .execute(&write)
+            .execute(&intake_write)
             .await?;
         sqlx::query("UPDATE outbox SET locked_until = NULL WHERE done_at IS NULL AND locked_until IS NOT NULL")
             .execute(&write)
@@ -61,9 +82,11 @@ impl SqliteStore {
         // missing or stale (SQLite's advice for long-lived connections).
         sqlx::query("PRAGMA optimize=0x10002").execute(&write).await?;
         let read = SqlitePoolOptions::new().max_connections(4).connect_with(options.read_only(true)).await?;
+        let intake_read =
+            SqlitePoolOptions::new().max_connections(2).connect_with(intake_options.read_only(true)).await?;
         let head: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM events").fetch_one(&write).await?;
         let (event_head, _) = tokio::sync::watch::channel(head);
-        Ok(SqliteStore { read, write, event_head })
+        Ok(SqliteStore { read, write, intake_read, intake_write, event_head, channels: Default::default() })
     }
 
     /// Refreshes the query planner's statistics of tables that grew or shrank
@@ -80,15 +103,14 @@ impl SqliteStore {
         MIGRATOR.iter().map(|m| (m.version, m.description.to_string())).collect()
     }
 
-    /// Every table's columns as (table, column, declared type), for the schema-parity test.
+    /// Every table's columns (of both files) as (table, column, declared
+    /// type), for the schema-parity test.
     pub async fn columns(&self) -> crate::StoreResult<Vec<(String, String, String)>> {
-        let rows: Vec<(String, String, String)> = sqlx::query_as(
-            "SELECT m.name, p.name, p.type FROM sqlite_master m, pragma_table_info(m.name) p \
+        let sql = "SELECT m.name, p.name, p.type FROM sqlite_master m, pragma_table_info(m.name) p \
              WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' AND m.name NOT LIKE '_sqlx%' \
-             ORDER BY m.name, p.cid",
-        )
-        .fetch_all(&self.read)
-        .await?;
+             ORDER BY m.name, p.cid";
+        let mut rows: Vec<(String, String, String)> = sqlx::query_as(sql).fetch_all(&self.read).await?;
+        rows.extend(sqlx::query_as::<_, (String, String, String)>(sql).fetch_all(&self.intake_read).await?);
         Ok(rows)
     }
 
@@ -107,6 +129,17 @@ impl SqliteStore {
 
     async fn begin_write(&self) -> crate::StoreResult<sqlx::Transaction<'static, sqlx::Sqlite>> {
         Ok(self.write.begin_with("BEGIN IMMEDIATE").await?)
+    }
+
+    /// Inbound events are in the intake file (see the module's comment).
+    const RAW_EVENTS_APART: bool = true;
+
+    fn raw_reader(&self) -> &SqlitePool {
+        &self.intake_read
+    }
+
+    async fn begin_raw_write(&self) -> crate::StoreResult<sqlx::Transaction<'static, sqlx::Sqlite>> {
+        Ok(self.intake_write.begin_with("BEGIN IMMEDIATE").await?)
     }
 
     /// SQLite has a single writer, so event ids are committed in order already.
@@ -142,6 +175,39 @@ impl crate::Store for SqliteStore {
     async fn maintain(&self) -> crate::StoreResult<()> {
         self.optimize().await
     }
+}
+
+/// Databases made before the intake file kept their inbound events in the
+/// main file: they move over once, keeping their ids (and so their dedup
+/// keys and pending work), and the old table goes.
+async fn move_raw_events_to_intake(main: &SqlitePool, intake_file: &Path) -> crate::StoreResult<()> {
+    let old: Option<String> =
+        sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'raw_events'")
+            .fetch_optional(main)
+            .await?;
+    if old.is_none() {
+        return Ok(());
+    }
+    let mut conn = main.acquire().await?;
+    sqlx::query("ATTACH DATABASE $1 AS intake")
+        .bind(intake_file.to_string_lossy().into_owned())
+        .execute(&mut *conn)
+        .await?;
+    let moved = async {
+        let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+        sqlx::query(
+            "INSERT OR IGNORE INTO intake.raw_events (id, channel_id, dedup_key, received_at, payload, state, \
+             attempts, locked_until, processed_at, last_error) SELECT id, channel_id, dedup_key, received_at, \
+             payload, state, attempts, locked_until, processed_at, last_error FROM main.raw_events",
+        )
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("DROP TABLE main.raw_events").execute(&mut *tx).await?;
+        tx.commit().await
+    }
+    .await;
+    sqlx::query("DETACH DATABASE intake").execute(&mut *conn).await?;
+    Ok(moved?)
 }
 
 impl_repositories!(SqliteStore, sqlx::Sqlite);

@@ -267,8 +267,11 @@ async fn profiles_policies_holds_and_corrections_round_trip() {
         assert_eq!(s.approval_hold("conv_1").await.ok().flatten().as_deref(), Some("rule: bank secrecy"));
         let corrections = s.corrections("ws_1", "intent").await.unwrap_or_default();
         assert_eq!(corrections, vec![correction("order_delivery", "usr_b")], "the latest correction wins");
-        let watch = s.rule_watch("conv_1").await.ok().flatten();
-        assert_eq!(watch, Some(RuleWatch { status: ConversationStatus::Pending, assignee_id: Some("usr_a".into()) }));
+        let ids = ["conv_1".to_owned(), "conv_unwatched".to_owned()];
+        let watches = s.rule_watches(&ids).await.unwrap_or_default();
+        let expected = RuleWatch { status: ConversationStatus::Pending, assignee_id: Some("usr_a".into()) };
+        assert_eq!(watches.get("conv_1"), Some(&expected));
+        assert_eq!(watches.len(), 1, "a conversation never watched has no entry: {watches:?}");
         s.commit(vec![
             auto(AutomationWrite::DeleteApprovalHold { conversation_id: "conv_1".into() }),
             auto(AutomationWrite::DeletePublishPolicy { channel_id: "ch_x".into() }),

@@ -632,6 +632,38 @@ contract!(claims_lease_events_until_finished_or_expired, |t| {
     assert_eq!(t.store.raw_event_counts().await.ok(), Some(RawEventCounts { pending: 3, done: 1, failed: 1 }));
 });
 
+contract!(an_event_is_marked_done_only_with_what_it_became, |t| {
+    let f = seed(&t).await;
+    t.store.append_raw_events(vec![raw(&f.channel, "m:1")]).await.unwrap_or_else(|e| panic!("{e}"));
+    let claimed = t.store.claim_raw_events(at(10), 1000, 10).await.unwrap_or_default();
+    let label = |id: &str, name: &str| Label {
+        id: id.into(),
+        workspace_id: f.ws.clone(),
+        name: name.into(),
+        color: "#000000".into(),
+        description: String::new(),
+    };
+    // What the event became cannot be stored: the event stays pending.
+    let failed = t
+        .store
+        .commit(vec![
+            Write::InsertLabel(label("lb_9", "refund")),
+            Write::FinishRawEvent { id: claimed[0].id, at: at(11) },
+        ])
+        .await;
+    assert!(matches!(failed, Err(StoreError::Duplicate { .. })), "{failed:?}");
+    assert_eq!(t.store.raw_event_counts().await.ok(), Some(RawEventCounts { pending: 1, done: 0, failed: 0 }));
+    t.store
+        .commit(vec![
+            Write::InsertLabel(label("lb_9", "billing")),
+            Write::FinishRawEvent { id: claimed[0].id, at: at(12) },
+        ])
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(t.store.raw_event_counts().await.ok(), Some(RawEventCounts { pending: 0, done: 1, failed: 0 }));
+    assert_eq!(t.store.labels(&f.ws).await.unwrap_or_default().len(), 2);
+});
+
 contract!(purging_forgets_only_old_ingested_events, |t| {
     let f = seed(&t).await;
     t.store

@@ -1,0 +1,98 @@
+//! SQLite keeps inbound events in a file of their own (`hark-intake.db`
+//! beside `hark.db`), so acknowledging a webhook never waits behind the
+//! commits of ingestion. These tests look at the files themselves.
+
+use hark_store::sqlite::SqliteStore;
+use hark_store::*;
+use jiff::Timestamp;
+use serde_json::json;
+use sqlx::Connection;
+
+fn at(seconds: i64) -> Timestamp {
+    Timestamp::from_second(1_800_000_000 + seconds).unwrap_or(Timestamp::UNIX_EPOCH)
+}
+
+fn raw(key: &str) -> NewRawEvent {
+    NewRawEvent { channel_id: "ch_1".into(), dedup_key: key.into(), received_at: at(1), payload: json!({ "key": key }) }
+}
+
+async fn connect(path: &std::path::Path) -> sqlx::SqliteConnection {
+    sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display()))
+        .await
+        .unwrap_or_else(|e| panic!("open {}: {e}", path.display()))
+}
+
+async fn has_raw_events_table(path: &std::path::Path) -> bool {
+    let mut conn = connect(path).await;
+    let found: Option<String> =
+        sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'raw_events'")
+            .fetch_optional(&mut conn)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+    found.is_some()
+}
+
+#[test]
+fn the_intake_file_sits_beside_the_main_one() {
+    let dir = std::path::Path::new("/var/lib/hark");
+    assert_eq!(SqliteStore::intake_path(&dir.join("hark.db")), dir.join("hark-intake.db"));
+    assert_eq!(SqliteStore::intake_path(&dir.join("bench")), dir.join("bench-intake"));
+}
+
+#[tokio::test]
+async fn inbound_events_are_kept_in_the_intake_file() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let main = dir.path().join("hark.db");
+    let store = SqliteStore::open(&main).await.unwrap_or_else(|e| panic!("{e}"));
+    let stored = store.append_raw_events(vec![raw("a"), raw("b")]).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(stored, vec![true, true]);
+    drop(store);
+
+    let intake = SqliteStore::intake_path(&main);
+    let mut conn = connect(&intake).await;
+    let keys: Vec<String> = sqlx::query_scalar("SELECT dedup_key FROM raw_events ORDER BY id")
+        .fetch_all(&mut conn)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(keys, vec!["a", "b"]);
+    assert!(!has_raw_events_table(&main).await, "the main file keeps no inbound events");
+}
+
+#[tokio::test]
+async fn a_database_from_before_the_intake_file_keeps_its_inbound_events() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let main = dir.path().join("hark.db");
+    drop(SqliteStore::open(&main).await.unwrap_or_else(|e| panic!("{e}")));
+    // Put the file back as an older Hark left it: the events in the main
+    // file (one handled, one still waiting, under the old table's ids), and
+    // no intake file.
+    std::fs::remove_file(SqliteStore::intake_path(&main)).unwrap_or_else(|e| panic!("{e}"));
+    let mut conn = connect(&main).await;
+    for sql in [
+        "CREATE TABLE raw_events (id INTEGER PRIMARY KEY AUTOINCREMENT, channel_id TEXT NOT NULL, \
+         dedup_key TEXT NOT NULL, received_at BIGINT NOT NULL, payload TEXT NOT NULL, state TEXT NOT NULL, \
+         attempts BIGINT NOT NULL, locked_until BIGINT, processed_at BIGINT, last_error TEXT, \
+         CONSTRAINT raw_events_dedup_unique UNIQUE (channel_id, dedup_key))",
+        "INSERT INTO raw_events (id, channel_id, dedup_key, received_at, payload, state, attempts, processed_at) \
+         VALUES (41, 'ch_1', 'handled', 1, '{}', 'done', 1, 2)",
+        "INSERT INTO raw_events (id, channel_id, dedup_key, received_at, payload, state, attempts, locked_until) \
+         VALUES (42, 'ch_1', 'waiting', 1, '{\"key\":\"waiting\"}', 'pending', 1, 99999999999999)",
+    ] {
+        sqlx::query(sql).execute(&mut conn).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+    conn.close().await.unwrap_or_else(|e| panic!("{e}"));
+
+    let store = SqliteStore::open(&main).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(store.raw_event_counts().await.ok(), Some(RawEventCounts { pending: 1, done: 1, failed: 0 }));
+    // The waiting one is handed out again (its old claim died with the old process), under its old id.
+    let claimed = store.claim_raw_events(at(10), 60_000, 10).await.unwrap_or_default();
+    assert_eq!(claimed.iter().map(|e| (e.id, e.dedup_key.as_str())).collect::<Vec<_>>(), vec![(42, "waiting")]);
+    assert_eq!(claimed[0].payload, json!({ "key": "waiting" }));
+    // Both keys still deduplicate; new events get ids after the old ones.
+    let again = store.append_raw_events(vec![raw("handled"), raw("waiting"), raw("new")]).await;
+    assert_eq!(again.ok(), Some(vec![false, false, true]));
+    let new = store.claim_raw_events(at(20), 1_000, 10).await.unwrap_or_default();
+    assert!(new.iter().all(|e| e.id > 42), "{new:?}");
+    drop(store);
+    assert!(!has_raw_events_table(&main).await, "the old table is gone from the main file");
+}
