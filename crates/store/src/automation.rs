@@ -137,6 +137,32 @@ pub trait Automation: Send + Sync {
 macro_rules! impl_automation {
     ($Store:ty, $Db:ty) => {
         impl $Store {
+            /// Upserts the rules follower's memory of conversations
+            /// (id, status, assignee, when), a statement per few hundred.
+            async fn put_rule_watches(
+                tx: &mut sqlx::Transaction<'static, $Db>,
+                watches: Vec<(String, hark_domain::ConversationStatus, Option<String>, jiff::Timestamp)>,
+            ) -> $crate::StoreResult<()> {
+                let watches = $crate::shared::last_per_key(watches, |w| w.0.clone());
+                for chunk in watches.chunks(ROWS_PER_STATEMENT) {
+                    let mut q = sqlx::QueryBuilder::<$Db>::new(
+                        "INSERT INTO rule_watch (conversation_id, status, assignee_id, updated_at) ",
+                    );
+                    q.push_values(chunk, |mut row, (conversation_id, status, assignee_id, at)| {
+                        row.push_bind(conversation_id.clone())
+                            .push_bind(status.as_str())
+                            .push_bind(assignee_id.clone())
+                            .push_bind($crate::time::to_ms(*at));
+                    });
+                    q.push(
+                        " ON CONFLICT (conversation_id) DO UPDATE SET status = excluded.status, \
+                         assignee_id = excluded.assignee_id, updated_at = excluded.updated_at",
+                    );
+                    q.build().execute(&mut **tx).await?;
+                }
+                Ok(())
+            }
+
             async fn apply_automation(
                 tx: &mut sqlx::Transaction<'static, $Db>,
                 write: $crate::automation::AutomationWrite,
@@ -187,13 +213,7 @@ macro_rules! impl_automation {
                             .bind(id).bind(json(&actions)).execute(&mut **tx).await?;
                     }
                     W::PutRuleWatch { conversation_id, status, assignee_id, at } => {
-                        sqlx::query(
-                            "INSERT INTO rule_watch (conversation_id, status, assignee_id, updated_at) VALUES ($1, $2, $3, $4) \
-                             ON CONFLICT (conversation_id) DO UPDATE SET status = excluded.status, \
-                             assignee_id = excluded.assignee_id, updated_at = excluded.updated_at",
-                        )
-                        .bind(conversation_id).bind(status.as_str()).bind(assignee_id).bind(to_ms(at))
-                        .execute(&mut **tx).await?;
+                        Self::put_rule_watches(tx, vec![(conversation_id, status, assignee_id, at)]).await?;
                     }
                     W::PutAgentProfile { workspace_id, profile, at } => {
                         sqlx::query(

@@ -453,6 +453,82 @@ macro_rules! impl_service_levels {
                     Ok(rows)
                 }
 
+                /// Upserts what the service-levels follower last saw of
+                /// conversations, a statement per few hundred.
+                pub(crate) async fn put_watches(tx: &mut Tx, watches: Vec<ConversationWatch>) -> StoreResult<()> {
+                    let watches = crate::shared::last_per_key(watches, |w| w.conversation_id.clone());
+                    for chunk in watches.chunks(ROWS_PER_STATEMENT) {
+                        let mut q = sqlx::QueryBuilder::<$Db>::new(
+                            "INSERT INTO conversation_watch (conversation_id, workspace_id, status, last_inbound_at, \
+                             updated_at) ",
+                        );
+                        q.push_values(chunk, |mut row, w| {
+                            row.push_bind(w.conversation_id.clone())
+                                .push_bind(w.workspace_id.clone())
+                                .push_bind(w.status.as_str())
+                                .push_bind(opt_to_ms(w.last_inbound_at))
+                                .push_bind(to_ms(w.updated_at));
+                        });
+                        q.push(
+                            " ON CONFLICT (conversation_id) DO UPDATE SET status = excluded.status, \
+                             last_inbound_at = excluded.last_inbound_at, updated_at = excluded.updated_at",
+                        );
+                        q.build().execute(&mut **tx).await?;
+                    }
+                    Ok(())
+                }
+
+                /// Upserts report summary rows (each with its whole figures).
+                pub(crate) async fn put_report_rows(tx: &mut Tx, rows: Vec<ReportRow>) -> StoreResult<()> {
+                    let rows = crate::shared::last_per_key(rows, |r| {
+                        (r.workspace_id.clone(), r.grain.clone(), r.dimension.clone(), r.value.clone(), r.bucket)
+                    });
+                    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+                        let mut q = sqlx::QueryBuilder::<$Db>::new(
+                            "INSERT INTO report_rows (workspace_id, grain, bucket, dimension, value, figures) ",
+                        );
+                        q.push_values(chunk, |mut row, r| {
+                            row.push_bind(r.workspace_id.clone())
+                                .push_bind(r.grain.clone())
+                                .push_bind(r.bucket)
+                                .push_bind(r.dimension.clone())
+                                .push_bind(r.value.clone())
+                                .push_bind(r.figures.clone());
+                        });
+                        q.push(
+                            " ON CONFLICT (workspace_id, grain, dimension, value, bucket) \
+                             DO UPDATE SET figures = excluded.figures",
+                        );
+                        q.build().execute(&mut **tx).await?;
+                    }
+                    Ok(())
+                }
+
+                /// Upserts what conversations added to the report rows.
+                pub(crate) async fn put_contributions(
+                    tx: &mut Tx,
+                    contributions: Vec<ContributionRecord>,
+                ) -> StoreResult<()> {
+                    let contributions = crate::shared::last_per_key(contributions, |c| c.conversation_id.clone());
+                    for chunk in contributions.chunks(ROWS_PER_STATEMENT) {
+                        let mut q = sqlx::QueryBuilder::<$Db>::new(
+                            "INSERT INTO report_contributions (conversation_id, workspace_id, contribution, revisit_at) ",
+                        );
+                        q.push_values(chunk, |mut row, c| {
+                            row.push_bind(c.conversation_id.clone())
+                                .push_bind(c.workspace_id.clone())
+                                .push_bind(json_text(&c.contribution))
+                                .push_bind(opt_to_ms(c.revisit_at));
+                        });
+                        q.push(
+                            " ON CONFLICT (conversation_id) DO UPDATE SET contribution = excluded.contribution, \
+                             revisit_at = excluded.revisit_at",
+                        );
+                        q.build().execute(&mut **tx).await?;
+                    }
+                    Ok(())
+                }
+
                 pub(crate) async fn apply_levels(
                     tx: &mut Tx,
                     write: LevelsWrite,
@@ -474,21 +550,7 @@ macro_rules! impl_service_levels {
                             .execute(&mut **tx)
                             .await?;
                         }
-                        LevelsWrite::PutWatch(w) => {
-                            sqlx::query(
-                                "INSERT INTO conversation_watch (conversation_id, workspace_id, status, last_inbound_at, \
-                                 updated_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (conversation_id) DO UPDATE SET \
-                                 status = excluded.status, last_inbound_at = excluded.last_inbound_at, \
-                                 updated_at = excluded.updated_at",
-                            )
-                            .bind(w.conversation_id)
-                            .bind(w.workspace_id)
-                            .bind(w.status.as_str())
-                            .bind(opt_to_ms(w.last_inbound_at))
-                            .bind(to_ms(w.updated_at))
-                            .execute(&mut **tx)
-                            .await?;
-                        }
+                        LevelsWrite::PutWatch(w) => Self::put_watches(tx, vec![w]).await?,
                         LevelsWrite::InsertCsat(c) => {
                             sqlx::query(
                                 "INSERT INTO csat_ratings (id, workspace_id, conversation_id, message_id, channel_id, \
@@ -588,18 +650,7 @@ macro_rules! impl_service_levels {
                                 if committed.event_ids.is_empty() {
                                     Self::before_events(tx).await?;
                                 }
-                                let row = sqlx::query(
-                                    "INSERT INTO events (workspace_id, at, kind, subject_id, payload) \
-                                     VALUES ($1, $2, $3, $4, $5) RETURNING id",
-                                )
-                                .bind(event.workspace_id)
-                                .bind(to_ms(event.at))
-                                .bind(event.kind)
-                                .bind(event.subject_id)
-                                .bind(json_text(&event.payload))
-                                .fetch_one(&mut **tx)
-                                .await?;
-                                committed.event_ids.push(row.try_get(0)?);
+                                Self::insert_events(tx, vec![event], committed).await?;
                             }
                         }
                         LevelsWrite::ReleaseSlaTimer { id } => {
@@ -676,34 +727,8 @@ macro_rules! impl_service_levels {
                             .execute(&mut **tx)
                             .await?;
                         }
-                        LevelsWrite::PutReportRow(r) => {
-                            sqlx::query(
-                                "INSERT INTO report_rows (workspace_id, grain, bucket, dimension, value, figures) \
-                                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (workspace_id, grain, dimension, value, \
-                                 bucket) DO UPDATE SET figures = excluded.figures",
-                            )
-                            .bind(r.workspace_id)
-                            .bind(r.grain)
-                            .bind(r.bucket)
-                            .bind(r.dimension)
-                            .bind(r.value)
-                            .bind(r.figures)
-                            .execute(&mut **tx)
-                            .await?;
-                        }
-                        LevelsWrite::PutContribution(c) => {
-                            sqlx::query(
-                                "INSERT INTO report_contributions (conversation_id, workspace_id, contribution, \
-                                 revisit_at) VALUES ($1, $2, $3, $4) ON CONFLICT (conversation_id) DO UPDATE SET \
-                                 contribution = excluded.contribution, revisit_at = excluded.revisit_at",
-                            )
-                            .bind(c.conversation_id)
-                            .bind(c.workspace_id)
-                            .bind(json_text(&c.contribution))
-                            .bind(opt_to_ms(c.revisit_at))
-                            .execute(&mut **tx)
-                            .await?;
-                        }
+                        LevelsWrite::PutReportRow(r) => Self::put_report_rows(tx, vec![r]).await?,
+                        LevelsWrite::PutContribution(c) => Self::put_contributions(tx, vec![c]).await?,
                         LevelsWrite::SetOutboxPayload { id, payload } => {
                             sqlx::query("UPDATE outbox SET payload = $2 WHERE id = $1")
                                 .bind(id)

@@ -13,6 +13,7 @@ mod channel_cache;
 mod error;
 mod filters;
 mod levels;
+mod recent_events;
 mod records;
 mod rows;
 mod shared;

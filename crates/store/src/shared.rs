@@ -10,7 +10,9 @@
 //! - `self.reader()` / `self.writer()`: the pools to read from and write to;
 //! - `self.begin_write()`: a transaction ready for writes;
 //! - `Self::before_events(&mut tx)`: run once before the first event row;
-//! - `self.before_commit(&mut tx, &committed)` and `self.after_commit(&committed)`.
+//! - `self.before_commit(&mut tx, &committed)` and `self.after_commit(&mut committed)`;
+//! - `self.recent_events()` and `Self::KEEPS_RECENT_EVENTS`: the newest events
+//!   in memory, for a backend whose event ids follow commit order.
 
 /// Binds a conversation's columns in the order of `CONVERSATION_WRITE_COLUMNS`,
 /// with `$bind` (`bind` on a query, `push_bind` on a multi-row VALUES row).
@@ -69,9 +71,29 @@ macro_rules! take_run {
         }
         run
     }};
+    // A variant of a nested write enum (`Write::Levels(LevelsWrite::PutWatch(…))`).
+    ($writes:ident, $first:ident, $Outer:path, $Variant:path) => {{
+        let mut run = vec![$first];
+        while let Some($Outer($Variant(_))) = $writes.peek() {
+            if let Some($Outer($Variant(next))) = $writes.next() {
+                run.push(next);
+            }
+        }
+        run
+    }};
 }
 
 pub(crate) use take_run;
+
+/// The rows of a multi-row upsert, keeping only the last row of each key:
+/// PostgreSQL refuses a statement that would update one row twice, and the
+/// last write of a key is the one that stands anyway. Order is otherwise kept.
+pub(crate) fn last_per_key<T, K: std::hash::Hash + Eq>(rows: Vec<T>, key: impl Fn(&T) -> K) -> Vec<T> {
+    let mut seen = std::collections::HashSet::with_capacity(rows.len());
+    let mut kept: Vec<T> = rows.into_iter().rev().filter(|row| seen.insert(key(row))).collect();
+    kept.reverse();
+    kept
+}
 
 macro_rules! impl_repositories {
     ($Store:ty, $Db:ty) => {
@@ -710,14 +732,7 @@ macro_rules! impl_repositories {
                         if committed.event_ids.is_empty() {
                             Self::before_events(tx).await?;
                         }
-                        let row = sqlx::query(
-                            "INSERT INTO events (workspace_id, at, kind, subject_id, payload) \
-                             VALUES ($1, $2, $3, $4, $5) RETURNING id",
-                        )
-                        .bind(e.workspace_id).bind(to_ms(e.at)).bind(e.kind).bind(e.subject_id)
-                        .bind(json_text(&e.payload))
-                        .fetch_one(&mut **tx).await?;
-                        committed.event_ids.push(row.try_get(0)?);
+                        Self::insert_events(tx, vec![e], committed).await?;
                     }
                     Write::Levels(w) => Self::apply_levels(tx, w, committed).await?,
                     Write::Automation(w) => Self::apply_automation(tx, w).await?,
@@ -760,9 +775,11 @@ macro_rules! impl_repositories {
             }
 
             async fn insert_events(tx: &mut Tx, events: Vec<NewEvent>, committed: &mut Committed) -> StoreResult<()> {
-                for chunk in events.chunks(ROWS_PER_STATEMENT) {
+                let mut events = events.into_iter().peekable();
+                while events.peek().is_some() {
+                    let chunk: Vec<NewEvent> = events.by_ref().take(ROWS_PER_STATEMENT).collect();
                     let mut q = QueryBuilder::<$Db>::new("INSERT INTO events (workspace_id, at, kind, subject_id, payload) ");
-                    q.push_values(chunk, |mut row, e| {
+                    q.push_values(&chunk, |mut row, e| {
                         row.push_bind(e.workspace_id.clone()).push_bind(to_ms(e.at)).push_bind(e.kind.clone())
                             .push_bind(e.subject_id.clone()).push_bind(json_text(&e.payload));
                     });
@@ -770,7 +787,15 @@ macro_rules! impl_repositories {
                     let mut ids: Vec<i64> = q.build_query_scalar().fetch_all(&mut **tx).await?;
                     // Ids are handed out in row order; sorted, they pair with the events as written.
                     ids.sort_unstable();
-                    committed.event_ids.extend(ids);
+                    committed.event_ids.extend(&ids);
+                    if Self::KEEPS_RECENT_EVENTS {
+                        committed.events.extend(ids.into_iter().zip(chunk).map(|(id, e)| {
+                            (id, Event {
+                                id: id.to_string(), workspace_id: e.workspace_id, at: e.at, kind: e.kind,
+                                subject_id: e.subject_id, payload: e.payload,
+                            })
+                        }));
+                    }
                 }
                 Ok(())
             }
@@ -1437,17 +1462,25 @@ macro_rules! impl_repositories {
             }
 
             async fn events_after(&self, workspace_id: &str, after: i64, limit: u32) -> StoreResult<Vec<Event>> {
+                let limit = limit.clamp(1, 1000);
+                if let Some(events) = self.recent_events().and_then(|r| r.after(after, Some(workspace_id), limit as usize)) {
+                    return Ok(events);
+                }
                 sqlx::query_as::<_, EventRow>(
                     "SELECT * FROM events WHERE workspace_id = $1 AND id > $2 ORDER BY id LIMIT $3",
                 )
-                .bind(workspace_id.to_owned()).bind(after).bind(i64::from(limit.clamp(1, 1000)))
+                .bind(workspace_id.to_owned()).bind(after).bind(i64::from(limit))
                 .fetch_all(self.reader()).await?
                 .into_iter().map(EventRow::into_domain).collect()
             }
 
             async fn events_since(&self, after: i64, limit: u32) -> StoreResult<Vec<Event>> {
+                let limit = limit.clamp(1, 5000);
+                if let Some(events) = self.recent_events().and_then(|r| r.after(after, None, limit as usize)) {
+                    return Ok(events);
+                }
                 sqlx::query_as::<_, EventRow>("SELECT * FROM events WHERE id > $1 ORDER BY id LIMIT $2")
-                    .bind(after).bind(i64::from(limit.clamp(1, 5000)))
+                    .bind(after).bind(i64::from(limit))
                     .fetch_all(self.reader()).await?
                     .into_iter().map(EventRow::into_domain).collect()
             }
@@ -1626,15 +1659,16 @@ macro_rules! impl_repositories {
                 Self::apply_all(&mut tx, writes, &mut committed).await?;
                 self.before_commit(&mut tx, &committed).await?;
                 tx.commit().await?;
-                self.after_commit(&committed);
+                self.after_commit(&mut committed);
                 Ok(committed)
             }
 
             /// Applies the writes in order within `tx`.
             async fn apply_all(tx: &mut Tx, writes: Vec<Write>, committed: &mut Committed) -> StoreResult<()> {
                 // Runs of the writes that come by the hundred (a batch of
-                // ingested messages, their events, audit entries and raw
-                // events' done-marks) go in as multi-row statements: each
+                // ingested messages, their events, audit entries, raw
+                // events' done-marks, and the followers' per-conversation
+                // memories and report rows) go in as multi-row statements: each
                 // statement is a round trip to the database, which costs far
                 // more than the row.
                 let mut writes = writes.into_iter().peekable();
@@ -1662,6 +1696,30 @@ macro_rules! impl_repositories {
                         Write::Audit(first) => {
                             let run = $crate::shared::take_run!(writes, first, Write::Audit);
                             Self::insert_audits(tx, run).await?;
+                        }
+                        Write::Levels(LevelsWrite::PutWatch(first)) => {
+                            let run = $crate::shared::take_run!(writes, first, Write::Levels, LevelsWrite::PutWatch);
+                            Self::put_watches(tx, run).await?;
+                        }
+                        Write::Levels(LevelsWrite::PutContribution(first)) => {
+                            let run = $crate::shared::take_run!(writes, first, Write::Levels, LevelsWrite::PutContribution);
+                            Self::put_contributions(tx, run).await?;
+                        }
+                        Write::Levels(LevelsWrite::PutReportRow(first)) => {
+                            let run = $crate::shared::take_run!(writes, first, Write::Levels, LevelsWrite::PutReportRow);
+                            Self::put_report_rows(tx, run).await?;
+                        }
+                        Write::Automation(AutomationWrite::PutRuleWatch { conversation_id, status, assignee_id, at }) => {
+                            let mut run = vec![(conversation_id, status, assignee_id, at)];
+                            while let Some(Write::Automation(AutomationWrite::PutRuleWatch { .. })) = writes.peek() {
+                                if let Some(Write::Automation(AutomationWrite::PutRuleWatch {
+                                    conversation_id, status, assignee_id, at,
+                                })) = writes.next()
+                                {
+                                    run.push((conversation_id, status, assignee_id, at));
+                                }
+                            }
+                            Self::put_rule_watches(tx, run).await?;
                         }
                         Write::FinishRawEvent { id, at } => {
                             let mut ids = vec![id];

@@ -32,6 +32,7 @@ pub struct SqliteStore {
     intake_write: SqlitePool,
     event_head: tokio::sync::watch::Sender<i64>,
     channels: crate::channel_cache::ChannelCache,
+    recent_events: crate::recent_events::RecentEvents,
 }
 
 impl SqliteStore {
@@ -62,7 +63,10 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(5));
+            .busy_timeout(Duration::from_secs(5))
+            // Statement journals (an upsert's or a multi-row insert's undo
+            // within its transaction) stay in memory instead of temporary files.
+            .pragma("temp_store", "memory");
         let intake_file = Self::intake_path(options.get_filename());
         let intake_options = options.clone().filename(&intake_file);
         let write = SqlitePoolOptions::new().max_connections(1).connect_with(options.clone()).await?;
@@ -86,7 +90,15 @@ impl SqliteStore {
             SqlitePoolOptions::new().max_connections(2).connect_with(intake_options.read_only(true)).await?;
         let head: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM events").fetch_one(&write).await?;
         let (event_head, _) = tokio::sync::watch::channel(head);
-        Ok(SqliteStore { read, write, intake_read, intake_write, event_head, channels: Default::default() })
+        Ok(SqliteStore {
+            read,
+            write,
+            intake_read,
+            intake_write,
+            event_head,
+            channels: Default::default(),
+            recent_events: Default::default(),
+        })
     }
 
     /// Refreshes the query planner's statistics of tables that grew or shrank
@@ -155,7 +167,16 @@ impl SqliteStore {
         Ok(())
     }
 
-    fn after_commit(&self, committed: &crate::Committed) {
+    /// One writer hands out event ids in commit order, without gaps.
+    const KEEPS_RECENT_EVENTS: bool = true;
+
+    fn recent_events(&self) -> Option<&crate::recent_events::RecentEvents> {
+        Some(&self.recent_events)
+    }
+
+    fn after_commit(&self, committed: &mut crate::Committed) {
+        // Held in memory before readers are woken, so they find them there.
+        self.recent_events.record(std::mem::take(&mut committed.events));
         if let Some(&last) = committed.event_ids.last() {
             self.event_head.send_if_modified(|head| {
                 let moved = last > *head;

@@ -85,7 +85,40 @@ async fn rules_run_from_the_editor_show_in_the_conversation_and_replies_wait_in_
         .select_by_value("urgent")
         .await
         .unwrap_or_else(|e| panic!("{e}"));
+    // A snippet is picked by its name; the action carries its id.
+    form.find(Locator::Css("[data-action-add]")).await.unwrap_or_else(|e| panic!("{e}")).click().await.ok();
+    let third =
+        form.find(Locator::Css("[data-actions] [data-action]:nth-child(3)")).await.unwrap_or_else(|e| panic!("{e}"));
+    third
+        .find(Locator::Css("select[data-action-type]"))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .select_by_value("send_snippet")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    third
+        .find(Locator::Css("select[data-key=snippet_id]"))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .select_by_label("Baggage allowance")
+        .await
+        .unwrap_or_else(|e| panic!("the snippet picker offers the workspace's snippets by name: {e}"));
+    let snippets = demo.api_get("admin@demo.hark", "/api/v1/snippets").await;
+    let baggage = snippets["items"]
+        .as_array()
+        .and_then(|items| items.iter().find(|s| s["name"] == "Baggage allowance"))
+        .map(|s| s["id"].clone())
+        .unwrap_or_else(|| panic!("the demo has the baggage snippet: {snippets}"));
+    let picked = js(
+        &admin,
+        "return document.querySelector('details.create [data-actions] [data-action]:nth-child(3) \
+         select[data-key=snippet_id]').value;",
+    )
+    .await;
+    assert_eq!(picked, baggage);
     screenshot(&admin, "rule-editor").await;
+    // This rule is not to answer anyone: the snippet row goes again.
+    third.find(Locator::Css("[data-action-remove]")).await.unwrap_or_else(|e| panic!("{e}")).click().await.ok();
     form.find(Locator::Css("button[type=submit]")).await.unwrap_or_else(|e| panic!("{e}")).click().await.ok();
     wait_text(&admin, ".rule .rule-name", "Tag VIP mentions").await;
     wait_text(&admin, ".rule .rule-summary", "has any keyword of").await;

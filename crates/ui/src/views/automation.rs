@@ -55,7 +55,7 @@ fn condition_text(ctx: &Ctx<'_>, c: &Condition) -> String {
 }
 
 /// What an action does, in words (names looked up in the directory).
-pub fn action_text(ctx: &Ctx<'_>, a: &RuleAction) -> String {
+pub fn action_text(ctx: &Ctx<'_>, a: &RuleAction, snippets: &[Snippet]) -> String {
     let name = ctx.t.t(&format!("rule-action-{}", a.name().replace('_', "-")));
     let team = |id: &str| ctx.dir.team(id).map(|t| t.name.clone()).unwrap_or_else(|| id.to_owned());
     let detail = match a {
@@ -71,6 +71,7 @@ pub fn action_text(ctx: &Ctx<'_>, a: &RuleAction) -> String {
         RuleAction::SetPriority { priority } => ctx.t.t(&format!("priority-{}", priority.as_str())),
         RuleAction::ReplyPublic { text } | RuleAction::ReplyPrivate { text } => format!("“{}”", text::clip(text, 60)),
         RuleAction::MoveToPrivate { public_text, .. } => format!("“{}”", text::clip(public_text, 60)),
+        RuleAction::SendSnippet { snippet_id, .. } => snippet_name(snippets, snippet_id),
         RuleAction::Snooze { minutes } => format!("{minutes} min"),
         RuleAction::NotifySlack { url, .. } | RuleAction::Webhook { url, .. } => text::clip(url, 50),
         RuleAction::Email { to, .. } => to.clone(),
@@ -80,8 +81,13 @@ pub fn action_text(ctx: &Ctx<'_>, a: &RuleAction) -> String {
     if detail.is_empty() { name } else { format!("{name}: {detail}") }
 }
 
+/// A snippet's name for the rule's summary, or its id if it is gone.
+fn snippet_name(snippets: &[Snippet], id: &str) -> String {
+    snippets.iter().find(|s| s.id == id).map(|s| s.name.clone()).unwrap_or_else(|| id.to_owned())
+}
+
 /// The rules settings: every rule as a card, in order.
-pub fn rules_tab(ctx: &Ctx<'_>, rules: &[Rule]) -> Markup {
+pub fn rules_tab(ctx: &Ctx<'_>, rules: &[Rule], snippets: &[Snippet]) -> Markup {
     let t = ctx.t;
     let ids: Vec<&str> = rules.iter().map(|r| r.id.as_str()).collect();
     html! {
@@ -102,23 +108,23 @@ pub fn rules_tab(ctx: &Ctx<'_>, rules: &[Rule]) -> Markup {
                             button.small.danger type="button" data-api="DELETE /api/v1/rules/{id}" data-id=(rule.id) data-confirm=(t.t("confirm-delete")) { (t.t("delete")) }
                         }
                     }
-                    (summary(ctx, &rule.definition))
+                    (summary(ctx, &rule.definition, snippets))
                     details.rule-edit {
                         summary { (t.t("rule-edit")) }
-                        (editor(ctx, Some(rule)))
+                        (editor(ctx, Some(rule), snippets))
                     }
                 }
             }
         }
         details.create open[rules.is_empty()] {
             summary.button { (t.t("rule-add")) }
-            (editor(ctx, None))
+            (editor(ctx, None, snippets))
         }
     }
 }
 
 /// "When … if all of … then …", as a person reads it.
-fn summary(ctx: &Ctx<'_>, d: &RuleDefinition) -> Markup {
+fn summary(ctx: &Ctx<'_>, d: &RuleDefinition, snippets: &[Snippet]) -> Markup {
     let t = ctx.t;
     html! {
         dl.rule-summary {
@@ -130,7 +136,7 @@ fn summary(ctx: &Ctx<'_>, d: &RuleDefinition) -> Markup {
             }
             dt { (t.t("rule-then")) }
             dd {
-                ol { @for a in &d.actions { li dir="auto" { (action_text(ctx, a)) } } }
+                ol { @for a in &d.actions { li dir="auto" { (action_text(ctx, a, snippets)) } } }
                 @if d.stop { p.muted { (t.t("rule-stops")) } }
                 @if d.reply_to_negative { p.muted { (t.t("rule-replies-to-negative")) } }
             }
@@ -140,7 +146,7 @@ fn summary(ctx: &Ctx<'_>, d: &RuleDefinition) -> Markup {
 
 /// The editor: trigger, conditions and actions as fields. Each action row
 /// has a type and the parameters that type takes; the others stay hidden.
-fn editor(ctx: &Ctx<'_>, rule: Option<&Rule>) -> Markup {
+fn editor(ctx: &Ctx<'_>, rule: Option<&Rule>, snippets: &[Snippet]) -> Markup {
     let t = ctx.t;
     let d = rule.map(|r| &r.definition);
     let (method, id) = match rule {
@@ -202,9 +208,9 @@ fn editor(ctx: &Ctx<'_>, rule: Option<&Rule>) -> Markup {
             fieldset.then {
                 legend { (t.t("rule-then")) }
                 div.actions data-actions {
-                    @for a in &actions { (action_row(ctx, a)) }
+                    @for a in &actions { (action_row(ctx, a, snippets)) }
                 }
-                template data-action-template { (action_row(ctx, &serde_json::json!({ "type": "add_label" }))) }
+                template data-action-template { (action_row(ctx, &serde_json::json!({ "type": "add_label" }), snippets)) }
                 button.small type="button" data-action-add { "+ " (t.t("rule-action-add")) }
             }
             label.check { input type="checkbox" name="stop" checked[d.is_some_and(|d| d.stop)]; (t.t("rule-stop")) }
@@ -224,11 +230,15 @@ enum ParamInput {
     Number,
     Check,
     Json,
-    Team { optional: bool },
+    Team {
+        optional: bool,
+    },
     Agent,
     Label,
     Priority,
     Visibility,
+    /// One of the workspace's snippets, by name (optional where the type allows none).
+    Snippet,
 }
 
 /// Every action parameter: its key in the action's JSON, how it is
@@ -242,7 +252,7 @@ const PARAMS: &[(&str, ParamInput, &[&str])] = &[
     ("text", ParamInput::LongText, &["reply_public", "reply_private", "notify_slack"]),
     ("public_text", ParamInput::LongText, &["move_to_private"]),
     ("private_text", ParamInput::LongText, &["move_to_private"]),
-    ("snippet_id", ParamInput::Text, &["send_snippet", "move_to_private"]),
+    ("snippet_id", ParamInput::Snippet, &["send_snippet", "move_to_private"]),
     ("visibility", ParamInput::Visibility, &["send_snippet"]),
     ("answers", ParamInput::Json, &["auto_answer"]),
     ("handoff_team_id", ParamInput::Team { optional: true }, &["auto_answer"]),
@@ -256,7 +266,7 @@ const PARAMS: &[(&str, ParamInput, &[&str])] = &[
 /// One action of the editor: its type, then every parameter, those of
 /// other types hidden (the script shows the right ones as the type changes
 /// and sends only those).
-fn action_row(ctx: &Ctx<'_>, action: &serde_json::Value) -> Markup {
+fn action_row(ctx: &Ctx<'_>, action: &serde_json::Value, snippets: &[Snippet]) -> Markup {
     let t = ctx.t;
     let kind = action["type"].as_str().unwrap_or_default();
     let text_of = |key: &str| match &action[key] {
@@ -283,8 +293,16 @@ fn action_row(ctx: &Ctx<'_>, action: &serde_json::Value) -> Markup {
                         ParamInput::LongText => textarea data-key=(key) rows="2" dir="auto" aria-label=(label) { (value) },
                         ParamInput::Number => input data-key=(key) data-type="number" type="number" min="1" value=(value) aria-label=(label);
                         ParamInput::Check => input data-key=(key) type="checkbox" checked[action[key] == true] aria-label=(label);
-                        ParamInput::Json => textarea data-key=(key) data-type="json" rows="4" spellcheck="false" aria-label=(label)
-                            placeholder=(ANSWERS_EXAMPLE) { (value) },
+                        ParamInput::Json => {
+                            textarea data-key=(key) data-type="json" rows="4" spellcheck="false" aria-label=(label)
+                                placeholder=(ANSWERS_EXAMPLE) { (value) }
+                            @if !snippets.is_empty() {
+                                details.snippet-ids {
+                                    summary { (t.t("rule-snippet-ids")) }
+                                    ul { @for s in snippets { li { span dir="auto" { (s.name) } ": " code { (s.id) } } } }
+                                }
+                            }
+                        },
                         ParamInput::Team { optional } => select data-key=(key) aria-label=(label) {
                             @if *optional { option value="" { "—" } }
                             @for team in ctx.dir.teams {
@@ -304,6 +322,16 @@ fn action_row(ctx: &Ctx<'_>, action: &serde_json::Value) -> Markup {
                         ParamInput::Priority => select data-key=(key) aria-label=(label) {
                             @for p in Priority::ALL {
                                 option value=(p.as_str()) selected[p.as_str() == value] { (t.t(&format!("priority-{}", p.as_str()))) }
+                            }
+                        },
+                        ParamInput::Snippet => select data-key=(key) aria-label=(label) {
+                            option value="" { "—" }
+                            @for s in snippets {
+                                option value=(s.id) selected[s.id == value] dir="auto" { (s.name) }
+                            }
+                            // A rule may name a snippet deleted since: keep it, marked.
+                            @if !value.is_empty() && !snippets.iter().any(|s| s.id == value) {
+                                option value=(value) selected { (t.t("rule-snippet-missing")) " (" (value) ")" }
                             }
                         },
                         ParamInput::Visibility => select data-key=(key) aria-label=(label) {

@@ -104,7 +104,8 @@ pub enum Content<'a> {
     /// The service-level configuration as the API returns it.
     ServiceLevels(&'a serde_json::Value),
     KnownIssues(&'a [super::reports::KnownIssueLine<'a>]),
-    Rules(&'a [hark_domain::rules::Rule]),
+    /// The rules, and the snippets their actions may send.
+    Rules(&'a [hark_domain::rules::Rule], &'a [Snippet]),
     Assignment(&'a [hark_domain::assignment::AgentProfile], &'a [(String, hark_domain::permissions::PublishPolicy)]),
     Approvals(&'a [super::automation::PendingLine<'a>]),
 }
@@ -142,7 +143,7 @@ pub fn settings_page(ctx: &Ctx<'_>, tab: Tab, content: &Content<'_>) -> Markup {
                         Content::Attributes(list) => (attributes(ctx, list)),
                         Content::ServiceLevels(config) => (super::reports::service_levels_form(ctx, config)),
                         Content::KnownIssues(list) => (super::reports::known_issues_list(ctx, list)),
-                        Content::Rules(rules) => (super::automation::rules_tab(ctx, rules)),
+                        Content::Rules(rules, snippets) => (super::automation::rules_tab(ctx, rules, snippets)),
                         Content::Assignment(profiles, policies) => (super::automation::assignment_tab(ctx, profiles, policies)),
                         Content::Approvals(pending) => (super::automation::approvals_tab(ctx, pending)),
                     }

@@ -43,7 +43,8 @@ pub async fn tab(State(state): State<WebState>, viewer: Viewer, Path(slug): Path
     }
     let actor = &viewer.actor;
     let snippets = match tab {
-        Tab::Snippets => state.app.snippets(actor).await.page(&viewer)?,
+        // The rules' editor picks the snippets its actions send.
+        Tab::Snippets | Tab::Rules => state.app.snippets(actor).await.page(&viewer)?,
         _ => vec![],
     };
     let attributes = match tab {
@@ -131,7 +132,7 @@ pub async fn tab(State(state): State<WebState>, viewer: Viewer, Path(slug): Path
         Tab::Attributes => Content::Attributes(&attributes),
         Tab::ServiceLevels => Content::ServiceLevels(&service_levels),
         Tab::KnownIssues => Content::KnownIssues(&known_lines),
-        Tab::Rules => Content::Rules(&rules),
+        Tab::Rules => Content::Rules(&rules, &snippets),
         Tab::Assignment => Content::Assignment(&profiles, &policies),
         Tab::Approvals => Content::Approvals(&pending_lines),
     };
