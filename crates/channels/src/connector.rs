@@ -99,29 +99,39 @@ pub fn check_attachments(network: Network, msg: &OutboundMessage) -> Result<(), 
     use crate::model::OutboundVisibility::{Private, Public};
     use hark_domain::ConversationKind as Kind;
     let Some(first) = msg.attachments.first() else { return Ok(()) };
-    let refuse = |why: &str| Err(ConnectorError::NotAllowed(why.to_owned()));
+    let refuse = |key: &'static str, why: &str| Err(ConnectorError::NotAllowed(Refusal::new(key, why)));
     if msg.attachments.len() > 1 {
-        return refuse("Send one attachment per reply.");
+        return refuse("one-attachment", "Send one attachment per reply.");
     }
     if !(first.url.starts_with("https://") || first.url.starts_with("http://")) {
-        return refuse("The attachment has no public address the network could fetch it from.");
+        return refuse(
+            "attachment-no-address",
+            "The attachment has no public address the network could fetch it from.",
+        );
     }
     match (network, msg.conversation_kind, msg.visibility) {
         (Network::Whatsapp | Network::Api, _, _) => Ok(()),
-        (Network::Telegram, _, _) if msg.text.chars().count() > 1024 => {
-            refuse("Telegram limits the text sent with a file to 1024 characters; send the text separately.")
-        }
+        (Network::Telegram, _, _) if msg.text.chars().count() > 1024 => refuse(
+            "telegram-caption-too-long",
+            "Telegram limits the text sent with a file to 1024 characters; send the text separately.",
+        ),
         (Network::Telegram, _, _) => Ok(()),
         (Network::Facebook, Kind::Public, Public) if first.image => Ok(()),
-        (Network::Facebook, Kind::Public, Public) => refuse("Facebook comments can carry a picture, not other files."),
+        (Network::Facebook, Kind::Public, Public) => {
+            refuse("facebook-comment-picture-only", "Facebook comments can carry a picture, not other files.")
+        }
         (Network::Facebook | Network::Instagram, Kind::Private, _) if !msg.text.trim().is_empty() => refuse(
+            "file-without-text",
             "Messenger and Instagram send a file as a message of its own: send the file without text, then the text.",
         ),
         (Network::Facebook | Network::Instagram, Kind::Private, _) => Ok(()),
-        (Network::Facebook | Network::Instagram, Kind::Public, Private) => {
-            refuse("Meta's private reply to a comment carries text only; send the file once the customer answers.")
+        (Network::Facebook | Network::Instagram, Kind::Public, Private) => refuse(
+            "private-reply-text-only",
+            "Meta's private reply to a comment carries text only; send the file once the customer answers.",
+        ),
+        (Network::Instagram, Kind::Public, Public) => {
+            refuse("instagram-comment-text-only", "Instagram comments carry text only.")
         }
-        (Network::Instagram, Kind::Public, Public) => refuse("Instagram comments carry text only."),
         (network, _, _) => {
             let name = match network {
                 Network::X => "X",
@@ -131,7 +141,13 @@ pub fn check_attachments(network: Network, msg: &OutboundMessage) -> Result<(), 
                 Network::Email => "email",
                 _ => "this network",
             };
-            refuse(&format!("Hark sends text and links on {name}; attach files on WhatsApp, Telegram or Messenger."))
+            Err(ConnectorError::NotAllowed(
+                Refusal::new(
+                    "no-files-here",
+                    format!("Hark sends text and links on {name}; attach files on WhatsApp, Telegram or Messenger."),
+                )
+                .with("network", name),
+            ))
         }
     }
 }
@@ -170,7 +186,9 @@ pub async fn engage(
         Network::X => x::engage(http, ctx, action).await,
         Network::Facebook | Network::Instagram => meta::engage(http, ctx, action).await,
         Network::Vk => vk::engage(http, ctx, action).await,
-        other => Err(ConnectorError::NotAllowed(format!("{other} does not offer this action"))),
+        other => Err(ConnectorError::NotAllowed(
+            Refusal::new("action-not-offered", format!("{other} does not offer this action")).with("network", other),
+        )),
     }
 }
 
@@ -231,7 +249,9 @@ pub async fn register_webhook(
         Network::Telegram => telegram::register_webhook(http, ctx, url).await,
         Network::Vk => vk::register_webhook(http, ctx, url).await,
         Network::Facebook | Network::Instagram | Network::Whatsapp => meta::register_webhook(http, ctx, url).await,
-        other => Err(ConnectorError::NotAllowed(format!("{other} channels have no webhook to register"))),
+        other => Err(ConnectorError::NotAllowed(
+            Refusal::new("no-webhook", format!("{other} channels have no webhook to register")).with("network", other),
+        )),
     }
 }
 

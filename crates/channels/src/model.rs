@@ -285,13 +285,97 @@ pub enum ConnectorError {
     Unauthorized(String),
     /// Refused before calling the network: a messaging window or a length limit.
     #[error("{0}")]
-    NotAllowed(String),
+    NotAllowed(Refusal),
     /// The channel lacks a setting or credential.
     #[error("channel misconfigured: {0}")]
     Misconfigured(String),
     /// The outcome is unknown (timeout after sending): reconcile before retrying.
     #[error("outcome unknown: {0}")]
     Unknown(String),
+}
+
+/// Why a network does not allow a reply or an action, said so that every
+/// agent reads it in their own language: `key` names the interface's message
+/// (`js-refusal-{key}` in its locales), `args` fill it, and `text` is the
+/// English sentence, for logs, the API and any locale without the message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    pub key: &'static str,
+    pub args: Vec<(&'static str, String)>,
+    pub text: String,
+}
+
+/// Every refusal's key: the interface has a message for each (a test there
+/// checks), and a refusal with any other key is a mistake caught in debug builds.
+pub const REFUSAL_KEYS: &[&str] = &[
+    "action-not-offered",
+    "attachment-no-address",
+    "cannot-act",
+    "cannot-share",
+    "empty",
+    "facebook-comment-picture-only",
+    "file-without-text",
+    "instagram-cannot-like",
+    "instagram-comment-text-only",
+    "no-comment",
+    "no-files-here",
+    "no-post",
+    "no-recipient",
+    "no-webhook",
+    "not-written-yet",
+    "one-attachment",
+    "private-conversation",
+    "private-reply-text-only",
+    "private-reply-too-old",
+    "private-reply-used",
+    "telegram-caption-too-long",
+    "too-long",
+    "too-long-bytes",
+    "too-long-links",
+    "too-long-x",
+    "vk-cannot-hide",
+    "vk-like-comments-only",
+    "vk-too-long",
+    "whatsapp-no-engagement",
+    "whatsapp-not-written-yet",
+    "whatsapp-window-closed",
+    "window-24-hours-person",
+    "window-7-days",
+    "window-closed",
+    "x-dm-private-only",
+];
+
+impl Refusal {
+    pub fn new(key: &'static str, text: impl Into<String>) -> Refusal {
+        debug_assert!(REFUSAL_KEYS.contains(&key), "refusal key {key} is not in REFUSAL_KEYS");
+        Refusal { key, args: vec![], text: text.into() }
+    }
+
+    /// Adds an argument of the message (a network's name, a limit…).
+    pub fn with(mut self, name: &'static str, value: impl ToString) -> Refusal {
+        self.args.push((name, value.to_string()));
+        self
+    }
+}
+
+/// The English sentence, so a refusal reads (and matches) as text.
+impl std::ops::Deref for Refusal {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.text
+    }
+}
+
+impl From<Refusal> for String {
+    fn from(refusal: Refusal) -> String {
+        refusal.text
+    }
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text)
+    }
 }
 
 /// The post a public thread hangs from (a tweet, a Page post, an Instagram

@@ -408,7 +408,10 @@ fn destination(msg: &OutboundMessage) -> Result<(String, Option<i64>), Connector
             .unwrap_or_default(),
     };
     if chat.is_empty() {
-        return Err(ConnectorError::NotAllowed("This Telegram reply has no chat to go to.".into()));
+        return Err(ConnectorError::NotAllowed(Refusal::new(
+            "no-recipient",
+            "This Telegram reply has no chat to go to.",
+        )));
     }
     let quoted = msg
         .reply_to_platform_message_id

@@ -13,7 +13,7 @@ use std::ops::Range;
 
 use hark_domain::Network;
 
-use crate::model::{ConnectorError, OutboundVisibility};
+use crate::model::{ConnectorError, OutboundVisibility, Refusal};
 
 /// What X and Mastodon count a link as, however long it is.
 pub const URL_WEIGHT: usize = 23;
@@ -38,12 +38,14 @@ enum Measure {
 struct Limit {
     /// Plural noun phrase naming what the limit applies to, e.g. "X posts".
     applies_to: &'static str,
+    /// The network's service, a proper name in every language ("X", "Messenger").
+    service: &'static str,
     measure: Measure,
     max: usize,
 }
 
-const fn limit(applies_to: &'static str, measure: Measure, max: usize) -> Limit {
-    Limit { applies_to, measure, max }
+const fn limit(applies_to: &'static str, service: &'static str, measure: Measure, max: usize) -> Limit {
+    Limit { applies_to, service, measure, max }
 }
 
 /// The limits a reply must meet on a network (some have two, e.g. Bluesky
@@ -52,26 +54,29 @@ fn limits(network: Network, visibility: OutboundVisibility) -> Vec<Limit> {
     use Measure::*;
     use OutboundVisibility::{Private, Public};
     match (network, visibility) {
-        (Network::X, Public) => vec![limit("X posts", XWeighted, 280)],
-        (Network::X, Private) => vec![limit("X direct messages", Chars, 10_000)],
-        (Network::Facebook, Public) => vec![limit("Facebook comments", Chars, 8_000)],
-        (Network::Facebook, Private) => vec![limit("Messenger messages", Chars, 2_000)],
-        (Network::Instagram, Public) => vec![limit("Instagram comments", Chars, 2_200)],
-        (Network::Instagram, Private) => vec![limit("Instagram direct messages", Utf8Bytes, 1_000)],
-        (Network::Whatsapp, _) => vec![limit("WhatsApp messages", Chars, 4_096)],
-        (Network::Telegram, _) => vec![limit("Telegram messages", Chars, 4_096)],
-        (Network::Vk, Public) => vec![limit("VK comments", Chars, 4_096)],
-        (Network::Vk, Private) => vec![limit("VK messages", Chars, 4_096)],
-        (Network::Mastodon, _) => vec![limit("Mastodon posts", Mastodon, 500)],
+        (Network::X, Public) => vec![limit("X posts", "X", XWeighted, 280)],
+        (Network::X, Private) => vec![limit("X direct messages", "X", Chars, 10_000)],
+        (Network::Facebook, Public) => vec![limit("Facebook comments", "Facebook", Chars, 8_000)],
+        (Network::Facebook, Private) => vec![limit("Messenger messages", "Messenger", Chars, 2_000)],
+        (Network::Instagram, Public) => vec![limit("Instagram comments", "Instagram", Chars, 2_200)],
+        (Network::Instagram, Private) => vec![limit("Instagram direct messages", "Instagram", Utf8Bytes, 1_000)],
+        (Network::Whatsapp, _) => vec![limit("WhatsApp messages", "WhatsApp", Chars, 4_096)],
+        (Network::Telegram, _) => vec![limit("Telegram messages", "Telegram", Chars, 4_096)],
+        (Network::Vk, Public) => vec![limit("VK comments", "VK", Chars, 4_096)],
+        (Network::Vk, Private) => vec![limit("VK messages", "VK", Chars, 4_096)],
+        (Network::Mastodon, _) => vec![limit("Mastodon posts", "Mastodon", Mastodon, 500)],
         (Network::Bluesky, Public) => {
-            vec![limit("Bluesky posts", Graphemes, 300), limit("Bluesky posts", Utf8Bytes, 3_000)]
+            vec![limit("Bluesky posts", "Bluesky", Graphemes, 300), limit("Bluesky posts", "Bluesky", Utf8Bytes, 3_000)]
         }
         (Network::Bluesky, Private) => {
-            vec![limit("Bluesky chat messages", Graphemes, 1_000), limit("Bluesky chat messages", Utf8Bytes, 10_000)]
+            vec![
+                limit("Bluesky chat messages", "Bluesky", Graphemes, 1_000),
+                limit("Bluesky chat messages", "Bluesky", Utf8Bytes, 10_000),
+            ]
         }
-        (Network::Email, _) => vec![limit("Emails", Chars, 100_000)],
-        (Network::Chat, _) => vec![limit("Chat messages", Chars, 10_000)],
-        (Network::Api, _) => vec![limit("API channel messages", Chars, 100_000)],
+        (Network::Email, _) => vec![limit("Emails", "Email", Chars, 100_000)],
+        (Network::Chat, _) => vec![limit("Chat messages", "Chat", Chars, 10_000)],
+        (Network::Api, _) => vec![limit("API channel messages", "API", Chars, 100_000)],
     }
 }
 
@@ -79,7 +84,10 @@ fn limits(network: Network, visibility: OutboundVisibility) -> Vec<Limit> {
 /// sentence naming the limit and the reply's current length.
 pub fn check_length(network: Network, visibility: OutboundVisibility, text: &str) -> Result<(), ConnectorError> {
     if text.trim().is_empty() {
-        return Err(ConnectorError::NotAllowed("The reply is empty; write something before sending.".into()));
+        return Err(ConnectorError::NotAllowed(Refusal::new(
+            "empty",
+            "The reply is empty; write something before sending.",
+        )));
     }
     for limit in limits(network, visibility) {
         let length = measure(limit.measure, text);
@@ -119,9 +127,17 @@ fn measure(measure: Measure, text: &str) -> usize {
     }
 }
 
-fn too_long(limit: &Limit, length: usize) -> String {
-    let Limit { applies_to, max, .. } = *limit;
-    match limit.measure {
+/// The refusal of a reply over `limit`: the English sentence names what
+/// the limit applies to; the interface's message names the network's service.
+fn too_long(limit: &Limit, length: usize) -> Refusal {
+    let Limit { applies_to, service, max, .. } = *limit;
+    let key = match limit.measure {
+        Measure::Chars | Measure::Graphemes => "too-long",
+        Measure::Utf8Bytes => "too-long-bytes",
+        Measure::XWeighted => "too-long-x",
+        Measure::Mastodon => "too-long-links",
+    };
+    let text = match limit.measure {
         Measure::Chars | Measure::Graphemes => {
             format!("{applies_to} are limited to {max} characters; this reply has {length}.")
         }
@@ -136,7 +152,8 @@ fn too_long(limit: &Limit, length: usize) -> String {
         Measure::Mastodon => {
             format!("{applies_to} are limited to {max} characters (any link counts as 23); this reply counts {length}.")
         }
-    }
+    };
+    Refusal::new(key, text).with("service", service).with("max", max).with("length", length)
 }
 
 /// The length X gives a text (twitter-text v3 weighting): code points in
@@ -349,7 +366,7 @@ mod tests {
 
     fn refused(network: Network, visibility: OutboundVisibility, text: &str) -> String {
         match check_length(network, visibility, text) {
-            Err(ConnectorError::NotAllowed(why)) => why,
+            Err(ConnectorError::NotAllowed(why)) => why.text,
             other => panic!("expected a refusal, got {other:?}"),
         }
     }

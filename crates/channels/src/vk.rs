@@ -23,8 +23,8 @@ use sha2::{Digest, Sha256};
 use crate::http;
 use crate::model::{
     Author, ChannelContext, ConnectorError, EchoMessage, EngagementAction, HttpReply, Inbound, InboundEvent,
-    InboundKind, InboundMessage, OutboundMessage, OutboundVisibility, Published, RawRequest, Registration, ThreadPost,
-    WebhookError,
+    InboundKind, InboundMessage, OutboundMessage, OutboundVisibility, Published, RawRequest, Refusal, Registration,
+    ThreadPost, WebhookError,
 };
 use crate::signing;
 use crate::text;
@@ -390,14 +390,17 @@ fn plan(msg: &OutboundMessage) -> Result<Delivery, ConnectorError> {
             .flatten()
             .find(|id| !id.is_empty())
             .cloned()
-            .ok_or_else(|| ConnectorError::NotAllowed("Hark does not know which VK user to send this to.".into()))?;
+            .ok_or_else(|| {
+                ConnectorError::NotAllowed(Refusal::new(
+                    "no-recipient",
+                    "Hark does not know which VK user to send this to.",
+                ))
+            })?;
         return Ok(Delivery::Message { peer_id, opens_private_thread: is_public });
     }
-    let (owner_id, post_id) = msg
-        .thread_id
-        .as_deref()
-        .and_then(split_owner_id)
-        .ok_or_else(|| ConnectorError::NotAllowed("There is no VK wall post to comment on.".into()))?;
+    let (owner_id, post_id) = msg.thread_id.as_deref().and_then(split_owner_id).ok_or_else(|| {
+        ConnectorError::NotAllowed(Refusal::new("no-post", "There is no VK wall post to comment on."))
+    })?;
     let reply_to_comment = msg
         .reply_to_platform_message_id
         .as_deref()
@@ -452,17 +455,20 @@ pub async fn engage(
 ) -> Result<(), ConnectorError> {
     match action {
         EngagementAction::Like { platform_message_id } => {
-            let (owner_id, item_id) = split_owner_id(platform_message_id)
-                .ok_or_else(|| ConnectorError::NotAllowed("Only VK wall comments can be liked.".into()))?;
+            let (owner_id, item_id) = split_owner_id(platform_message_id).ok_or_else(|| {
+                ConnectorError::NotAllowed(Refusal::new("vk-like-comments-only", "Only VK wall comments can be liked."))
+            })?;
             let params = vec![("type", "comment".to_string()), ("owner_id", owner_id), ("item_id", item_id)];
             call(http, ctx, "likes.add", params).await.map(|_| ())
         }
-        EngagementAction::Hide { .. } => Err(ConnectorError::NotAllowed(
-            "VK cannot hide a comment; a moderator can delete it or block the author in VK.".into(),
-        )),
-        EngagementAction::Repost { .. } => {
-            Err(ConnectorError::NotAllowed("VK's API does not let a community share a customer's comment.".into()))
-        }
+        EngagementAction::Hide { .. } => Err(ConnectorError::NotAllowed(Refusal::new(
+            "vk-cannot-hide",
+            "VK cannot hide a comment; a moderator can delete it or block the author in VK.",
+        ))),
+        EngagementAction::Repost { .. } => Err(ConnectorError::NotAllowed(Refusal::new(
+            "cannot-share",
+            "VK's API does not let a community share a customer's comment.",
+        ))),
     }
 }
 
@@ -589,7 +595,10 @@ fn api_error(error: &Value) -> ConnectorError {
         6 => ConnectorError::Retryable { reason, retry_after_secs: Some(1) },
         9 | 10 => ConnectorError::Retryable { reason, retry_after_secs: None },
         901 | 902 => ConnectorError::Rejected("the customer has not allowed messages from the community".into()),
-        914 => ConnectorError::NotAllowed("The message is too long for VK; shorten it and send again.".into()),
+        914 => ConnectorError::NotAllowed(Refusal::new(
+            "vk-too-long",
+            "The message is too long for VK; shorten it and send again.",
+        )),
         15 | 212 | 213 => ConnectorError::Unauthorized(format!("access denied: {reason}")),
         _ => ConnectorError::Rejected(reason),
     }

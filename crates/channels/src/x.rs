@@ -715,9 +715,10 @@ pub fn check_outbound(msg: &OutboundMessage) -> Result<(), ConnectorError> {
     text::check_length(Network::X, msg.visibility, &msg.text)?;
     if msg.visibility == OutboundVisibility::Public && msg.conversation_kind == ConversationKind::Private {
         // The thread of a private conversation is a user id, not a post to answer.
-        return Err(ConnectorError::NotAllowed(
-            "A direct-message conversation on X can only be answered privately.".into(),
-        ));
+        return Err(ConnectorError::NotAllowed(Refusal::new(
+            "x-dm-private-only",
+            "A direct-message conversation on X can only be answered privately.",
+        )));
     }
     Ok(())
 }
@@ -757,7 +758,10 @@ async fn publish_dm(
 ) -> Result<Published, ConnectorError> {
     let recipient = msg.recipient_platform_user_id.as_str();
     if recipient.is_empty() {
-        return Err(ConnectorError::NotAllowed("This X direct message has no recipient.".into()));
+        return Err(ConnectorError::NotAllowed(Refusal::new(
+            "no-recipient",
+            "This X direct message has no recipient.",
+        )));
     }
     let url = endpoint(ctx, &["dm_conversations", "with", recipient, "messages"])?;
     let body = json!({ "text": msg.text });

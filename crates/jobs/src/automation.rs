@@ -103,10 +103,13 @@ async fn deliver(workers: &Workers, item: &OutboxItem, job: &AutomationJob) -> R
 async fn hide(workers: &Workers, item: &OutboxItem, message_id: &str, rule_id: &str) -> Result<String, ConnectorError> {
     let app = &workers.app;
     let actor = Actor::rule(&item.workspace_id, rule_id);
-    let (message, channel, credentials) = app
-        .engagement_target(&actor, message_id, Engagement::Hide)
-        .await
-        .map_err(|e| ConnectorError::NotAllowed(e.to_string()))?;
+    let (message, channel, credentials) =
+        app.engagement_target(&actor, message_id, Engagement::Hide).await.map_err(|e| {
+            ConnectorError::NotAllowed(
+                hark_channels::Refusal::new("cannot-act", format!("Hark cannot act on this message: {e}"))
+                    .with("detail", e),
+            )
+        })?;
     let ctx = hark_channels::ChannelContext {
         network: channel.network,
         external_id: channel.external_id.clone(),

@@ -177,8 +177,11 @@ async fn publish_item(workers: &Workers, item: &OutboxItem) -> hark_app::AppResu
             app.mark_failed(item, message, &reason, "failed").await?;
             app.channel_failed(&job.channel.id, ChannelHealth::Failing, &reason).await?;
         }
-        Err(ConnectorError::Rejected(reason) | ConnectorError::NotAllowed(reason)) => {
+        Err(ConnectorError::Rejected(reason)) => {
             app.mark_failed(item, message, &reason, "failed").await?;
+        }
+        Err(ConnectorError::NotAllowed(refusal)) => {
+            app.mark_failed(item, message, &refusal.text, "failed").await?;
         }
     }
     Ok(())

@@ -770,7 +770,7 @@ async fn window_closed(workers: &Workers, c: &Conversation, text: &str, now: Tim
     let ctx = workers.context(&job.channel).await?;
     let outbound = crate::publish::outbound_message(&job, &workers.config.public_url);
     Ok(match hark_channels::connector::check_outbound(&ctx, &outbound, now) {
-        Err(hark_channels::ConnectorError::NotAllowed(reason)) => Some(reason),
+        Err(hark_channels::ConnectorError::NotAllowed(refusal)) => Some(refusal.text),
         _ => None,
     })
 }

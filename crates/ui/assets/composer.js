@@ -121,7 +121,9 @@ async function send(form) {
     form.dispatchEvent(new CustomEvent('hark:sent', { bubbles: true, detail: { messages: created } }));
   } catch (err) {
     const hint = form.querySelector('.mode-hint');
-    hint.textContent = err.message;
+    // A refusal already shown is the same reason in the agent's language; the server's is in English.
+    const shown = err.code === 'not_allowed' && hint.classList.contains('refused') && hint.textContent;
+    if (!shown) hint.textContent = err.message;
     hint.classList.add('refused');
     if (err.code !== 'not_allowed') reportError(err);
   } finally {
@@ -201,7 +203,7 @@ async function checkAttachments(form) {
     const choice = choices.find((c) => c.visibility === mode);
     if (choice && !choice.allowed && form.dataset.mode === mode) {
       const hint = form.querySelector('.mode-hint');
-      hint.textContent = choice.reason || '';
+      hint.textContent = choice.reason_key ? t(`refusal-${choice.reason_key}`, choice.reason_args) : choice.reason || '';
       hint.classList.add('refused');
     }
   } catch (err) {

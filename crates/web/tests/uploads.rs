@@ -121,6 +121,9 @@ async fn a_file_goes_with_a_note_but_x_refuses_it_in_a_reply() {
     assert_eq!(choices[0]["visibility"], "public");
     assert_eq!(choices[0]["allowed"], false);
     assert!(choices[0]["reason"].as_str().unwrap_or("").contains("WhatsApp, Telegram or Messenger"), "{choices}");
+    // The same reason as the interface's message, to be read in each agent's language.
+    assert_eq!(choices[0]["reason_key"], "no-files-here", "{choices}");
+    assert_eq!(choices[0]["reason_args"], serde_json::json!({ "network": "X" }), "{choices}");
     let (status, refused) = t
         .call(
             Role::Agent,

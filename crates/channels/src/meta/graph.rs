@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use super::{DEFAULT_API_BASE_URL, DEFAULT_GRAPH_VERSION};
 use crate::http;
-use crate::model::{ChannelContext, ConnectorError};
+use crate::model::{ChannelContext, ConnectorError, Refusal};
 use crate::signing;
 
 /// Characters left as they are in a path segment: ids are digits, `_` and
@@ -143,20 +143,24 @@ pub(super) fn graph_error(
         (190 | 102, _) => ConnectorError::Unauthorized(message),
         (4 | 17 | 32 | 613 | 80001..=80009 | 130429 | 131056, _) => throttled(message),
         (10, Some(2018278)) => ConnectorError::NotAllowed(window_closed(network)),
-        (131047, _) => ConnectorError::NotAllowed(
+        (131047, _) => ConnectorError::NotAllowed(Refusal::new(
+            "whatsapp-window-closed",
             "More than 24 hours have passed since the customer last wrote; outside the 24-hour window WhatsApp \
-             only allows approved templates."
-                .into(),
-        ),
+             only allows approved templates.",
+        )),
         (10 | 200..=299, _) => ConnectorError::Unauthorized(format!("permission missing: {message}")),
         _ if status.is_server_error() => ConnectorError::Retryable { reason: message, retry_after_secs: None },
         _ => ConnectorError::Rejected(message),
     }
 }
 
-fn window_closed(network: Network) -> String {
+fn window_closed(network: Network) -> Refusal {
     let product = if network == Network::Instagram { "Instagram" } else { "Messenger" };
-    format!("{product} refused the message because the customer's messaging window has closed.")
+    Refusal::new(
+        "window-closed",
+        format!("{product} refused the message because the customer's messaging window has closed."),
+    )
+    .with("product", product)
 }
 
 fn describe(error: &GraphError) -> String {

@@ -13,6 +13,7 @@ use super::graph::Graph;
 use super::windows::{self, DirectMessageType};
 use crate::model::{
     ChannelContext, ConnectorError, EngagementAction, MessageTemplate, OutboundMessage, OutboundVisibility, Published,
+    Refusal,
 };
 
 /// What one reply turns into on the wire.
@@ -151,7 +152,9 @@ fn public_reply(network: Network, msg: &OutboundMessage) -> Result<Delivery, Con
         (Network::Instagram, Some(comment_id), _) => Ok(Delivery::InstagramReply { comment_id }),
         (Network::Instagram, None, Some(media_id)) => Ok(Delivery::InstagramMediaComment { media_id }),
         (_, Some(target), _) | (_, None, Some(target)) => Ok(Delivery::FacebookComment { target }),
-        (_, None, None) => Err(ConnectorError::NotAllowed("There is no comment or post to reply to.".into())),
+        (_, None, None) => {
+            Err(ConnectorError::NotAllowed(Refusal::new("no-post", "There is no comment or post to reply to.")))
+        }
     }
 }
 
@@ -160,7 +163,7 @@ fn public_reply(network: Network, msg: &OutboundMessage) -> Result<Delivery, Con
 fn private_reply(network: Network, msg: &OutboundMessage, now: Timestamp) -> Result<Delivery, ConnectorError> {
     windows::check_private_reply(network, msg, now)?;
     let Some(target) = msg.reply_to_platform_message_id.clone().filter(|id| !id.is_empty()) else {
-        return Err(ConnectorError::NotAllowed("There is no comment to answer privately.".into()));
+        return Err(ConnectorError::NotAllowed(Refusal::new("no-comment", "There is no comment to answer privately.")));
     };
     let is_visitor_post = network == Network::Facebook && msg.thread_id.as_deref() == Some(target.as_str());
     let recipient_field = if is_visitor_post { "post_id" } else { "comment_id" };
@@ -174,7 +177,12 @@ fn recipient(msg: &OutboundMessage) -> Result<String, ConnectorError> {
         .flatten()
         .find(|id| !id.is_empty())
         .cloned()
-        .ok_or_else(|| ConnectorError::NotAllowed("Hark does not know which customer to send this to.".into()))
+        .ok_or_else(|| {
+            ConnectorError::NotAllowed(Refusal::new(
+                "no-recipient",
+                "Hark does not know which customer to send this to.",
+            ))
+        })
 }
 
 async fn send(
@@ -307,16 +315,22 @@ pub async fn engage(
             (vec![platform_message_id, "likes"], vec![])
         }
         (EngagementAction::Like { .. }, Network::Instagram) => {
-            return Err(ConnectorError::NotAllowed("Instagram's API cannot like comments.".into()));
+            return Err(ConnectorError::NotAllowed(Refusal::new(
+                "instagram-cannot-like",
+                "Instagram's API cannot like comments.",
+            )));
         }
         (EngagementAction::Repost { .. }, Network::Facebook | Network::Instagram) => {
-            return Err(ConnectorError::NotAllowed(
-                "Facebook and Instagram do not let a Page or business account share a customer's post through their API."
-                    .into(),
-            ));
+            return Err(ConnectorError::NotAllowed(Refusal::new(
+                "cannot-share",
+                "Facebook and Instagram do not let a Page or business account share a customer's post through their API.",
+            )));
         }
         (_, Network::Whatsapp) => {
-            return Err(ConnectorError::NotAllowed("WhatsApp messages cannot be liked, hidden or shared.".into()));
+            return Err(ConnectorError::NotAllowed(Refusal::new(
+                "whatsapp-no-engagement",
+                "WhatsApp messages cannot be liked, hidden or shared.",
+            )));
         }
         (_, other) => {
             return Err(ConnectorError::Misconfigured(format!("the Meta connector does not serve {other} channels")));

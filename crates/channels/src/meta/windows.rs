@@ -13,7 +13,7 @@
 use hark_domain::Network;
 use jiff::{SignedDuration, Timestamp};
 
-use crate::model::{ConnectorError, OutboundMessage};
+use crate::model::{ConnectorError, OutboundMessage, Refusal};
 
 const STANDARD_WINDOW: SignedDuration = SignedDuration::from_hours(24);
 const HUMAN_AGENT_WINDOW: SignedDuration = SignedDuration::from_hours(7 * 24);
@@ -47,25 +47,44 @@ pub(super) fn direct_message_type(
 ) -> Result<DirectMessageType, ConnectorError> {
     let product = dm_product(network);
     let Some(last) = last_inbound_at else {
-        return Err(ConnectorError::NotAllowed(format!(
-            "The customer has not written to you on {product} yet; {product} only allows replies after they write."
-        )));
+        return Err(ConnectorError::NotAllowed(
+            Refusal::new(
+                "not-written-yet",
+                format!(
+                    "The customer has not written to you on {product} yet; {product} only allows replies after they \
+                     write."
+                ),
+            )
+            .with("product", product),
+        ));
     };
     if is_open(last, STANDARD_WINDOW, now) {
         return Ok(DirectMessageType::Response);
     }
     if !is_open(last, HUMAN_AGENT_WINDOW, now) {
-        return Err(ConnectorError::NotAllowed(format!(
-            "The customer last wrote more than 7 days ago; {product} allows no reply until they write again."
-        )));
+        return Err(ConnectorError::NotAllowed(
+            Refusal::new(
+                "window-7-days",
+                format!(
+                    "The customer last wrote more than 7 days ago; {product} allows no reply until they write again."
+                ),
+            )
+            .with("product", product),
+        ));
     }
     if by_person {
         Ok(DirectMessageType::HumanAgent)
     } else {
-        Err(ConnectorError::NotAllowed(format!(
-            "The customer last wrote more than 24 hours ago; after 24 hours {product} only accepts replies written by \
-             a person on the team (for up to 7 days), not automatic ones."
-        )))
+        Err(ConnectorError::NotAllowed(
+            Refusal::new(
+                "window-24-hours-person",
+                format!(
+                    "The customer last wrote more than 24 hours ago; after 24 hours {product} only accepts replies \
+                     written by a person on the team (for up to 7 days), not automatic ones."
+                ),
+            )
+            .with("product", product),
+        ))
     }
 }
 
@@ -80,15 +99,29 @@ pub(super) fn check_private_reply(
     let network_name = if network == Network::Instagram { "Instagram" } else { "Facebook" };
     let product = dm_product(network);
     if msg.private_reply_already_sent {
-        return Err(ConnectorError::NotAllowed(format!(
-            "This comment already had its private reply: {network_name} allows only one per comment. \
-             If the customer answers, continue the conversation in {product}."
-        )));
+        return Err(ConnectorError::NotAllowed(
+            Refusal::new(
+                "private-reply-used",
+                format!(
+                    "This comment already had its private reply: {network_name} allows only one per comment. \
+                     If the customer answers, continue the conversation in {product}."
+                ),
+            )
+            .with("network", network_name)
+            .with("product", product),
+        ));
     }
     match msg.reply_to_created_at.or(msg.last_inbound_at) {
-        Some(written) if !is_open(written, PRIVATE_REPLY_WINDOW, now) => Err(ConnectorError::NotAllowed(format!(
-            "{network_name} only allows a private reply within 7 days of the comment, and this comment is older."
-        ))),
+        Some(written) if !is_open(written, PRIVATE_REPLY_WINDOW, now) => Err(ConnectorError::NotAllowed(
+            Refusal::new(
+                "private-reply-too-old",
+                format!(
+                    "{network_name} only allows a private reply within 7 days of the comment, and this comment is \
+                     older."
+                ),
+            )
+            .with("network", network_name),
+        )),
         _ => Ok(()),
     }
 }
@@ -97,15 +130,15 @@ pub(super) fn check_private_reply(
 pub(super) fn check_whatsapp_window(last_inbound_at: Option<Timestamp>, now: Timestamp) -> Result<(), ConnectorError> {
     match last_inbound_at {
         Some(last) if is_open(last, STANDARD_WINDOW, now) => Ok(()),
-        Some(_) => Err(ConnectorError::NotAllowed(
+        Some(_) => Err(ConnectorError::NotAllowed(Refusal::new(
+            "whatsapp-window-closed",
             "The customer last wrote more than 24 hours ago; outside the 24-hour window WhatsApp only allows \
-             approved templates."
-                .into(),
-        )),
-        None => Err(ConnectorError::NotAllowed(
-            "The customer has not written yet; outside the 24-hour window WhatsApp only allows approved templates."
-                .into(),
-        )),
+             approved templates.",
+        ))),
+        None => Err(ConnectorError::NotAllowed(Refusal::new(
+            "whatsapp-not-written-yet",
+            "The customer has not written yet; outside the 24-hour window WhatsApp only allows approved templates.",
+        ))),
     }
 }
 

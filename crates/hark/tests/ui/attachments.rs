@@ -97,12 +97,18 @@ async fn a_picture_goes_out_on_telegram_and_is_refused_on_x_with_the_reason() {
     wait_text(&page, ".composer .attachments.pending li[data-upload]", "seat").await;
     let refusal = wait_text(&page, ".composer .mode-hint.refused", "").await;
     assert!(!refusal.trim().is_empty(), "the network's reason is shown before sending");
+    // Dmitri reads Hark in Russian, and so reads the network's reason.
+    assert_eq!(
+        refusal.trim(),
+        "В X Hark отправляет текст и ссылки; файлы можно прикладывать в WhatsApp, Telegram и Messenger.",
+        "the reason is the interface's message (js-refusal-no-files-here), in the agent's language"
+    );
     let textarea = page.find(Locator::Css(".composer textarea")).await.unwrap_or_else(|e| panic!("{e}"));
     textarea.send_keys(&format!("Map for {nonce}")).await.unwrap_or_else(|e| panic!("{e}"));
     textarea.send_keys("\u{E009}\u{E007}\u{E000}").await.unwrap_or_else(|e| panic!("{e}"));
-    // The server refuses it too; the reason stays and the draft keeps its file.
+    // The server refuses it too; the reason stays, in Russian, and the draft keeps its file.
     let refusal = wait_text(&page, ".composer .mode-hint.refused", "").await;
-    assert!(!refusal.trim().is_empty());
+    assert!(refusal.contains("В X Hark отправляет"), "{refusal}");
     assert_eq!(
         js(&page, "return document.querySelectorAll('.composer .attachments.pending li[data-upload]').length;").await,
         json!(1)

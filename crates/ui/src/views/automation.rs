@@ -18,7 +18,7 @@ pub struct PendingLine<'a> {
     pub message: &'a Message,
     pub conversation: &'a Conversation,
     pub answering: Option<&'a Message>,
-    pub contact_name: String,
+    pub contact: Option<Contact>,
     pub may_approve: bool,
 }
 
@@ -406,9 +406,13 @@ pub fn approvals_tab(ctx: &Ctx<'_>, pending: &[PendingLine<'_>]) -> Markup {
             @for p in pending {
                 li.card.approval data-id=(p.message.id) {
                     div.approval-head {
-                        a href={ "/inbox/c/" (p.conversation.id) } { (p.contact_name) }
+                        a href={ "/inbox/c/" (p.conversation.id) } dir="auto" { (contact_name(ctx, p.contact.as_ref())) }
                         " · " (kind_badge(ctx, p.conversation.kind))
-                        " · " span { (t.t(&format!("visibility-{}", p.message.visibility.as_str()))) }
+                        // A public conversation may be answered privately (a private
+                        // reply to a comment); otherwise the kind says it all.
+                        @if p.conversation.kind == ConversationKind::Public && p.message.visibility != Visibility::Public {
+                            " · " span { (t.t(&format!("visibility-{}", p.message.visibility.as_str()))) }
+                        }
                         " · " (t.t("approvals-by")) " " strong { (p.message.author_user_id.as_deref().and_then(|id| ctx.dir.user(id)).map(|u| u.name.as_str()).unwrap_or("")) }
                         " · " (time(p.message.created_at, "relative"))
                     }

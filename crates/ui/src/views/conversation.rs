@@ -16,7 +16,11 @@ use crate::text;
 pub struct ReplyChoice {
     pub visibility: Visibility,
     pub allowed: bool,
+    /// Why not, in English; shown when the reason has no message of its own.
     pub reason: Option<String>,
+    /// The reason's message (`js-refusal-{key}`) and arguments, in the agent's language.
+    pub reason_key: Option<String>,
+    pub reason_args: Vec<(String, String)>,
     /// `chars`, `utf8_bytes`, `x_weighted`, `mastodon` or `graphemes`.
     pub measure: String,
     pub max: usize,
@@ -461,7 +465,7 @@ fn mode_tab(ctx: &Ctx<'_>, p: &ConversationPane<'_>, visibility: Visibility, ini
     let reason = if !may {
         Some(t.t("composer-role-cannot"))
     } else {
-        option.filter(|o| !o.allowed).and_then(|o| o.reason.clone())
+        option.filter(|o| !o.allowed).and_then(|o| refusal_text(ctx, o))
     };
     let label = match visibility {
         Visibility::Public => t.t("mode-public"),
@@ -473,6 +477,18 @@ fn mode_tab(ctx: &Ctx<'_>, p: &ConversationPane<'_>, visibility: Visibility, ini
             aria-disabled=(if allowed { "false" } else { "true" }) data-reason=[reason.as_deref()] title=[reason.as_deref()] {
             (label)
         }
+    }
+}
+
+/// Why a reply may not go out, in the agent's language when the reason has a message.
+fn refusal_text(ctx: &Ctx<'_>, choice: &ReplyChoice) -> Option<String> {
+    match &choice.reason_key {
+        Some(key) => {
+            let args: Vec<(&str, fluent_bundle::FluentValue<'_>)> =
+                choice.reason_args.iter().map(|(k, v)| (k.as_str(), v.as_str().into())).collect();
+            Some(ctx.t.t_args(&format!("js-refusal-{key}"), &args))
+        }
+        None => choice.reason.clone(),
     }
 }
 

@@ -93,7 +93,8 @@ pub async fn connect(
                 .await?;
             Ok(JsonOut(Connection { channel, webhook_url, detail: registration.detail }))
         }
-        Err(ConnectorError::NotAllowed(reason) | ConnectorError::Misconfigured(reason)) => {
+        Err(ConnectorError::NotAllowed(refusal)) => Err(ApiError::new(StatusCode::BAD_REQUEST, "not_allowed", refusal)),
+        Err(ConnectorError::Misconfigured(reason)) => {
             Err(ApiError::new(StatusCode::BAD_REQUEST, "not_allowed", reason))
         }
         Err(err) => Err(ApiError::new(StatusCode::BAD_GATEWAY, "network_refused", err.to_string())),

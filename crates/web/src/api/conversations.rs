@@ -220,8 +220,12 @@ pub async fn post_message(
 pub struct ReplyOption {
     pub visibility: Visibility,
     pub allowed: bool,
-    /// The network's rule that forbids it (a closed messaging window, one private reply per comment…).
+    /// The network's rule that forbids it (a closed messaging window, one private reply per comment…), in English.
     pub reason: Option<String>,
+    /// The same reason as a message id of the interface's locales
+    /// (`js-refusal-{reason_key}`) and its arguments, to show it in the agent's language.
+    pub reason_key: Option<&'static str>,
+    pub reason_args: std::collections::BTreeMap<&'static str, String>,
     /// How the network counts: `chars`, `utf8_bytes`, `x_weighted`, `mastodon` or `graphemes`.
     pub measure: &'static str,
     /// The draft's length counted that way.
@@ -292,15 +296,27 @@ pub async fn reply_choices(
         });
         outbound.attachments = hark_jobs::publish::outbound_attachments(files, &state.config.public_url);
         let (measure, length, max) = hark_channels::text::counter(ctx.network, outbound.visibility, text);
-        let reason = if job.conversation.kind == ConversationKind::Private && visibility == Visibility::Public {
-            Some("a private conversation can only get private replies".to_owned())
+        let refusal = if job.conversation.kind == ConversationKind::Private && visibility == Visibility::Public {
+            Some(hark_channels::Refusal::new(
+                "private-conversation",
+                "a private conversation can only get private replies",
+            ))
         } else {
             match hark_channels::connector::check_outbound(&ctx, &outbound, now) {
-                Err(hark_channels::ConnectorError::NotAllowed(reason)) => Some(reason),
+                Err(hark_channels::ConnectorError::NotAllowed(refusal)) => Some(refusal),
                 _ => None,
             }
         };
-        options.push(ReplyOption { visibility, allowed: reason.is_none(), reason, measure, length, max });
+        options.push(ReplyOption {
+            visibility,
+            allowed: refusal.is_none(),
+            reason_key: refusal.as_ref().map(|r| r.key),
+            reason_args: refusal.as_ref().map(|r| r.args.iter().cloned().collect()).unwrap_or_default(),
+            reason: refusal.map(String::from),
+            measure,
+            length,
+            max,
+        });
     }
     Ok(options)
 }
@@ -542,4 +558,18 @@ pub async fn search(
     let mut rows = state.app.conversations(&auth.actor, filter, &page).await?;
     rows.truncate(page.limit as usize);
     Ok(JsonOut(List::all(rows)))
+}
+
+#[cfg(test)]
+mod tests {
+    /// Every reason a channel can give for refusing a reply has a message
+    /// in the interface (the locale files' own test keeps the languages alike).
+    #[test]
+    fn every_refusal_has_a_message() {
+        let english = hark_ui::Strings::get("en");
+        for key in hark_channels::REFUSAL_KEYS {
+            let id = format!("js-refusal-{key}");
+            assert!(!english.t(&id).starts_with('⟦'), "{id} is missing from en.ftl");
+        }
+    }
 }

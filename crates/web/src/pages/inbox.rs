@@ -449,6 +449,8 @@ impl PaneData {
                     visibility: o.visibility,
                     allowed: o.allowed,
                     reason: o.reason,
+                    reason_key: o.reason_key.map(str::to_owned),
+                    reason_args: o.reason_args.into_iter().map(|(k, v)| (k.to_owned(), v)).collect(),
                     measure: o.measure.to_owned(),
                     max: o.max,
                 })

@@ -118,7 +118,7 @@ pub async fn tab(State(state): State<WebState>, viewer: Viewer, Path(slug): Path
             message: &p.message,
             conversation: &p.conversation,
             answering: p.answering.as_ref(),
-            contact_name: contact.map(|c| c.display_name).unwrap_or_default(),
+            contact,
             may_approve: p.may_approve,
         });
     }
