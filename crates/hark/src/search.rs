@@ -9,6 +9,7 @@ use async_trait::async_trait;
 use hark_domain::{Direction, Event, Message, Visibility};
 use hark_search::{Change, ChangeBatch, ChangeOp, Feed, FeedError, IndexOptions, MessageDoc, SearchIndex};
 use hark_store::{Page, Store};
+use serde::Deserialize;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
@@ -101,7 +102,7 @@ impl EventFeed {
     async fn changes_of(&self, event: &Event, cursor: i64) -> Result<Vec<Change>, FeedError> {
         match event.kind.as_str() {
             "message.created" | "message.updated" => {
-                let message: Message = serde_json::from_value(event.payload.clone())?;
+                let message = Message::deserialize(&event.payload)?;
                 Ok(vec![Change { cursor, op: op(&message) }])
             }
             // The merged conversation's messages now belong to the other one.

@@ -11,6 +11,7 @@ use jiff::{SignedDuration, Timestamp};
 use tokio_util::sync::CancellationToken;
 
 use crate::{Workers, pause};
+use serde::Deserialize;
 
 /// Where escalation emails go out.
 #[derive(Debug, Clone, PartialEq)]
@@ -49,7 +50,7 @@ pub async fn deliver_once(workers: &Workers) -> hark_app::AppResult<usize> {
         workers.app.store.claim_outbox(AUTOMATION_OUTBOX, Timestamp::now(), lease, workers.config.batch).await?;
     let count = items.len();
     for item in items {
-        let outcome = match serde_json::from_value::<AutomationJob>(item.payload.clone()) {
+        let outcome = match AutomationJob::deserialize(&item.payload) {
             Ok(job) => deliver(workers, &item, &job).await,
             Err(err) => Err(ConnectorError::Misconfigured(format!("unreadable automation item: {err}"))),
         };

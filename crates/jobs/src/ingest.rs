@@ -11,6 +11,7 @@ use jiff::{SignedDuration, Timestamp};
 use tokio_util::sync::CancellationToken;
 
 use crate::{Workers, pause};
+use serde::Deserialize;
 
 /// Attempts before an event that keeps failing is set aside.
 const MAX_ATTEMPTS: i64 = 10;
@@ -93,7 +94,7 @@ enum Decoded {
 /// Reads a stored event (completing an Instagram mention from the Graph API).
 async fn decode(workers: &Workers, raw: &RawEvent) -> hark_app::AppResult<Decoded> {
     let app = &workers.app;
-    let event: InboundEvent = match serde_json::from_value(raw.payload.clone()) {
+    let event = match InboundEvent::deserialize(&raw.payload) {
         Ok(e) => e,
         Err(err) => {
             app.defer_raw(raw.id, &format!("unreadable event: {err}"), None).await?;

@@ -20,6 +20,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::Workers;
 use crate::follow::EventHandler;
+use serde::Deserialize;
 
 /// The follower's name (its position is stored under it).
 pub const FOLLOWER: &str = "thread-posts";
@@ -50,7 +51,7 @@ impl EventHandler for ThreadPostsFollower {
 async fn handle_events(workers: &Workers, events: &[Event]) -> AppResult<Vec<Write>> {
     let mut seen = HashSet::new();
     for event in events.iter().filter(|e| e.kind == "conversation.created") {
-        let Ok(conversation) = serde_json::from_value::<Conversation>(event.payload.clone()) else { continue };
+        let Ok(conversation) = Conversation::deserialize(&event.payload) else { continue };
         if conversation.kind != ConversationKind::Public {
             continue;
         }

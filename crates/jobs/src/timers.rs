@@ -34,6 +34,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::follow::EventHandler;
 use crate::{Workers, pause};
+use serde::Deserialize;
 
 /// The follower's name (its position is stored under it).
 pub const FOLLOWER: &str = "service-levels";
@@ -148,13 +149,11 @@ enum Parsed<'a> {
 impl<'a> Parsed<'a> {
     fn of(event: &'a Event) -> Parsed<'a> {
         match event.kind.as_str() {
-            "conversation.created" | "conversation.updated" => {
-                match serde_json::from_value::<Conversation>(event.payload.clone()) {
-                    Ok(c) => Parsed::Conversation(event, Box::new(c)),
-                    Err(_) => Parsed::Other,
-                }
-            }
-            "message.created" => match serde_json::from_value::<Message>(event.payload.clone()) {
+            "conversation.created" | "conversation.updated" => match Conversation::deserialize(&event.payload) {
+                Ok(c) => Parsed::Conversation(event, Box::new(c)),
+                Err(_) => Parsed::Other,
+            },
+            "message.created" => match Message::deserialize(&event.payload) {
                 Ok(m) if m.direction == Direction::Inbound => Parsed::Inbound(Box::new(m)),
                 Ok(m) => Parsed::Touch(m.conversation_id),
                 Err(_) => Parsed::Other,
