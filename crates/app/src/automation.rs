@@ -398,11 +398,13 @@ impl App {
                 if *round_robin {
                     let actor = Actor::rule(&rule.workspace_id, &rule.id);
                     return Ok(match self.assign_round_robin(&actor, &c.id, team_id).await? {
-                        Some(user) => ActionOutcome::done(name, format!("{team_name}: assigned to {}", user.name)),
+                        Some(user) => ActionOutcome::done(name, format!("{team_name}: assigned to {}", user.name))
+                            .said_as("assigned-in-team", &[("team", &team_name), ("agent", &user.name)]),
                         None => ActionOutcome::done(
                             name,
                             format!("{team_name}: nobody online with room, waiting in the team's queue"),
-                        ),
+                        )
+                        .said_as("waiting-in-team", &[("team", &team_name)]),
                     });
                 }
                 self.update_conversation(
@@ -457,7 +459,7 @@ impl App {
                     ConversationUpdate { status: Some(ConversationStatus::Resolved), ..Default::default() },
                 )
                 .await?;
-                Ok(ActionOutcome::done(name, "resolved"))
+                Ok(ActionOutcome::done(name, "resolved").said_as("resolved", &[]))
             }
             RuleAction::Snooze { minutes } => {
                 let until = now() + SignedDuration::from_mins(i64::from(*minutes));
@@ -471,7 +473,8 @@ impl App {
                     },
                 )
                 .await?;
-                Ok(ActionOutcome::done(name, format!("until {until}")))
+                Ok(ActionOutcome::done(name, format!("until {until}"))
+                    .said_as("until", &[("until", &until.to_string())]))
             }
             RuleAction::ReplyPublic { text } => {
                 self.auto_reply(rule, name, scene, Visibility::Public, &scene.render(text)).await
@@ -485,7 +488,8 @@ impl App {
             }
             RuleAction::MoveToPrivate { public_text, private_text, snippet_id } => {
                 if c.kind != ConversationKind::Public {
-                    return Ok(ActionOutcome::skipped(name, "the conversation is already private"));
+                    return Ok(ActionOutcome::skipped(name, "the conversation is already private")
+                        .said_as("already-private", &[]));
                 }
                 let private = match snippet_id {
                     Some(id) => {
@@ -501,6 +505,8 @@ impl App {
                     action: name.into(),
                     result: result.into(),
                     detail: format!("public: {}; private: {}", public.detail, private.detail),
+                    key: None,
+                    args: Default::default(),
                 })
             }
             RuleAction::AutoAnswer { answers, handoff_team_id } => {
@@ -512,16 +518,17 @@ impl App {
                         && m.direction == Direction::Inbound
                         && m.platform_message_id.is_some()
                 }) else {
-                    return Ok(ActionOutcome::skipped(name, "no public customer comment to hide"));
+                    return Ok(ActionOutcome::skipped(name, "no public customer comment to hide")
+                        .said_as("nothing-to-hide", &[]));
                 };
                 let job = AutomationJob::Hide { message_id: m.id.clone(), rule_id: rule.id.clone() };
                 self.queue_job(&actor, &m.id, &job, "message.hide_requested").await?;
-                Ok(ActionOutcome::done(name, "queued: hiding the comment on the network"))
+                Ok(ActionOutcome::done(name, "queued: hiding the comment on the network").said_as("queued-hide", &[]))
             }
             RuleAction::NotifySlack { url, text } => {
                 let text = if text.trim().is_empty() { scene.summary(rule) } else { scene.render(text) };
                 self.queue_job(&actor, &c.id, &AutomationJob::Slack { url: url.clone(), text }, "rule.notify").await?;
-                Ok(ActionOutcome::done(name, "queued: Slack notification"))
+                Ok(ActionOutcome::done(name, "queued: Slack notification").said_as("queued-slack", &[]))
             }
             RuleAction::Webhook { url, secret } => {
                 let body = json!({
@@ -533,14 +540,14 @@ impl App {
                 });
                 let job = AutomationJob::Webhook { url: url.clone(), secret: secret.clone(), body };
                 self.queue_job(&actor, &c.id, &job, "rule.webhook").await?;
-                Ok(ActionOutcome::done(name, "queued: webhook call"))
+                Ok(ActionOutcome::done(name, "queued: webhook call").said_as("queued-webhook", &[]))
             }
             RuleAction::Email { to, subject } => {
                 let subject =
                     if subject.trim().is_empty() { format!("[Hark] {}", rule.name) } else { scene.render(subject) };
                 let job = AutomationJob::Email { to: split_list(to), subject, body: scene.summary(rule) };
                 self.queue_job(&actor, &c.id, &job, "rule.email").await?;
-                Ok(ActionOutcome::done(name, format!("queued: email to {to}")))
+                Ok(ActionOutcome::done(name, format!("queued: email to {to}")).said_as("queued-email", &[("to", to)]))
             }
             RuleAction::RequireApproval => {
                 Change::new(&actor, now())
@@ -553,7 +560,8 @@ impl App {
                     .audit("conversation.require_approval", "conversation", &c.id, json!({ "rule": rule.name }))
                     .commit(self)
                     .await?;
-                Ok(ActionOutcome::done(name, "replies in this conversation now wait for approval"))
+                Ok(ActionOutcome::done(name, "replies in this conversation now wait for approval")
+                    .said_as("approval-required", &[]))
             }
         }
     }
@@ -584,21 +592,24 @@ impl App {
     ) -> AppResult<ActionOutcome> {
         let c = &scene.conversation;
         if visibility == Visibility::Public && c.kind == ConversationKind::Private {
-            return Ok(ActionOutcome::skipped(name, "a private conversation gets no public reply"));
+            return Ok(ActionOutcome::skipped(name, "a private conversation gets no public reply")
+                .said_as("private-no-public", &[]));
         }
         if text.trim().is_empty() {
-            return Ok(ActionOutcome::skipped(name, "nothing to say"));
+            return Ok(ActionOutcome::skipped(name, "nothing to say").said_as("nothing-to-say", &[]));
         }
         let negative = is_negative_or_complaint(scene.message.as_ref(), c);
         let sent = self.store.automatic_replies_to(&c.contact_id, now() - SignedDuration::from_hours(24)).await?;
         if let Err(refusal) =
             check_auto_reply(visibility, text, negative, rule.definition.reply_to_negative, &sent, now())
         {
-            return Ok(ActionOutcome::skipped(name, refusal.explain()));
+            return Ok(ActionOutcome::skipped(name, refusal.explain()).said_as(refusal.key(), &[]));
         }
         let actor = Actor::rule(&rule.workspace_id, &rule.id);
         let message = self.post_automatic_reply(&actor, &c.id, visibility, text).await?;
-        Ok(ActionOutcome::done(name, format!("{} reply: {}", visibility.as_str(), preview(&message.text))))
+        let shown = preview(&message.text);
+        Ok(ActionOutcome::done(name, format!("{} reply: {shown}", visibility.as_str()))
+            .said_as(&format!("replied-{}", visibility.as_str()), &[("text", &shown)]))
     }
 
     /// Writes an automatic reply (author `bot`): queued for publication like
@@ -669,7 +680,7 @@ impl App {
         handoff_team: Option<&str>,
     ) -> AppResult<ActionOutcome> {
         let Some(message) = scene.message.as_ref() else {
-            return Ok(ActionOutcome::skipped(name, "no customer message to answer"));
+            return Ok(ActionOutcome::skipped(name, "no customer message to answer").said_as("no-message", &[]));
         };
         let mine = runs.iter().filter(|r| r.rule_id == rule.id).flat_map(|r| r.actions.iter());
         let (mut answered, mut handed_off) = (0, false);
@@ -694,7 +705,9 @@ impl App {
             ConversationKind::Private => Visibility::Private,
         };
         match bot_step(answers, message, answered, handed_off) {
-            BotStep::Nothing => Ok(ActionOutcome::skipped(name, "a person has it, or nothing to answer")),
+            BotStep::Nothing => {
+                Ok(ActionOutcome::skipped(name, "a person has it, or nothing to answer").said_as("bot-idle", &[]))
+            }
             BotStep::Answer(answer) => {
                 let snippet = self.store.snippet(&answer.snippet_id).await?.ok_or(AppError::NotFound("snippet"))?;
                 let text = format!("{}\n\n{}", scene.render(&snippet.text), phrases.reach_person);

@@ -823,21 +823,70 @@ pub struct ActionOutcome {
     pub action: String,
     /// `done`, `skipped` or `failed`.
     pub result: String,
-    /// What was done, or why not, in words.
+    /// What was done, or why not, in English words.
     pub detail: String,
+    /// The same as one of the interface's messages (`rule-detail-{key}`) and
+    /// its arguments, so each agent reads it in their own language; absent
+    /// where the detail is a name (a team, a label) or an error's own words.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub args: std::collections::BTreeMap<String, String>,
 }
 
+/// Every key an action's detail may name ([`ActionOutcome::said_as`]); the
+/// interface has a message for each (a test there checks).
+pub const RULE_DETAIL_KEYS: &[&str] = &[
+    "already-private",
+    "approval-required",
+    "assigned-in-team",
+    "bot-idle",
+    "no-message",
+    "not-sent-negative",
+    "not-sent-repeated",
+    "nothing-to-hide",
+    "nothing-to-say",
+    "private-no-public",
+    "queued-email",
+    "queued-hide",
+    "queued-slack",
+    "queued-webhook",
+    "replied-private",
+    "replied-public",
+    "resolved",
+    "until",
+    "waiting-in-team",
+];
+
 impl ActionOutcome {
+    fn new(action: &str, result: &str, detail: impl Into<String>) -> Self {
+        ActionOutcome {
+            action: action.into(),
+            result: result.into(),
+            detail: detail.into(),
+            key: None,
+            args: Default::default(),
+        }
+    }
+
     pub fn done(action: &str, detail: impl Into<String>) -> Self {
-        ActionOutcome { action: action.into(), result: "done".into(), detail: detail.into() }
+        Self::new(action, "done", detail)
     }
 
     pub fn skipped(action: &str, detail: impl Into<String>) -> Self {
-        ActionOutcome { action: action.into(), result: "skipped".into(), detail: detail.into() }
+        Self::new(action, "skipped", detail)
     }
 
     pub fn failed(action: &str, detail: impl Into<String>) -> Self {
-        ActionOutcome { action: action.into(), result: "failed".into(), detail: detail.into() }
+        Self::new(action, "failed", detail)
+    }
+
+    /// Names the interface's message for the detail, with its arguments.
+    pub fn said_as(mut self, key: &str, args: &[(&str, &str)]) -> Self {
+        debug_assert!(RULE_DETAIL_KEYS.contains(&key), "rule detail key {key} is not in RULE_DETAIL_KEYS");
+        self.key = Some(key.to_owned());
+        self.args = args.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        self
     }
 }
 
@@ -871,6 +920,14 @@ pub enum AutoReplyRefusal {
 }
 
 impl AutoReplyRefusal {
+    /// The interface's message for [`Self::explain`] (`rule-detail-{key}`).
+    pub fn key(self) -> &'static str {
+        match self {
+            AutoReplyRefusal::NegativeOrComplaint => "not-sent-negative",
+            AutoReplyRefusal::RepeatedWithinDay => "not-sent-repeated",
+        }
+    }
+
     pub fn explain(self) -> &'static str {
         match self {
             AutoReplyRefusal::NegativeOrComplaint => {
@@ -1089,6 +1146,24 @@ fn is_question(message: &Message) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_outcome_names_its_message_and_older_runs_read_without_one() {
+        let outcome = ActionOutcome::done("assign_team", "Escalations: assigned to Dmitri")
+            .said_as("assigned-in-team", &[("team", "Escalations"), ("agent", "Dmitri")]);
+        let json = serde_json::to_value(&outcome).unwrap_or_default();
+        assert_eq!(json["key"], "assigned-in-team");
+        assert_eq!(json["args"], serde_json::json!({ "team": "Escalations", "agent": "Dmitri" }));
+        let back: ActionOutcome = serde_json::from_value(json).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(back, outcome);
+        // A run logged before details had messages still reads, as its English words.
+        let old: ActionOutcome =
+            serde_json::from_value(serde_json::json!({ "action": "resolve", "result": "done", "detail": "resolved" }))
+                .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((old.key, old.args.len(), old.detail.as_str()), (None, 0, "resolved"));
+        // A name is not a sentence: it carries no message.
+        assert!(serde_json::to_value(ActionOutcome::done("add_label", "vip")).unwrap_or_default().get("key").is_none());
+    }
     use crate::model::*;
     use serde_json::json;
 

@@ -650,3 +650,24 @@ js-refusal-window-24-hours-person = Ο πελάτης έγραψε τελευτ�
 js-refusal-window-7-days = Ο πελάτης έγραψε τελευταία φορά πριν από περισσότερες από 7 ημέρες· το { $product } δεν επιτρέπει απάντηση μέχρι να ξαναγράψει.
 js-refusal-window-closed = Το { $product } απέρριψε το μήνυμα επειδή έκλεισε το παράθυρο μηνυμάτων του πελάτη.
 js-refusal-x-dm-private-only = Μια συνομιλία με άμεσα μηνύματα στο X απαντιέται μόνο ιδιωτικά.
+
+## Τι έκανε η ενέργεια ενός κανόνα (ημερολόγιο κανόνων)
+rule-detail-already-private = η συνομιλία είναι ήδη ιδιωτική
+rule-detail-approval-required = οι απαντήσεις σε αυτή τη συνομιλία περιμένουν πλέον έγκριση
+rule-detail-assigned-in-team = { $team }: ανατέθηκε σε { $agent }
+rule-detail-bot-idle = το έχει αναλάβει άνθρωπος, ή δεν υπάρχει κάτι να απαντηθεί
+rule-detail-no-message = δεν υπάρχει μήνυμα πελάτη για απάντηση
+rule-detail-not-sent-negative = δεν στάλθηκε: καμία αυτόματη δημόσια απάντηση σε αρνητικό μήνυμα ή παράπονο, εκτός αν ο κανόνας το επιτρέπει ρητά
+rule-detail-not-sent-repeated = δεν στάλθηκε: το ίδιο αυτόματο κείμενο στάλθηκε ήδη σε αυτόν τον πελάτη μέσα σε μία ημέρα
+rule-detail-nothing-to-hide = δεν υπάρχει δημόσιο σχόλιο πελάτη για απόκρυψη
+rule-detail-nothing-to-say = δεν υπάρχει κάτι να ειπωθεί
+rule-detail-private-no-public = μια ιδιωτική συνομιλία δεν παίρνει δημόσια απάντηση
+rule-detail-queued-email = σε αναμονή: email προς { $to }
+rule-detail-queued-hide = σε αναμονή: απόκρυψη του σχολίου στο δίκτυο
+rule-detail-queued-slack = σε αναμονή: ειδοποίηση στο Slack
+rule-detail-queued-webhook = σε αναμονή: κλήση webhook
+rule-detail-replied-private = ιδιωτική απάντηση: { $text }
+rule-detail-replied-public = δημόσια απάντηση: { $text }
+rule-detail-resolved = επιλύθηκε
+rule-detail-until = έως { $until }
+rule-detail-waiting-in-team = { $team }: κανείς διαθέσιμος online, περιμένει στην ουρά της ομάδας

@@ -649,3 +649,24 @@ js-refusal-window-24-hours-person = The customer last wrote more than 24 hours a
 js-refusal-window-7-days = The customer last wrote more than 7 days ago; { $product } allows no reply until they write again.
 js-refusal-window-closed = { $product } refused the message because the customer's messaging window has closed.
 js-refusal-x-dm-private-only = A direct-message conversation on X can only be answered privately.
+
+## What a rule's action did, in the rule log
+rule-detail-already-private = the conversation is already private
+rule-detail-approval-required = replies in this conversation now wait for approval
+rule-detail-assigned-in-team = { $team }: assigned to { $agent }
+rule-detail-bot-idle = a person has it, or nothing to answer
+rule-detail-no-message = no customer message to answer
+rule-detail-not-sent-negative = not sent: no automatic public reply to a negative or complaint message unless the rule opts in
+rule-detail-not-sent-repeated = not sent: the same automatic text already went to this customer within a day
+rule-detail-nothing-to-hide = no public customer comment to hide
+rule-detail-nothing-to-say = nothing to say
+rule-detail-private-no-public = a private conversation gets no public reply
+rule-detail-queued-email = queued: email to { $to }
+rule-detail-queued-hide = queued: hiding the comment on the network
+rule-detail-queued-slack = queued: Slack notification
+rule-detail-queued-webhook = queued: webhook call
+rule-detail-replied-private = private reply: { $text }
+rule-detail-replied-public = public reply: { $text }
+rule-detail-resolved = resolved
+rule-detail-until = until { $until }
+rule-detail-waiting-in-team = { $team }: nobody online with room, waiting in the team's queue

@@ -654,3 +654,24 @@ js-refusal-window-24-hours-person = Клиент писал последний �
 js-refusal-window-7-days = Клиент писал последний раз более 7 дней назад; { $product } не разрешает отвечать, пока он не напишет снова.
 js-refusal-window-closed = { $product } отклонил сообщение: окно переписки с клиентом закрылось.
 js-refusal-x-dm-private-only = На личную переписку в X можно отвечать только лично.
+
+## Что сделало действие правила (журнал правил)
+rule-detail-already-private = разговор уже личный
+rule-detail-approval-required = ответы в этом разговоре теперь ждут одобрения
+rule-detail-assigned-in-team = { $team }: назначено { $agent }
+rule-detail-bot-idle = разговор уже у сотрудника, или отвечать нечего
+rule-detail-no-message = нет сообщения клиента, на которое можно ответить
+rule-detail-not-sent-negative = не отправлено: на негативное сообщение или жалобу автоматический публичный ответ не идёт, если правило это явно не разрешает
+rule-detail-not-sent-repeated = не отправлено: этот же автоматический текст уже уходил этому клиенту в течение суток
+rule-detail-nothing-to-hide = нет публичного комментария клиента, который можно скрыть
+rule-detail-nothing-to-say = нечего отправить
+rule-detail-private-no-public = в личном разговоре публичный ответ невозможен
+rule-detail-queued-email = в очереди: письмо на { $to }
+rule-detail-queued-hide = в очереди: скрыть комментарий в сети
+rule-detail-queued-slack = в очереди: уведомление в Slack
+rule-detail-queued-webhook = в очереди: вызов вебхука
+rule-detail-replied-private = личный ответ: { $text }
+rule-detail-replied-public = публичный ответ: { $text }
+rule-detail-resolved = решено
+rule-detail-until = до { $until }
+rule-detail-waiting-in-team = { $team }: нет свободных сотрудников в сети, ждёт в очереди команды

@@ -648,3 +648,24 @@ js-refusal-window-24-hours-person = 客户最后一次发消息已超过 24 小�
 js-refusal-window-7-days = 客户最后一次发消息已超过 7 天；在客户再次发消息之前，{ $product } 不允许回复。
 js-refusal-window-closed = { $product } 拒绝了这条消息，因为与客户的消息窗口已关闭。
 js-refusal-x-dm-private-only = X 上的私信会话只能私信回复。
+
+## 规则动作的执行结果（规则日志）
+rule-detail-already-private = 会话已经是私信
+rule-detail-approval-required = 此会话中的回复现在需要审批
+rule-detail-assigned-in-team = { $team }：已分配给 { $agent }
+rule-detail-bot-idle = 已由人工接手，或没有需要回答的内容
+rule-detail-no-message = 没有需要回复的客户消息
+rule-detail-not-sent-negative = 未发送：除非规则明确允许，否则不会对负面或投诉消息自动公开回复
+rule-detail-not-sent-repeated = 未发送：同样的自动回复一天内已发给过这位客户
+rule-detail-nothing-to-hide = 没有可隐藏的客户公开评论
+rule-detail-nothing-to-say = 没有可发送的内容
+rule-detail-private-no-public = 私信会话不能公开回复
+rule-detail-queued-email = 已排队：发送邮件至 { $to }
+rule-detail-queued-hide = 已排队：在平台上隐藏评论
+rule-detail-queued-slack = 已排队：Slack 通知
+rule-detail-queued-webhook = 已排队：调用 webhook
+rule-detail-replied-private = 私信回复：{ $text }
+rule-detail-replied-public = 公开回复：{ $text }
+rule-detail-resolved = 已解决
+rule-detail-until = 直到 { $until }
+rule-detail-waiting-in-team = { $team }：没有在线且有空余的成员，在团队队列中等待

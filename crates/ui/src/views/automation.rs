@@ -440,6 +440,18 @@ pub fn approvals_tab(ctx: &Ctx<'_>, pending: &[PendingLine<'_>]) -> Markup {
     }
 }
 
+/// What an action did, in the agent's language when the detail has a message.
+fn outcome_detail(ctx: &Ctx<'_>, outcome: &ActionOutcome) -> String {
+    match &outcome.key {
+        Some(key) => {
+            let args: Vec<(&str, fluent_bundle::FluentValue<'_>)> =
+                outcome.args.iter().map(|(k, v)| (k.as_str(), v.as_str().into())).collect();
+            ctx.t.t_args(&format!("rule-detail-{key}"), &args)
+        }
+        None => outcome.detail.clone(),
+    }
+}
+
 /// The rule log of a conversation: every rule that ran and what each action did.
 pub fn rule_log(ctx: &Ctx<'_>, runs: &[RuleRun]) -> Markup {
     let t = ctx.t;
@@ -456,7 +468,7 @@ pub fn rule_log(ctx: &Ctx<'_>, runs: &[RuleRun]) -> Markup {
                                     li class={ "outcome " (a.result) } {
                                         span.result { (t.t(&format!("rule-result-{}", a.result))) } " "
                                         (t.t(&format!("rule-action-{}", a.action.replace('_', "-")))) ": "
-                                        span dir="auto" { (a.detail) }
+                                        span dir="auto" { (outcome_detail(ctx, a)) }
                                     }
                                 }
                                 @if run.status == "running" { li.outcome { (t.t("rule-running")) } }

@@ -572,4 +572,14 @@ mod tests {
             assert!(!english.t(&id).starts_with('⟦'), "{id} is missing from en.ftl");
         }
     }
+
+    /// So has every detail a rule's action may report in the rule log.
+    #[test]
+    fn every_rule_detail_has_a_message() {
+        let english = hark_ui::Strings::get("en");
+        for key in hark_domain::rules::RULE_DETAIL_KEYS {
+            let id = format!("rule-detail-{key}");
+            assert!(!english.t(&id).starts_with('⟦'), "{id} is missing from en.ftl");
+        }
+    }
 }
