@@ -12,7 +12,7 @@ use std::collections::{HashMap, HashSet};
 
 use hark_domain::rules::*;
 use hark_domain::*;
-use hark_store::{AutomationWrite, ConversationFilter, RuleWatch, StoreError, Write};
+use hark_store::{AutomationWrite, ConversationFilter, NewRuleWatch, RuleWatch, StoreError, Write};
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -146,12 +146,12 @@ impl App {
                     }
                 }
                 if before.as_ref() != Some(&now_seen) {
-                    writes.push(Write::Automation(AutomationWrite::PutRuleWatch {
+                    writes.push(Write::Automation(AutomationWrite::PutRuleWatch(NewRuleWatch {
                         conversation_id: c.id.clone(),
                         status: c.status,
                         assignee_id: c.assignee_id.clone(),
                         at: now(),
-                    }));
+                    })));
                     watched.insert(c.id.clone(), now_seen);
                 }
             }

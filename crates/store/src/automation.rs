@@ -33,12 +33,7 @@ pub enum AutomationWrite {
         actions: Vec<ActionOutcome>,
     },
     /// Remembers a conversation's status and assignee as the rules follower last saw them.
-    PutRuleWatch {
-        conversation_id: String,
-        status: ConversationStatus,
-        assignee_id: Option<String>,
-        at: Timestamp,
-    },
+    PutRuleWatch(NewRuleWatch),
     PutAgentProfile {
         workspace_id: String,
         profile: AgentProfile,
@@ -84,6 +79,15 @@ pub enum AutomationWrite {
         sentiment: Option<Sentiment>,
         intent: Option<String>,
     },
+}
+
+/// The rules follower's memory of one conversation, to store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewRuleWatch {
+    pub conversation_id: String,
+    pub status: ConversationStatus,
+    pub assignee_id: Option<String>,
+    pub at: Timestamp,
 }
 
 /// What the rules follower last saw of a conversation.
@@ -141,18 +145,18 @@ macro_rules! impl_automation {
             /// (id, status, assignee, when), a statement per few hundred.
             async fn put_rule_watches(
                 tx: &mut sqlx::Transaction<'static, $Db>,
-                watches: Vec<(String, hark_domain::ConversationStatus, Option<String>, jiff::Timestamp)>,
+                watches: Vec<$crate::automation::NewRuleWatch>,
             ) -> $crate::StoreResult<()> {
-                let watches = $crate::shared::last_per_key(watches, |w| w.0.clone());
+                let watches = $crate::shared::last_per_key(watches, |w| w.conversation_id.clone());
                 for chunk in watches.chunks(ROWS_PER_STATEMENT) {
                     let mut q = sqlx::QueryBuilder::<$Db>::new(
                         "INSERT INTO rule_watch (conversation_id, status, assignee_id, updated_at) ",
                     );
-                    q.push_values(chunk, |mut row, (conversation_id, status, assignee_id, at)| {
-                        row.push_bind(conversation_id.clone())
-                            .push_bind(status.as_str())
-                            .push_bind(assignee_id.clone())
-                            .push_bind($crate::time::to_ms(*at));
+                    q.push_values(chunk, |mut row, w| {
+                        row.push_bind(w.conversation_id.clone())
+                            .push_bind(w.status.as_str())
+                            .push_bind(w.assignee_id.clone())
+                            .push_bind($crate::time::to_ms(w.at));
                     });
                     q.push(
                         " ON CONFLICT (conversation_id) DO UPDATE SET status = excluded.status, \
@@ -212,9 +216,7 @@ macro_rules! impl_automation {
                         sqlx::query("UPDATE rule_runs SET status = 'done', actions = $2 WHERE id = $1")
                             .bind(id).bind(json(&actions)).execute(&mut **tx).await?;
                     }
-                    W::PutRuleWatch { conversation_id, status, assignee_id, at } => {
-                        Self::put_rule_watches(tx, vec![(conversation_id, status, assignee_id, at)]).await?;
-                    }
+                    W::PutRuleWatch(w) => Self::put_rule_watches(tx, vec![w]).await?,
                     W::PutAgentProfile { workspace_id, profile, at } => {
                         sqlx::query(
                             "INSERT INTO agent_profiles (user_id, workspace_id, languages, capacity, updated_at) \

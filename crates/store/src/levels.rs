@@ -440,14 +440,11 @@ macro_rules! impl_service_levels {
                 /// hundred ids, each ordered by `order`.
                 async fn rows_of_conversations(&self, select: &str, ids: &[String], order: &str) -> StoreResult<Vec<DbRow>> {
                     let mut rows = vec![];
-                    for chunk in ids.chunks(400) {
+                    for chunk in ids.chunks(ROWS_PER_STATEMENT) {
                         let mut q = sqlx::QueryBuilder::<$Db>::new(select);
-                        q.push(" WHERE conversation_id IN (");
-                        let mut list = q.separated(", ");
-                        for id in chunk {
-                            list.push_bind(id.clone());
-                        }
-                        q.push(") ORDER BY ").push(order);
+                        q.push(" WHERE conversation_id IN ");
+                        push_ids(&mut q, chunk);
+                        q.push(" ORDER BY ").push(order);
                         rows.extend(q.build().fetch_all(self.reader()).await?);
                     }
                     Ok(rows)
@@ -955,19 +952,14 @@ macro_rules! impl_service_levels {
                 }
 
                 async fn sla_states(&self, conversation_ids: &[String]) -> StoreResult<Vec<SlaStateRecord>> {
-                    if conversation_ids.is_empty() {
-                        return Ok(vec![]);
-                    }
-                    let mut q = sqlx::QueryBuilder::<$Db>::new(
-                        "SELECT conversation_id, workspace_id, policy_id, next_due_at, at_risk_from, breached, \
-                         updated_at FROM sla_states WHERE conversation_id IN (",
-                    );
-                    let mut list = q.separated(", ");
-                    for id in conversation_ids {
-                        list.push_bind(id.clone());
-                    }
-                    q.push(")");
-                    let rows = q.build().fetch_all(self.reader()).await?;
+                    let rows = self
+                        .rows_of_conversations(
+                            "SELECT conversation_id, workspace_id, policy_id, next_due_at, at_risk_from, breached, \
+                             updated_at FROM sla_states",
+                            conversation_ids,
+                            "conversation_id",
+                        )
+                        .await?;
                     rows.iter()
                         .map(|r| {
                             Ok(SlaStateRecord {

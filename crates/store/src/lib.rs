@@ -24,7 +24,7 @@ pub mod sqlite;
 #[cfg(feature = "testing")]
 pub mod testing;
 
-pub use automation::{Automation, AutomationWrite, RuleWatch};
+pub use automation::{Automation, AutomationWrite, NewRuleWatch, RuleWatch};
 pub use error::{StoreError, StoreResult};
 pub use filters::{AssigneeFilter, ConversationFilter, ConversationSort, Cursor, Page, SlaFilter};
 pub use levels::*;

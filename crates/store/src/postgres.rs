@@ -127,13 +127,11 @@ impl PgStore {
 
     /// Sequences leave gaps, and other nodes write events too: every read
     /// goes to the database.
-    const KEEPS_RECENT_EVENTS: bool = false;
-
     fn recent_events(&self) -> Option<&crate::recent_events::RecentEvents> {
         None
     }
 
-    fn after_commit(&self, committed: &mut crate::Committed) {
+    fn after_commit(&self, committed: &crate::Committed) {
         if let Some(&last) = committed.event_ids.last() {
             advance(&self.event_head, last);
         }

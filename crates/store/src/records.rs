@@ -374,7 +374,7 @@ pub enum Write {
 pub struct Committed {
     /// Ids given to the events written, in order.
     pub event_ids: Vec<i64>,
-    /// The events written, with their ids, for a backend that keeps the
-    /// newest in memory (see `recent_events`); empty otherwise.
+    /// The events written, with their ids, until the commit hands them to
+    /// the backend's memory of the newest (see `recent_events`); empty after.
     pub(crate) events: Vec<(i64, hark_domain::Event)>,
 }

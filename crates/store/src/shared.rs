@@ -10,9 +10,9 @@
 //! - `self.reader()` / `self.writer()`: the pools to read from and write to;
 //! - `self.begin_write()`: a transaction ready for writes;
 //! - `Self::before_events(&mut tx)`: run once before the first event row;
-//! - `self.before_commit(&mut tx, &committed)` and `self.after_commit(&mut committed)`;
-//! - `self.recent_events()` and `Self::KEEPS_RECENT_EVENTS`: the newest events
-//!   in memory, for a backend whose event ids follow commit order.
+//! - `self.before_commit(&mut tx, &committed)` and `self.after_commit(&committed)`;
+//! - `self.recent_events()`: the newest events in memory, for a backend
+//!   whose event ids follow commit order (`None` for the others).
 
 /// Binds a conversation's columns in the order of `CONVERSATION_WRITE_COLUMNS`,
 /// with `$bind` (`bind` on a query, `push_bind` on a multi-row VALUES row).
@@ -788,14 +788,12 @@ macro_rules! impl_repositories {
                     // Ids are handed out in row order; sorted, they pair with the events as written.
                     ids.sort_unstable();
                     committed.event_ids.extend(&ids);
-                    if Self::KEEPS_RECENT_EVENTS {
-                        committed.events.extend(ids.into_iter().zip(chunk).map(|(id, e)| {
-                            (id, Event {
-                                id: id.to_string(), workspace_id: e.workspace_id, at: e.at, kind: e.kind,
-                                subject_id: e.subject_id, payload: e.payload,
-                            })
-                        }));
-                    }
+                    committed.events.extend(ids.into_iter().zip(chunk).map(|(id, e)| {
+                        (id, Event {
+                            id: id.to_string(), workspace_id: e.workspace_id, at: e.at, kind: e.kind,
+                            subject_id: e.subject_id, payload: e.payload,
+                        })
+                    }));
                 }
                 Ok(())
             }
@@ -1659,7 +1657,12 @@ macro_rules! impl_repositories {
                 Self::apply_all(&mut tx, writes, &mut committed).await?;
                 self.before_commit(&mut tx, &committed).await?;
                 tx.commit().await?;
-                self.after_commit(&mut committed);
+                // Held in memory before readers are woken, so they find them there.
+                let events = std::mem::take(&mut committed.events);
+                if let Some(recent) = self.recent_events() {
+                    recent.record(events);
+                }
+                self.after_commit(&committed);
                 Ok(committed)
             }
 
@@ -1709,16 +1712,8 @@ macro_rules! impl_repositories {
                             let run = $crate::shared::take_run!(writes, first, Write::Levels, LevelsWrite::PutReportRow);
                             Self::put_report_rows(tx, run).await?;
                         }
-                        Write::Automation(AutomationWrite::PutRuleWatch { conversation_id, status, assignee_id, at }) => {
-                            let mut run = vec![(conversation_id, status, assignee_id, at)];
-                            while let Some(Write::Automation(AutomationWrite::PutRuleWatch { .. })) = writes.peek() {
-                                if let Some(Write::Automation(AutomationWrite::PutRuleWatch {
-                                    conversation_id, status, assignee_id, at,
-                                })) = writes.next()
-                                {
-                                    run.push((conversation_id, status, assignee_id, at));
-                                }
-                            }
+                        Write::Automation(AutomationWrite::PutRuleWatch(first)) => {
+                            let run = $crate::shared::take_run!(writes, first, Write::Automation, AutomationWrite::PutRuleWatch);
                             Self::put_rule_watches(tx, run).await?;
                         }
                         Write::FinishRawEvent { id, at } => {

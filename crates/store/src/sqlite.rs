@@ -168,15 +168,11 @@ impl SqliteStore {
     }
 
     /// One writer hands out event ids in commit order, without gaps.
-    const KEEPS_RECENT_EVENTS: bool = true;
-
     fn recent_events(&self) -> Option<&crate::recent_events::RecentEvents> {
         Some(&self.recent_events)
     }
 
-    fn after_commit(&self, committed: &mut crate::Committed) {
-        // Held in memory before readers are woken, so they find them there.
-        self.recent_events.record(std::mem::take(&mut committed.events));
+    fn after_commit(&self, committed: &crate::Committed) {
         if let Some(&last) = committed.event_ids.last() {
             self.event_head.send_if_modified(|head| {
                 let moved = last > *head;

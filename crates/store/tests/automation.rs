@@ -252,12 +252,12 @@ async fn profiles_policies_holds_and_corrections_round_trip() {
             }),
             auto(AutomationWrite::PutCorrection(correction("question", "usr_a"))),
             auto(AutomationWrite::PutCorrection(correction("order_delivery", "usr_b"))),
-            auto(AutomationWrite::PutRuleWatch {
+            auto(AutomationWrite::PutRuleWatch(hark_store::NewRuleWatch {
                 conversation_id: "conv_1".into(),
                 status: ConversationStatus::Pending,
                 assignee_id: Some("usr_a".into()),
                 at: at(2),
-            }),
+            })),
         ])
         .await
         .unwrap_or_else(|e| panic!("{e}"));

@@ -96,6 +96,16 @@ impl Strings {
         self.format(id, Some(&fluent_args))
     }
 
+    /// A message whose arguments are all text, as stored beside a keyed
+    /// English sentence (a channel's refusal, a rule action's outcome).
+    pub fn t_text_args<'a>(&self, id: &str, args: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
+        let mut fluent_args = FluentArgs::new();
+        for (name, value) in args {
+            fluent_args.set(name, value);
+        }
+        self.format(id, Some(&fluent_args))
+    }
+
     fn format(&self, id: &str, args: Option<&FluentArgs<'_>>) -> String {
         if let Some(message) = self.bundle.get_message(id)
             && let Some(pattern) = message.value()
@@ -198,6 +208,11 @@ mod tests {
         assert_eq!(ru.code(), "ru");
         assert_ne!(ru.t("nav-mine"), Strings::get("en").t("nav-mine"));
         assert!(Strings::get("en").t_args("list-count", &[("count", 3.into())]).contains('3'));
+        // A keyed sentence's text arguments fill the message in each language.
+        let refusal =
+            |code: &str| Strings::get(code).t_text_args("js-refusal-window-7-days", [("product", "Messenger")]);
+        assert!(refusal("ru").contains("Messenger") && refusal("ru").contains("7 дней"), "{}", refusal("ru"));
+        assert_ne!(refusal("ru"), refusal("en"));
         assert_eq!(Strings::get("en").t("no-such-message"), "⟦no-such-message⟧");
         assert_eq!(Strings::get("xx").code(), "en");
         assert_eq!(Strings::get("zh").html_lang(), "zh-Hans");

@@ -444,9 +444,7 @@ pub fn approvals_tab(ctx: &Ctx<'_>, pending: &[PendingLine<'_>]) -> Markup {
 fn outcome_detail(ctx: &Ctx<'_>, outcome: &ActionOutcome) -> String {
     match &outcome.key {
         Some(key) => {
-            let args: Vec<(&str, fluent_bundle::FluentValue<'_>)> =
-                outcome.args.iter().map(|(k, v)| (k.as_str(), v.as_str().into())).collect();
-            ctx.t.t_args(&format!("rule-detail-{key}"), &args)
+            ctx.t.t_text_args(&format!("rule-detail-{key}"), outcome.args.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         }
         None => outcome.detail.clone(),
     }

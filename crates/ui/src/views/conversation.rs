@@ -483,11 +483,10 @@ fn mode_tab(ctx: &Ctx<'_>, p: &ConversationPane<'_>, visibility: Visibility, ini
 /// Why a reply may not go out, in the agent's language when the reason has a message.
 fn refusal_text(ctx: &Ctx<'_>, choice: &ReplyChoice) -> Option<String> {
     match &choice.reason_key {
-        Some(key) => {
-            let args: Vec<(&str, fluent_bundle::FluentValue<'_>)> =
-                choice.reason_args.iter().map(|(k, v)| (k.as_str(), v.as_str().into())).collect();
-            Some(ctx.t.t_args(&format!("js-refusal-{key}"), &args))
-        }
+        Some(key) => Some(ctx.t.t_text_args(
+            &format!("js-refusal-{key}"),
+            choice.reason_args.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+        )),
         None => choice.reason.clone(),
     }
 }
