@@ -14,6 +14,9 @@ use crate::{Actor, App, AppError, AppResult, new_id, now};
 /// status racing the publisher's own commit) is retried before it is dropped.
 const RACE_WINDOW: SignedDuration = SignedDuration::from_mins(2);
 const RETRY_AFTER: SignedDuration = SignedDuration::from_secs(5);
+/// Tries at importing a reply sent with the network's own tools, when its
+/// conversation keeps changing underneath.
+const IMPORT_ATTEMPTS: usize = 3;
 
 /// A message sent from the brand's account that came back from the network.
 #[derive(Debug, Clone)]
@@ -97,7 +100,26 @@ impl App {
         if echo.by_hark {
             return self.defer_or_skip(raw_id, received_at, "echo of a send not recorded yet").await;
         }
-        self.import_outside_reply(raw_id, &channel, echo).await
+        self.import_unless_published(raw_id, &channel, &echo).await
+    }
+
+    /// Networks that do not mark the app's own sends leave a race: the
+    /// publisher may record this platform id between the reads in
+    /// `apply_echo` and the import. The id's uniqueness settles it: the echo
+    /// was of Hark's own reply, and there is nothing to import.
+    async fn import_unless_published(&self, raw_id: i64, channel: &Channel, echo: &EchoItem) -> AppResult<RawOutcome> {
+        let mut attempts = 1;
+        loop {
+            match self.import_outside_reply(raw_id, channel, echo).await {
+                Err(AppError::Duplicate(_)) => {
+                    self.finish_raw(raw_id).await?;
+                    return Ok(RawOutcome::Skipped);
+                }
+                // A customer message landed in the conversation meanwhile.
+                Err(AppError::Conflict(_)) if attempts < IMPORT_ATTEMPTS => attempts += 1,
+                other => return other,
+            }
+        }
     }
 
     /// Which of Hark's replies waiting for their platform id an echo is. The
@@ -132,7 +154,7 @@ impl App {
         Ok(None)
     }
 
-    async fn import_outside_reply(&self, raw_id: i64, channel: &Channel, echo: EchoItem) -> AppResult<RawOutcome> {
+    async fn import_outside_reply(&self, raw_id: i64, channel: &Channel, echo: &EchoItem) -> AppResult<RawOutcome> {
         let contact_id = match &echo.recipient_platform_user_id {
             Some(user) => {
                 self.store.identity(&channel.workspace_id, channel.network, user).await?.map(|i| i.contact_id)
@@ -267,5 +289,82 @@ impl App {
             .commit(self)
             .await?;
         Ok(RawOutcome::Applied)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{CredentialSealer, InboundAuthor, InboundItem, IngestOutcome};
+
+    /// The publisher recorded the reply's platform id after `apply_echo`
+    /// looked for it: the import collides with it and the echo is done.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_echo_racing_its_publication_is_not_imported_twice() {
+        for db in hark_store::testing::all().await {
+            let app = App::new(db.store.clone(), CredentialSealer::new(&[7u8; 32]));
+            let ws = app.create_workspace("Acme", "UTC").await.unwrap_or_else(|e| panic!("{e}"));
+            let system = Actor::system(&ws.id);
+            let input = crate::ChannelCreate {
+                network: Network::Facebook,
+                name: "Facebook".into(),
+                handle: "acme".into(),
+                external_id: "1".into(),
+                credentials: None,
+                settings: json!({}),
+            };
+            let channel = app.create_channel(&system, input).await.unwrap_or_else(|e| panic!("{e}"));
+            let item = InboundItem {
+                channel_id: channel.id.clone(),
+                kind: ConversationKind::Private,
+                platform_message_id: "m1".into(),
+                platform_thread_id: None,
+                platform_parent_id: None,
+                author: InboundAuthor {
+                    platform_user_id: "ana".into(),
+                    handle: "ana".into(),
+                    display_name: "Ana".into(),
+                },
+                text: "where is my order?".into(),
+                attachments: vec![],
+                created_at: now(),
+                language: None,
+                sentiment: None,
+                intent: None,
+                personal_data: vec![],
+            };
+            let outcomes = app.ingest_batch(vec![(None, item)]).await.unwrap_or_else(|e| panic!("{}: {e}", db.name));
+            let IngestOutcome::Created { conversation_id, .. } = &outcomes[0] else { panic!("{:?}", outcomes[0]) };
+            let conversation = app.store.conversation(conversation_id).await.ok().flatten().unwrap_or_else(|| panic!());
+            let mut reply = app
+                .store
+                .recent_messages(conversation_id, 10)
+                .await
+                .unwrap_or_else(|e| panic!("{e}"))
+                .pop()
+                .unwrap_or_else(|| panic!("{}: the customer's message", db.name));
+            reply.id = new_id("msg");
+            reply.direction = Direction::Outbound;
+            reply.author_kind = AuthorKind::User;
+            reply.author_contact_id = None;
+            reply.text = "It left our warehouse today.".into();
+            reply.platform_message_id = Some("m-reply".into());
+            app.store.commit(vec![Write::InsertMessage(reply.clone())]).await.unwrap_or_else(|e| panic!("{e}"));
+
+            let echo = EchoItem {
+                channel_id: channel.id.clone(),
+                platform_message_id: "m-reply".into(),
+                thread_id: conversation.platform_thread_id.clone().unwrap_or_default(),
+                recipient_platform_user_id: Some("ana".into()),
+                text: reply.text.clone(),
+                by_hark: false,
+                created_at: now(),
+            };
+            let outcome = app.import_unless_published(0, &channel, &echo).await;
+            assert_eq!(outcome.ok(), Some(RawOutcome::Skipped), "{}", db.name);
+            let messages = app.store.recent_messages(conversation_id, 10).await.unwrap_or_else(|e| panic!("{e}"));
+            let copies = messages.iter().filter(|m| m.platform_message_id.as_deref() == Some("m-reply")).count();
+            assert_eq!(copies, 1, "{}: the reply is stored once", db.name);
+        }
     }
 }

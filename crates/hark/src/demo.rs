@@ -387,9 +387,16 @@ async fn work_on(
         return Ok(());
     }
     // Personal, not a template: X also refuses the same text twice.
-    let name = app.contact(&actor, &conversation.contact_id).await.map(|c| c.display_name).unwrap_or_default();
-    let first = name.split_whitespace().next().unwrap_or("there");
-    let reply = format!("{first}, {}", reply_for(&conversation.last_message_preview));
+    let contact = app.contact(&actor, &conversation.contact_id).await.ok();
+    let name = contact.as_ref().and_then(|c| {
+        let first = c.display_name.split_whitespace().next();
+        first.or_else(|| c.identities.iter().map(|i| i.handle.as_str()).find(|h| !h.is_empty()))
+    });
+    let text = reply_for(conversation.language.as_deref(), &conversation.last_message_preview);
+    let reply = match name {
+        Some(name) => format!("{name}, {text}"),
+        None => text.to_owned(),
+    };
     let visibility = if conversation.kind == ConversationKind::Public && rng.below(3) != 0 {
         Visibility::Public
     } else {
@@ -410,8 +417,11 @@ async fn work_on(
     Ok(())
 }
 
-/// A reply in the customer's script (the demo's stand-in until language detection exists).
-fn reply_for(text: &str) -> &'static str {
+/// A reply in the customer's language as detected, or else guessed from the script.
+fn reply_for(language: Option<&str>, text: &str) -> &'static str {
+    if let Some((_, reply)) = language.and_then(|l| REPLIES.iter().find(|(lang, _)| *lang == l)) {
+        return reply;
+    }
     let has = |range: std::ops::RangeInclusive<char>| text.chars().any(|c| range.contains(&c));
     let language = if has('\u{0400}'..='\u{04FF}') {
         "ru"
