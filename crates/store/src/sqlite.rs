@@ -33,6 +33,47 @@ pub struct SqliteStore {
     event_head: tokio::sync::watch::Sender<i64>,
     channels: crate::channel_cache::ChannelCache,
     recent_events: crate::recent_events::RecentEvents,
+    _checkpoints: Checkpoints,
+}
+
+/// How large (in pages) a write-ahead log may grow before its writer
+/// checkpoints it itself: only when the background checkpoints fall behind.
+const WRITER_CHECKPOINT_PAGES: u32 = 16_384;
+/// How often the background checkpoints run.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
+
+/// Checkpoints both files' write-ahead logs on connections of their own.
+///
+/// SQLite's automatic checkpoint runs inside the commit that crosses its
+/// threshold, on the one writer: copying pages into the database file and
+/// syncing it, while every acknowledgement and ingestion behind it waits
+/// (measured: 12 of an ingestion commit's 40 ms). A passive checkpoint on
+/// another connection takes no write lock, so the writers go on meanwhile.
+struct Checkpoints(tokio::task::JoinHandle<()>);
+
+impl Checkpoints {
+    fn start(pools: Vec<SqlitePool>) -> Self {
+        Checkpoints(tokio::spawn(async move {
+            let mut tick = tokio::time::interval(CHECKPOINT_EVERY);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                for pool in &pools {
+                    // A failed checkpoint is retried at the next tick; the
+                    // writer's own threshold is the backstop.
+                    if let Err(err) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(pool).await {
+                        tracing::debug!(%err, "background checkpoint failed");
+                    }
+                }
+            }
+        }))
+    }
+}
+
+impl Drop for Checkpoints {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 impl SqliteStore {
@@ -61,12 +102,20 @@ impl SqliteStore {
         let options = options
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
+            // Each commit reaches the disk before it returns: a webhook is
+            // acknowledged only once it is durable, and an event is marked
+            // done in the intake file only after what it became is durable
+            // in the main one, even across a power cut. Group commit keeps
+            // this to one sync per batch.
+            .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(5))
             // Statement journals (an upsert's or a multi-row insert's undo
             // within its transaction) stay in memory instead of temporary files.
-            .pragma("temp_store", "memory");
+            .pragma("temp_store", "memory")
+            // The background checkpoints below copy the log into the file;
+            // the writer does it itself only if the log grows far beyond them.
+            .pragma("wal_autocheckpoint", WRITER_CHECKPOINT_PAGES.to_string());
         let intake_file = Self::intake_path(options.get_filename());
         let intake_options = options.clone().filename(&intake_file);
         let write = SqlitePoolOptions::new().max_connections(1).connect_with(options.clone()).await?;
@@ -85,6 +134,10 @@ impl SqliteStore {
         // Table statistics for the query planner, gathered where they are
         // missing or stale (SQLite's advice for long-lived connections).
         sqlx::query("PRAGMA optimize=0x10002").execute(&write).await?;
+        let checkpoints = Checkpoints::start(vec![
+            SqlitePoolOptions::new().max_connections(1).connect_with(options.clone()).await?,
+            SqlitePoolOptions::new().max_connections(1).connect_with(intake_options.clone()).await?,
+        ]);
         let read = SqlitePoolOptions::new().max_connections(4).connect_with(options.read_only(true)).await?;
         let intake_read =
             SqlitePoolOptions::new().max_connections(2).connect_with(intake_options.read_only(true)).await?;
@@ -98,6 +151,7 @@ impl SqliteStore {
             event_head,
             channels: Default::default(),
             recent_events: Default::default(),
+            _checkpoints: checkpoints,
         })
     }
 

@@ -96,3 +96,30 @@ async fn a_database_from_before_the_intake_file_keeps_its_inbound_events() {
     drop(store);
     assert!(!has_raw_events_table(&main).await, "the old table is gone from the main file");
 }
+
+/// The writers leave checkpointing to connections of their own: what is
+/// committed reaches the database file from the write-ahead log without
+/// the writer's own threshold (64 MiB of log) being crossed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_logs_are_checkpointed_beside_the_writers() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let main = dir.path().join("hark.db");
+    let store = SqliteStore::open(&main).await.unwrap_or_else(|e| panic!("{e}"));
+    let intake = SqliteStore::intake_path(&main);
+    let size = |path: &std::path::Path| std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    let before = size(&intake);
+    let body = "x".repeat(1_000);
+    let events: Vec<NewRawEvent> =
+        (0..2_000).map(|n| NewRawEvent { payload: json!({ "n": n, "body": body }), ..raw(&format!("e{n}")) }).collect();
+    store.append_raw_events(events).await.unwrap_or_else(|e| panic!("{e}"));
+    // Polled, with a bound far beyond the quarter second between checkpoints.
+    let mut grown = false;
+    for _ in 0..400 {
+        if size(&intake) > before + 1_000_000 {
+            grown = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(grown, "the intake file stayed at {} bytes: its log was never checkpointed", size(&intake));
+}
