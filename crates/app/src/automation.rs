@@ -501,13 +501,11 @@ impl App {
                 let public = self.auto_reply(rule, name, scene, Visibility::Public, &scene.render(public_text)).await?;
                 let private = self.auto_reply(rule, name, scene, Visibility::Private, &private).await?;
                 let result = if private.result == "done" { "done" } else { private.result.as_str() };
-                Ok(ActionOutcome {
-                    action: name.into(),
-                    result: result.into(),
-                    detail: format!("public: {}; private: {}", public.detail, private.detail),
-                    key: None,
-                    args: Default::default(),
-                })
+                // Each reply's own detail says which side it went to.
+                let mut outcome =
+                    ActionOutcome { action: name.into(), result: result.into(), ..public.clone() }.and_then(&private);
+                outcome.detail = format!("public: {}; private: {}", public.detail, private.detail);
+                Ok(outcome)
             }
             RuleAction::AutoAnswer { answers, handoff_team_id } => {
                 self.bot(rule, name, scene, runs, answers, handoff_team_id.as_deref()).await
@@ -716,7 +714,9 @@ impl App {
                     // The bot may not say it: a person must.
                     return self.hand_over(rule, name, scene, HandoffReason::NoAnswer, handoff_team, None).await;
                 }
-                Ok(ActionOutcome::done(name, format!("{ANSWERED} {:?}; {}", snippet.name, sent.detail)))
+                Ok(ActionOutcome::done(name, format!("{ANSWERED} {:?}", snippet.name))
+                    .said_as("bot-answered", &[("snippet", &snippet.name)])
+                    .and_then(&sent))
             }
             // Nothing fits: a person answers, without the bot saying anything first.
             BotStep::Handoff(HandoffReason::NoAnswer) => {
@@ -742,25 +742,24 @@ impl App {
         let c = &scene.conversation;
         let team = team.map(str::to_owned).or_else(|| c.team_id.clone());
         let assigned = match &team {
-            Some(team_id) if c.assignee_id.is_none() => {
-                self.assign_round_robin(&actor, &c.id, team_id).await?.map(|u| format!("assigned to {}", u.name))
-            }
+            Some(team_id) if c.assignee_id.is_none() => self.assign_round_robin(&actor, &c.id, team_id).await?,
             _ => None,
         };
-        let why = match reason {
-            HandoffReason::Asked => "asked for a person",
-            HandoffReason::Negative => "negative or a complaint",
-            HandoffReason::SecondQuestion => "a second question",
-            HandoffReason::NoAnswer => "no answer fits",
+        let (why, key) = match reason {
+            HandoffReason::Asked => ("asked for a person", "handed-over-asked"),
+            HandoffReason::Negative => ("negative or a complaint", "handed-over-negative"),
+            HandoffReason::SecondQuestion => ("a second question", "handed-over-second-question"),
+            HandoffReason::NoAnswer => ("no answer fits", "handed-over-no-answer"),
         };
-        let mut detail = format!("{HANDED_OVER} ({why})");
-        if let Some(a) = assigned {
-            detail.push_str(&format!("; {a}"));
+        let mut outcome = ActionOutcome::done(name, format!("{HANDED_OVER} ({why})")).said_as(key, &[]);
+        if let Some(agent) = assigned {
+            outcome =
+                outcome.and_said(&format!("assigned to {}", agent.name), "assigned-to", &[("agent", &agent.name)]);
         }
         if let Some(said) = said.filter(|s| s.result == "done") {
-            detail.push_str(&format!("; {}", said.detail));
+            outcome = outcome.and_then(&said);
         }
-        Ok(ActionOutcome::done(name, detail))
+        Ok(outcome)
     }
 
     /// Personal data in a public post: the conversation gets the
@@ -812,6 +811,7 @@ impl App {
         let outcome = match self.update_conversation(&system, &message.conversation_id, update).await {
             Ok(_) => {
                 ActionOutcome::done("add_label", format!("{PERSONAL_DATA_LABEL}: {} posted publicly", kinds.join(", ")))
+                    .said_as("personal-data-posted", &[("label", PERSONAL_DATA_LABEL), ("kinds", &kinds.join(","))])
             }
             Err(err) => ActionOutcome::failed("add_label", err.to_string()),
         };

@@ -832,6 +832,18 @@ pub struct ActionOutcome {
     pub key: Option<String>,
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub args: std::collections::BTreeMap<String, String>,
+    /// Further sentences of the detail, after the one `key` names (a bot's
+    /// hand-over: why, who got it, what the bot said), each read the same way.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub more: Vec<DetailPart>,
+}
+
+/// One sentence of an action's detail: the interface's message and its arguments.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct DetailPart {
+    pub key: String,
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub args: std::collections::BTreeMap<String, String>,
 }
 
 /// Every key an action's detail may name ([`ActionOutcome::said_as`]); the
@@ -840,12 +852,19 @@ pub const RULE_DETAIL_KEYS: &[&str] = &[
     "already-private",
     "approval-required",
     "assigned-in-team",
+    "assigned-to",
+    "bot-answered",
     "bot-idle",
+    "handed-over-asked",
+    "handed-over-negative",
+    "handed-over-no-answer",
+    "handed-over-second-question",
     "no-message",
     "not-sent-negative",
     "not-sent-repeated",
     "nothing-to-hide",
     "nothing-to-say",
+    "personal-data-posted",
     "private-no-public",
     "queued-email",
     "queued-hide",
@@ -866,6 +885,7 @@ impl ActionOutcome {
             detail: detail.into(),
             key: None,
             args: Default::default(),
+            more: vec![],
         }
     }
 
@@ -885,9 +905,38 @@ impl ActionOutcome {
     pub fn said_as(mut self, key: &str, args: &[(&str, &str)]) -> Self {
         debug_assert!(RULE_DETAIL_KEYS.contains(&key), "rule detail key {key} is not in RULE_DETAIL_KEYS");
         self.key = Some(key.to_owned());
-        self.args = args.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        self.args = args_map(args);
         self
     }
+
+    /// Adds a sentence to the detail, in English words and as a message.
+    pub fn and_said(mut self, detail: &str, key: &str, args: &[(&str, &str)]) -> Self {
+        debug_assert!(RULE_DETAIL_KEYS.contains(&key), "rule detail key {key} is not in RULE_DETAIL_KEYS");
+        self.detail.push_str("; ");
+        self.detail.push_str(detail);
+        self.more.push(DetailPart { key: key.to_owned(), args: args_map(args) });
+        self
+    }
+
+    /// Adds what another action said (a reply sent on the way) to the detail.
+    /// Its words are kept even without a message, so nothing goes unsaid.
+    pub fn and_then(mut self, other: &ActionOutcome) -> Self {
+        self.detail.push_str("; ");
+        self.detail.push_str(&other.detail);
+        match &other.key {
+            Some(key) => {
+                self.more.push(DetailPart { key: key.clone(), args: other.args.clone() });
+                self.more.extend(other.more.iter().cloned());
+            }
+            // An error's own words: the English detail is all there is.
+            None => self.key = None,
+        }
+        self
+    }
+}
+
+fn args_map(args: &[(&str, &str)]) -> std::collections::BTreeMap<String, String> {
+    args.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
 }
 
 /// An agent's correction of the sentiment or intent Hark read in a message,
@@ -1163,6 +1212,29 @@ mod tests {
         assert_eq!((old.key, old.args.len(), old.detail.as_str()), (None, 0, "resolved"));
         // A name is not a sentence: it carries no message.
         assert!(serde_json::to_value(ActionOutcome::done("add_label", "vip")).unwrap_or_default().get("key").is_none());
+    }
+
+    #[test]
+    fn a_detail_of_several_sentences_keeps_each_one_and_its_english_words() {
+        let said =
+            ActionOutcome::done("reply_public", "public reply: hello").said_as("replied-public", &[("text", "hello")]);
+        let outcome = ActionOutcome::done("auto_answer", "handed over to a person (a second question)")
+            .said_as("handed-over-second-question", &[])
+            .and_said("assigned to Ana", "assigned-to", &[("agent", "Ana")])
+            .and_then(&said);
+        assert_eq!(outcome.detail, "handed over to a person (a second question); assigned to Ana; public reply: hello");
+        let keys: Vec<&str> = outcome.more.iter().map(|p| p.key.as_str()).collect();
+        assert_eq!(
+            (outcome.key.as_deref(), keys),
+            (Some("handed-over-second-question"), vec!["assigned-to", "replied-public"])
+        );
+        let back: ActionOutcome = serde_json::from_value(serde_json::to_value(&outcome).unwrap_or_default())
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(back, outcome);
+        // An error's own words have no message: the whole detail is read as words.
+        let failed = outcome.and_then(&ActionOutcome::failed("assign_team", "team not found"));
+        assert_eq!(failed.key, None);
+        assert!(failed.detail.ends_with("; team not found"));
     }
     use crate::model::*;
     use serde_json::json;

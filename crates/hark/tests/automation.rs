@@ -610,6 +610,17 @@ async fn the_bot_answers_once_and_hands_over_to_a_person_when_asked() {
     let log = rig.app.rule_log(&rig.admin, &dm.id).await.unwrap_or_default();
     let details: Vec<&str> = log.iter().filter(|r| r.rule_id == bot.id).map(|r| r.actions[0].detail.as_str()).collect();
     assert!(details[0].starts_with("answered with") && details[1].starts_with("handed over"), "{details:?}");
+    // Each sentence of the log names its message, so every agent reads it in their language.
+    let sentences: Vec<Vec<&str>> = log
+        .iter()
+        .filter(|r| r.rule_id == bot.id)
+        .map(|r| {
+            let first = r.actions[0].key.as_deref().into_iter();
+            first.chain(r.actions[0].more.iter().map(|p| p.key.as_str())).collect()
+        })
+        .collect();
+    assert_eq!(sentences[0], ["bot-answered", "replied-private"], "{sentences:?}");
+    assert_eq!(sentences[1], ["handed-over-asked", "assigned-to", "replied-private"], "{sentences:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -131,6 +131,7 @@ use crate::error::{ErrorBody, ErrorDetail};
         hark_domain::rules::BotAnswer,
         hark_domain::rules::RuleRun,
         hark_domain::rules::ActionOutcome,
+        hark_domain::rules::DetailPart,
         hark_domain::rules::Correction,
         hark_domain::assignment::AgentProfile,
         hark_domain::permissions::PublishPolicy,

@@ -11,6 +11,7 @@ use maud::{Markup, html};
 
 use super::Ctx;
 use super::components::*;
+use crate::i18n::Strings;
 use crate::text;
 
 /// A waiting reply as the approval queue shows it.
@@ -441,13 +442,29 @@ pub fn approvals_tab(ctx: &Ctx<'_>, pending: &[PendingLine<'_>]) -> Markup {
 }
 
 /// What an action did, in the agent's language when the detail has a message.
-fn outcome_detail(ctx: &Ctx<'_>, outcome: &ActionOutcome) -> String {
-    match &outcome.key {
-        Some(key) => {
-            ctx.t.t_text_args(&format!("rule-detail-{key}"), outcome.args.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-        }
-        None => outcome.detail.clone(),
-    }
+fn outcome_detail(t: &Strings, outcome: &ActionOutcome) -> String {
+    let Some(key) = &outcome.key else { return outcome.detail.clone() };
+    let mut sentences = vec![detail_sentence(t, key, &outcome.args)];
+    sentences.extend(outcome.more.iter().map(|part| detail_sentence(t, &part.key, &part.args)));
+    sentences.join("; ")
+}
+
+/// One sentence of a detail in the agent's language. A `kinds` argument
+/// lists personal-data kinds, each named in that language too.
+fn detail_sentence(t: &Strings, key: &str, args: &std::collections::BTreeMap<String, String>) -> String {
+    let kinds = args.get("kinds").map(|kinds| {
+        kinds
+            .split(',')
+            .filter(|k| !k.is_empty())
+            .map(|k| t.t(&format!("pii-{}", k.replace('_', "-"))))
+            .collect::<Vec<_>>()
+            .join(", ")
+    });
+    let args = args.iter().map(|(k, v)| match (k.as_str(), &kinds) {
+        ("kinds", Some(named)) => (k.as_str(), named.as_str()),
+        _ => (k.as_str(), v.as_str()),
+    });
+    t.t_text_args(&format!("rule-detail-{key}"), args)
 }
 
 /// The rule log of a conversation: every rule that ran and what each action did.
@@ -466,7 +483,7 @@ pub fn rule_log(ctx: &Ctx<'_>, runs: &[RuleRun]) -> Markup {
                                     li class={ "outcome " (a.result) } {
                                         span.result { (t.t(&format!("rule-result-{}", a.result))) } " "
                                         (t.t(&format!("rule-action-{}", a.action.replace('_', "-")))) ": "
-                                        span dir="auto" { (outcome_detail(ctx, a)) }
+                                        span dir="auto" { (outcome_detail(t, a)) }
                                     }
                                 }
                                 @if run.status == "running" { li.outcome { (t.t("rule-running")) } }
@@ -506,5 +523,40 @@ pub fn reading(ctx: &Ctx<'_>, m: &Message) -> Markup {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A bot's hand-over reads as one line of several sentences, each in the
+    /// agent's language; personal-data kinds are named in it too.
+    #[test]
+    fn a_detail_of_several_sentences_is_read_in_the_agents_language() {
+        let said = ActionOutcome::done("auto_answer", "public reply: Passing you to a colleague.")
+            .said_as("replied-public", &[("text", "Passing you to a colleague.")]);
+        let handed = ActionOutcome::done("auto_answer", "handed over to a person (asked for a person)")
+            .said_as("handed-over-asked", &[])
+            .and_said("assigned to Dmitri", "assigned-to", &[("agent", "Dmitri")])
+            .and_then(&said);
+        let russian = Strings::get("ru");
+        let expected = [
+            russian.t_text_args("rule-detail-handed-over-asked", []),
+            russian.t_text_args("rule-detail-assigned-to", [("agent", "Dmitri")]),
+            russian.t_text_args("rule-detail-replied-public", [("text", "Passing you to a colleague.")]),
+        ]
+        .join("; ");
+        let read = outcome_detail(russian, &handed);
+        assert_eq!(read, expected);
+        assert!(read.starts_with("передано сотруднику") && read.contains("Dmitri"), "{read}");
+        let posted = ActionOutcome::done("add_label", "personal-data: card_number, iban posted publicly")
+            .said_as("personal-data-posted", &[("label", "personal-data"), ("kinds", "card_number,iban")]);
+        let greek = outcome_detail(Strings::get("el"), &posted);
+        assert!(greek.contains(&Strings::get("el").t("pii-card-number")), "{greek}");
+        assert!(!greek.contains("card_number"), "{greek}");
+        // Words without a message (an error's own) are shown as they are.
+        let failed = ActionOutcome::failed("assign_team", "team not found");
+        assert_eq!(outcome_detail(russian, &handed.clone().and_then(&failed)), handed.and_then(&failed).detail);
     }
 }
