@@ -30,6 +30,14 @@ pub struct EchoItem {
     pub created_at: Timestamp,
 }
 
+/// Which of Hark's unmatched replies an echo is.
+enum EchoMatch<'m> {
+    One(&'m Message),
+    None,
+    /// Several fit equally well.
+    Ambiguous,
+}
+
 /// What became of a raw event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RawOutcome {
@@ -75,7 +83,17 @@ impl App {
             return Ok(RawOutcome::Skipped);
         }
         let pending = self.store.unmatched_outbound(&channel.id, 50).await?;
-        if let Some(ours) = self.echoed_message(&channel, &echo, &pending).await? {
+        let ours = match self.echoed_message(&channel, &echo, &pending).await? {
+            EchoMatch::One(ours) => Some(ours),
+            EchoMatch::None => None,
+            // Once the publishers record their ids, the echo is found by its own.
+            EchoMatch::Ambiguous => {
+                return self
+                    .defer_or_skip(raw_id, received_at, "echo of one of several replies of the same text")
+                    .await;
+            }
+        };
+        if let Some(ours) = ours {
             let at = now();
             let recorded = self
                 .store
@@ -125,33 +143,39 @@ impl App {
     /// Which of Hark's replies waiting for their platform id an echo is. The
     /// same text often goes to several customers (a greeting, a snippet), so
     /// when the network says who received it, only a reply to that customer
-    /// (or in that thread) matches; without that, only an unambiguous text does.
+    /// (or in that thread) matches; without that, only an unambiguous text
+    /// does. Two replies that both fit (one text to two customers in one
+    /// public thread) are not guessed between.
     async fn echoed_message<'m>(
         &self,
         channel: &Channel,
         echo: &EchoItem,
         pending: &'m [Message],
-    ) -> AppResult<Option<&'m Message>> {
+    ) -> AppResult<EchoMatch<'m>> {
         let same_text: Vec<&Message> = pending.iter().filter(|m| m.text.trim() == echo.text.trim()).collect();
         if same_text.len() <= 1 && echo.recipient_platform_user_id.is_none() {
-            return Ok(same_text.into_iter().next());
+            return Ok(same_text.into_iter().next().map_or(EchoMatch::None, EchoMatch::One));
         }
+        let recipient = match &echo.recipient_platform_user_id {
+            Some(user) => self.store.identity(&channel.workspace_id, channel.network, user).await?,
+            None => None,
+        };
+        let mut fitting = vec![];
         for candidate in same_text {
             let Some(conversation) = self.store.conversation(&candidate.conversation_id).await? else { continue };
-            if conversation.platform_thread_id.as_deref() == Some(echo.thread_id.as_str()) {
-                return Ok(Some(candidate));
-            }
             // A public reply's echo comes back in its thread; a private one names its recipient.
-            if let Some(recipient) =
-                echo.recipient_platform_user_id.as_ref().filter(|_| candidate.visibility == Visibility::Private)
-            {
-                let identity = self.store.identity(&channel.workspace_id, channel.network, recipient).await?;
-                if identity.is_some_and(|i| i.contact_id == conversation.contact_id) {
-                    return Ok(Some(candidate));
-                }
+            let in_thread = conversation.platform_thread_id.as_deref() == Some(echo.thread_id.as_str());
+            let to_recipient = candidate.visibility == Visibility::Private
+                && recipient.as_ref().is_some_and(|i| i.contact_id == conversation.contact_id);
+            if in_thread || to_recipient {
+                fitting.push(candidate);
             }
         }
-        Ok(None)
+        Ok(match fitting.as_slice() {
+            [] => EchoMatch::None,
+            [one] => EchoMatch::One(one),
+            _ => EchoMatch::Ambiguous,
+        })
     }
 
     async fn import_outside_reply(&self, raw_id: i64, channel: &Channel, echo: &EchoItem) -> AppResult<RawOutcome> {
@@ -297,74 +321,129 @@ mod tests {
     use super::*;
     use crate::{CredentialSealer, InboundAuthor, InboundItem, IngestOutcome};
 
+    async fn facebook(store: std::sync::Arc<dyn hark_store::Store>) -> (App, Channel) {
+        let app = App::new(store, CredentialSealer::new(&[7u8; 32]));
+        let ws = app.create_workspace("Acme", "UTC").await.unwrap_or_else(|e| panic!("{e}"));
+        let input = crate::ChannelCreate {
+            network: Network::Facebook,
+            name: "Facebook".into(),
+            handle: "acme".into(),
+            external_id: "1".into(),
+            credentials: None,
+            settings: json!({}),
+        };
+        let channel = app.create_channel(&Actor::system(&ws.id), input).await.unwrap_or_else(|e| panic!("{e}"));
+        (app, channel)
+    }
+
+    /// A customer's message (a comment in `thread`, else private); returns its conversation.
+    async fn customer_writes(app: &App, channel: &Channel, user: &str, id: &str, thread: Option<&str>) -> Conversation {
+        let item = InboundItem {
+            channel_id: channel.id.clone(),
+            kind: if thread.is_some() { ConversationKind::Public } else { ConversationKind::Private },
+            platform_message_id: id.into(),
+            platform_thread_id: thread.map(str::to_owned),
+            platform_parent_id: None,
+            author: InboundAuthor { platform_user_id: user.into(), handle: user.into(), display_name: user.into() },
+            text: "where is my order?".into(),
+            attachments: vec![],
+            created_at: now(),
+            language: None,
+            sentiment: None,
+            intent: None,
+            personal_data: vec![],
+        };
+        let outcomes = app.ingest_batch(vec![(None, item)]).await.unwrap_or_else(|e| panic!("{e}"));
+        let IngestOutcome::Created { conversation_id, .. } = &outcomes[0] else { panic!("{:?}", outcomes[0]) };
+        app.store.conversation(conversation_id).await.ok().flatten().unwrap_or_else(|| panic!("the conversation"))
+    }
+
+    /// Hark's reply in the conversation, with the platform id the publisher recorded (if any).
+    async fn brand_replies(app: &App, conversation: &Conversation, text: &str, platform_id: Option<&str>) -> Message {
+        let mut reply = app
+            .store
+            .recent_messages(&conversation.id, 10)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .pop()
+            .unwrap_or_else(|| panic!("the customer's message"));
+        reply.id = new_id("msg");
+        reply.direction = Direction::Outbound;
+        reply.visibility =
+            if conversation.kind == ConversationKind::Public { Visibility::Public } else { Visibility::Private };
+        reply.author_kind = AuthorKind::User;
+        reply.author_contact_id = None;
+        reply.text = text.into();
+        reply.platform_message_id = platform_id.map(str::to_owned);
+        reply.delivery_status = DeliveryStatus::Sending;
+        app.store.commit(vec![Write::InsertMessage(reply.clone())]).await.unwrap_or_else(|e| panic!("{e}"));
+        reply
+    }
+
+    fn echo_of(channel: &Channel, platform_id: &str, thread: &str, recipient: Option<&str>, text: &str) -> EchoItem {
+        EchoItem {
+            channel_id: channel.id.clone(),
+            platform_message_id: platform_id.into(),
+            thread_id: thread.into(),
+            recipient_platform_user_id: recipient.map(str::to_owned),
+            text: text.into(),
+            by_hark: false,
+            created_at: now(),
+        }
+    }
+
     /// The publisher recorded the reply's platform id after `apply_echo`
     /// looked for it: the import collides with it and the echo is done.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn an_echo_racing_its_publication_is_not_imported_twice() {
         for db in hark_store::testing::all().await {
-            let app = App::new(db.store.clone(), CredentialSealer::new(&[7u8; 32]));
-            let ws = app.create_workspace("Acme", "UTC").await.unwrap_or_else(|e| panic!("{e}"));
-            let system = Actor::system(&ws.id);
-            let input = crate::ChannelCreate {
-                network: Network::Facebook,
-                name: "Facebook".into(),
-                handle: "acme".into(),
-                external_id: "1".into(),
-                credentials: None,
-                settings: json!({}),
-            };
-            let channel = app.create_channel(&system, input).await.unwrap_or_else(|e| panic!("{e}"));
-            let item = InboundItem {
-                channel_id: channel.id.clone(),
-                kind: ConversationKind::Private,
-                platform_message_id: "m1".into(),
-                platform_thread_id: None,
-                platform_parent_id: None,
-                author: InboundAuthor {
-                    platform_user_id: "ana".into(),
-                    handle: "ana".into(),
-                    display_name: "Ana".into(),
-                },
-                text: "where is my order?".into(),
-                attachments: vec![],
-                created_at: now(),
-                language: None,
-                sentiment: None,
-                intent: None,
-                personal_data: vec![],
-            };
-            let outcomes = app.ingest_batch(vec![(None, item)]).await.unwrap_or_else(|e| panic!("{}: {e}", db.name));
-            let IngestOutcome::Created { conversation_id, .. } = &outcomes[0] else { panic!("{:?}", outcomes[0]) };
-            let conversation = app.store.conversation(conversation_id).await.ok().flatten().unwrap_or_else(|| panic!());
-            let mut reply = app
-                .store
-                .recent_messages(conversation_id, 10)
-                .await
-                .unwrap_or_else(|e| panic!("{e}"))
-                .pop()
-                .unwrap_or_else(|| panic!("{}: the customer's message", db.name));
-            reply.id = new_id("msg");
-            reply.direction = Direction::Outbound;
-            reply.author_kind = AuthorKind::User;
-            reply.author_contact_id = None;
-            reply.text = "It left our warehouse today.".into();
-            reply.platform_message_id = Some("m-reply".into());
-            app.store.commit(vec![Write::InsertMessage(reply.clone())]).await.unwrap_or_else(|e| panic!("{e}"));
-
-            let echo = EchoItem {
-                channel_id: channel.id.clone(),
-                platform_message_id: "m-reply".into(),
-                thread_id: conversation.platform_thread_id.clone().unwrap_or_default(),
-                recipient_platform_user_id: Some("ana".into()),
-                text: reply.text.clone(),
-                by_hark: false,
-                created_at: now(),
-            };
+            let (app, channel) = facebook(db.store.clone()).await;
+            let conversation = customer_writes(&app, &channel, "ana", "m1", None).await;
+            let reply = brand_replies(&app, &conversation, "It left our warehouse today.", Some("m-reply")).await;
+            let thread = conversation.platform_thread_id.clone().unwrap_or_default();
+            let echo = echo_of(&channel, "m-reply", &thread, Some("ana"), &reply.text);
             let outcome = app.import_unless_published(0, &channel, &echo).await;
             assert_eq!(outcome.ok(), Some(RawOutcome::Skipped), "{}", db.name);
-            let messages = app.store.recent_messages(conversation_id, 10).await.unwrap_or_else(|e| panic!("{e}"));
+            let messages = app.store.recent_messages(&conversation.id, 10).await.unwrap_or_else(|e| panic!("{e}"));
             let copies = messages.iter().filter(|m| m.platform_message_id.as_deref() == Some("m-reply")).count();
             assert_eq!(copies, 1, "{}: the reply is stored once", db.name);
+        }
+    }
+
+    /// One text to two customers in one public thread, both still being
+    /// published: the echo fits either, so it waits for the publishers
+    /// instead of giving one reply the other's platform id.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_echo_that_fits_two_replies_waits_for_their_publishers() {
+        for db in hark_store::testing::all().await {
+            let (app, channel) = facebook(db.store.clone()).await;
+            let ana = customer_writes(&app, &channel, "ana", "c1", Some("post-1")).await;
+            let ben = customer_writes(&app, &channel, "ben", "c2", Some("post-1")).await;
+            assert_ne!(ana.id, ben.id, "{}", db.name);
+            let text = "Sorry about that! We have sent you a private message.";
+            let to_ana = brand_replies(&app, &ana, text, None).await;
+            let to_ben = brand_replies(&app, &ben, text, None).await;
+
+            let echo = echo_of(&channel, "r-ben", "post-1", None, text);
+            let outcome = app.apply_echo(0, now(), echo.clone()).await.unwrap_or_else(|e| panic!("{}: {e}", db.name));
+            assert_eq!(outcome, RawOutcome::Deferred, "{}", db.name);
+            for reply in [&to_ana, &to_ben] {
+                let stored = app.store.message(&reply.id).await.ok().flatten().unwrap_or_else(|| panic!());
+                assert_eq!(stored.platform_message_id, None, "{}: no reply took the echo's id", db.name);
+            }
+
+            // Ben's publisher records its id; the echo, taken again, is found by it.
+            app.store
+                .commit(vec![Write::SetMessagePlatformId {
+                    message_id: to_ben.id.clone(),
+                    platform_message_id: "r-ben".into(),
+                }])
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+            let again = app.apply_echo(0, now(), echo).await.unwrap_or_else(|e| panic!("{}: {e}", db.name));
+            assert_eq!(again, RawOutcome::Skipped, "{}", db.name);
+            let stored = app.store.message(&to_ana.id).await.ok().flatten().unwrap_or_else(|| panic!());
+            assert_eq!(stored.platform_message_id, None, "{}: Ana's reply waits for its own id", db.name);
         }
     }
 }
