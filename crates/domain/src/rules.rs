@@ -928,8 +928,13 @@ impl ActionOutcome {
                 self.more.push(DetailPart { key: key.clone(), args: other.args.clone() });
                 self.more.extend(other.more.iter().cloned());
             }
-            // An error's own words: the English detail is all there is.
-            None => self.key = None,
+            // An error's own words: the English detail is all there is, so
+            // no sentence is read as a message.
+            None => {
+                self.key = None;
+                self.args.clear();
+                self.more.clear();
+            }
         }
         self
     }
@@ -1234,6 +1239,7 @@ mod tests {
         // An error's own words have no message: the whole detail is read as words.
         let failed = outcome.and_then(&ActionOutcome::failed("assign_team", "team not found"));
         assert_eq!(failed.key, None);
+        assert!(failed.more.is_empty());
         assert!(failed.detail.ends_with("; team not found"));
     }
     use crate::model::*;
