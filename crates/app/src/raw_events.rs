@@ -36,6 +36,10 @@ enum EchoMatch<'m> {
     None,
     /// Several fit equally well.
     Ambiguous,
+    /// None has its text, but one of Hark's replies in the same place is
+    /// still on its way; networks alter what they echo (an added @mention,
+    /// shortened links), so the echo may be that reply.
+    InFlight,
 }
 
 /// What became of a raw event.
@@ -92,6 +96,19 @@ impl App {
                     .defer_or_skip(raw_id, received_at, "echo of one of several replies of the same text")
                     .await;
             }
+            // Once that reply's publisher records its id, the echo is either
+            // found by it or is a message of its own; past the race window it
+            // is imported rather than dropped.
+            EchoMatch::InFlight if !echo.by_hark && now().duration_since(received_at) < RACE_WINDOW => {
+                self.defer_raw(
+                    raw_id,
+                    "echo next to a reply still being published",
+                    now().checked_add(RETRY_AFTER).ok(),
+                )
+                .await?;
+                return Ok(RawOutcome::Deferred);
+            }
+            EchoMatch::InFlight => None,
         };
         if let Some(ours) = ours {
             let at = now();
@@ -145,7 +162,10 @@ impl App {
     /// when the network says who received it, only a reply to that customer
     /// (or in that thread) matches; without that, only an unambiguous text
     /// does. Two replies that both fit (one text to two customers in one
-    /// public thread) are not guessed between.
+    /// public thread) are not guessed between. When no text matches but a
+    /// reply in the same place is still being published, the echo may be it
+    /// with its text altered by the network, and is not taken for a message
+    /// sent with the network's own tools yet.
     async fn echoed_message<'m>(
         &self,
         channel: &Channel,
@@ -153,29 +173,49 @@ impl App {
         pending: &'m [Message],
     ) -> AppResult<EchoMatch<'m>> {
         let same_text: Vec<&Message> = pending.iter().filter(|m| m.text.trim() == echo.text.trim()).collect();
-        if same_text.len() <= 1 && echo.recipient_platform_user_id.is_none() {
-            return Ok(same_text.into_iter().next().map_or(EchoMatch::None, EchoMatch::One));
+        if same_text.len() == 1 && echo.recipient_platform_user_id.is_none() {
+            return Ok(EchoMatch::One(same_text[0]));
+        }
+        let in_flight: Vec<&Message> = pending
+            .iter()
+            .filter(|m| matches!(m.delivery_status, DeliveryStatus::Queued | DeliveryStatus::Sending))
+            .collect();
+        if same_text.is_empty() && in_flight.is_empty() {
+            return Ok(EchoMatch::None);
         }
         let recipient = match &echo.recipient_platform_user_id {
             Some(user) => self.store.identity(&channel.workspace_id, channel.network, user).await?,
             None => None,
         };
         let mut fitting = vec![];
-        for candidate in same_text {
-            let Some(conversation) = self.store.conversation(&candidate.conversation_id).await? else { continue };
-            // A public reply's echo comes back in its thread; a private one names its recipient.
-            let in_thread = conversation.platform_thread_id.as_deref() == Some(echo.thread_id.as_str());
-            let to_recipient = candidate.visibility == Visibility::Private
-                && recipient.as_ref().is_some_and(|i| i.contact_id == conversation.contact_id);
-            if in_thread || to_recipient {
-                fitting.push(candidate);
+        for candidate in &same_text {
+            if self.fits_place(candidate, echo, recipient.as_ref()).await? {
+                fitting.push(*candidate);
             }
         }
-        Ok(match fitting.as_slice() {
-            [] => EchoMatch::None,
-            [one] => EchoMatch::One(one),
-            _ => EchoMatch::Ambiguous,
-        })
+        match fitting.as_slice() {
+            [one] => return Ok(EchoMatch::One(one)),
+            [_, _, ..] => return Ok(EchoMatch::Ambiguous),
+            [] => {}
+        }
+        for candidate in in_flight {
+            if self.fits_place(candidate, echo, recipient.as_ref()).await? {
+                return Ok(EchoMatch::InFlight);
+            }
+        }
+        Ok(EchoMatch::None)
+    }
+
+    /// Whether an echo came back where `candidate` was sent: a public
+    /// reply's echo in its thread, a private one's naming its recipient.
+    async fn fits_place(&self, candidate: &Message, echo: &EchoItem, recipient: Option<&Identity>) -> AppResult<bool> {
+        let Some(conversation) = self.store.conversation(&candidate.conversation_id).await? else {
+            return Ok(false);
+        };
+        let in_thread = conversation.platform_thread_id.as_deref() == Some(echo.thread_id.as_str());
+        let to_recipient = candidate.visibility == Visibility::Private
+            && recipient.is_some_and(|i| i.contact_id == conversation.contact_id);
+        Ok(in_thread || to_recipient)
     }
 
     async fn import_outside_reply(&self, raw_id: i64, channel: &Channel, echo: &EchoItem) -> AppResult<RawOutcome> {
@@ -444,6 +484,66 @@ mod tests {
             assert_eq!(again, RawOutcome::Skipped, "{}", db.name);
             let stored = app.store.message(&to_ana.id).await.ok().flatten().unwrap_or_else(|| panic!());
             assert_eq!(stored.platform_message_id, None, "{}: Ana's reply waits for its own id", db.name);
+        }
+    }
+
+    /// The network echoes Hark's reply with its text altered (a name tag
+    /// added in front) before the publisher has recorded the reply's id: the
+    /// echo waits for the publisher instead of being imported as a second
+    /// copy of the reply, then is found by its id.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_altered_echo_of_a_reply_in_flight_waits_for_its_publisher() {
+        for db in hark_store::testing::all().await {
+            let (app, channel) = facebook(db.store.clone()).await;
+            let ana = customer_writes(&app, &channel, "ana", "c1", Some("post-1")).await;
+            let reply = brand_replies(&app, &ana, "It left our warehouse today.", None).await;
+
+            let echo = echo_of(&channel, "r-ana", "post-1", None, "Ana Smith It left our warehouse today.");
+            let outcome = app.apply_echo(0, now(), echo.clone()).await.unwrap_or_else(|e| panic!("{}: {e}", db.name));
+            assert_eq!(outcome, RawOutcome::Deferred, "{}", db.name);
+            let messages = app.store.recent_messages(&ana.id, 10).await.unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(messages.len(), 2, "{}: nothing imported while the reply is on its way", db.name);
+
+            app.store
+                .commit(vec![Write::SetMessagePlatformId {
+                    message_id: reply.id.clone(),
+                    platform_message_id: "r-ana".into(),
+                }])
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+            let again = app.apply_echo(0, now(), echo).await.unwrap_or_else(|e| panic!("{}: {e}", db.name));
+            assert_eq!(again, RawOutcome::Skipped, "{}", db.name);
+            let messages = app.store.recent_messages(&ana.id, 10).await.unwrap_or_else(|e| panic!("{e}"));
+            let copies = messages.iter().filter(|m| m.platform_message_id.as_deref() == Some("r-ana")).count();
+            assert_eq!((messages.len(), copies), (2, 1), "{}: the reply is stored once", db.name);
+        }
+    }
+
+    /// A message sent with the network's own tools next to a reply of
+    /// Hark's that stays unpublished is imported once the race window has
+    /// passed, not dropped; elsewhere it is imported at once.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_outside_reply_next_to_a_stuck_one_is_imported_after_the_window() {
+        for db in hark_store::testing::all().await {
+            let (app, channel) = facebook(db.store.clone()).await;
+            let ana = customer_writes(&app, &channel, "ana", "c1", Some("post-1")).await;
+            let ben = customer_writes(&app, &channel, "ben", "c2", Some("post-2")).await;
+            brand_replies(&app, &ana, "It left our warehouse today.", None).await;
+
+            let long_ago =
+                now().checked_sub(RACE_WINDOW + SignedDuration::from_secs(1)).unwrap_or_else(|e| panic!("{e}"));
+            let next_to_it = echo_of(&channel, "o-1", "post-1", None, "Sent from the page itself.");
+            let outcome = app.apply_echo(0, long_ago, next_to_it).await.unwrap_or_else(|e| panic!("{}: {e}", db.name));
+            assert_eq!(outcome, RawOutcome::Applied, "{}", db.name);
+
+            let elsewhere = echo_of(&channel, "o-2", "post-2", None, "Also sent from the page.");
+            let outcome = app.apply_echo(0, now(), elsewhere).await.unwrap_or_else(|e| panic!("{}: {e}", db.name));
+            assert_eq!(outcome, RawOutcome::Applied, "{}", db.name);
+            for (conversation, id) in [(&ana, "o-1"), (&ben, "o-2")] {
+                let messages = app.store.recent_messages(&conversation.id, 10).await.unwrap_or_else(|e| panic!("{e}"));
+                let imported = messages.iter().filter(|m| m.platform_message_id.as_deref() == Some(id)).count();
+                assert_eq!(imported, 1, "{}: {id} imported into its conversation", db.name);
+            }
         }
     }
 }
