@@ -215,7 +215,9 @@ impl App {
     ) -> (Change<'a>, Message) {
         let mut reviewed = message.clone();
         reviewed.delivery_status = DeliveryStatus::Failed;
-        reviewed.delivery_error = Some(format!("rejected by {}: {comment}", actor.user.name));
+        reviewed.delivery_error = Some(
+            DeliveryNote::RejectedBy { reviewer: actor.user.name.clone(), comment: comment.to_owned() }.to_string(),
+        );
         let change = Change::new(actor, at)
             .write(Write::UpdateMessageDelivery {
                 message_id: message.id.clone(),

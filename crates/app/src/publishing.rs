@@ -208,11 +208,17 @@ impl App {
     ) -> AppResult<()> {
         let at = now();
         let actor = Actor::system(&message.workspace_id);
-        delivery_change(&actor, message, DeliveryStatus::Queued, Some(format!("retrying: {reason}")), at)
-            .write(Write::RescheduleOutbox { id: item.id, due_at, error: reason.to_owned() })
-            .write(attempt(item, at, "retry", reason))
-            .commit(self)
-            .await?;
+        delivery_change(
+            &actor,
+            message,
+            DeliveryStatus::Queued,
+            Some(DeliveryNote::Retrying { reason: reason.to_owned() }.to_string()),
+            at,
+        )
+        .write(Write::RescheduleOutbox { id: item.id, due_at, error: reason.to_owned() })
+        .write(attempt(item, at, "retry", reason))
+        .commit(self)
+        .await?;
         Ok(())
     }
 

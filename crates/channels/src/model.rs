@@ -391,3 +391,29 @@ pub struct ThreadPost {
     /// Where the post is seen on the network.
     pub url: Option<String>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hark_domain::DeliveryNote;
+
+    /// A reply that failed on the channel's credentials or settings shows
+    /// that, in the agent's language, only if these sentences stay the ones
+    /// `DeliveryNote` reads.
+    #[test]
+    fn credential_and_settings_errors_read_as_delivery_notes() {
+        let words = "Error validating access token".to_owned();
+        assert_eq!(
+            DeliveryNote::parse(&ConnectorError::Unauthorized(words.clone()).to_string()),
+            DeliveryNote::CredentialsRejected { words: words.clone() }
+        );
+        assert_eq!(
+            DeliveryNote::parse(&ConnectorError::Misconfigured(words.clone()).to_string()),
+            DeliveryNote::Misconfigured { words: words.clone() }
+        );
+        assert_eq!(
+            DeliveryNote::parse(&ConnectorError::Rejected(words.clone()).to_string()),
+            DeliveryNote::Words(words)
+        );
+    }
+}

@@ -9,6 +9,7 @@ pub mod business_hours;
 pub mod collaboration;
 pub mod conversation;
 pub mod csat;
+pub mod delivery_note;
 pub mod enums;
 pub mod known_issues;
 pub mod metrics;
@@ -19,6 +20,7 @@ pub mod sla;
 pub mod spikes;
 
 pub use collaboration::*;
+pub use delivery_note::DeliveryNote;
 pub use enums::*;
 pub use model::*;
 pub use permissions::{Action, permits};

@@ -10,7 +10,7 @@
 
 use hark_app::OutboundJob;
 use hark_channels::{ConnectorError, OutboundAttachment, OutboundMessage, OutboundVisibility, connector};
-use hark_domain::{ChannelHealth, DeliveryStatus, Visibility};
+use hark_domain::{ChannelHealth, DeliveryNote, DeliveryStatus, Visibility};
 use hark_store::OutboxItem;
 use jiff::{SignedDuration, Timestamp};
 use tokio_util::sync::CancellationToken;
@@ -72,7 +72,7 @@ async fn publish_item(workers: &Workers, item: &OutboxItem) -> hark_app::AppResu
         DeliveryStatus::Queued | DeliveryStatus::Sending => {}
     }
     if !job.channel.enabled {
-        return app.mark_failed(item, message, "the channel is disabled", "failed").await;
+        return app.mark_failed(item, message, &DeliveryNote::ChannelDisabled.to_string(), "failed").await;
     }
     let ctx = workers.context(&job.channel).await?;
     let outbound = outbound_message(&job, &workers.config.public_url);
@@ -80,12 +80,7 @@ async fn publish_item(workers: &Workers, item: &OutboxItem) -> hark_app::AppResu
 
     if message.delivery_status == DeliveryStatus::Sending && !connector::resend_is_safe(ctx.network) {
         // A previous attempt may have reached the network.
-        let unconfirmed = || {
-            format!(
-                "{} did not confirm whether this reply was sent; check the conversation there before retrying",
-                job.channel.network
-            )
-        };
+        let unconfirmed = || DeliveryNote::Unconfirmed { network: job.channel.network.to_string() }.to_string();
         match connector::find_published(&workers.http, &ctx, &outbound, message.created_at).await {
             Ok(Some(found)) => {
                 return app
@@ -149,7 +144,7 @@ async fn publish_item(workers: &Workers, item: &OutboxItem) -> hark_app::AppResu
                 app.mark_failed(
                     item,
                     message,
-                    &format!("gave up after {} attempts: {reason}", item.attempts),
+                    &DeliveryNote::GaveUp { attempts: item.attempts, reason: reason.clone() }.to_string(),
                     "failed",
                 )
                 .await?;

@@ -4,7 +4,7 @@
 // brand's recent ones; files attached where the network takes them;
 // Ctrl+Enter to send.
 
-import { ApiError, api, boot, reportError, t } from './format.js';
+import { ApiError, api, boot, describe, reportError, t } from './format.js';
 
 const X_URL_WEIGHT = 23;
 
@@ -123,7 +123,7 @@ async function send(form) {
     const hint = form.querySelector('.mode-hint');
     // A refusal already shown is the same reason in the agent's language; the server's is in English.
     const shown = err.code === 'not_allowed' && hint.classList.contains('refused') && hint.textContent;
-    if (!shown) hint.textContent = err.message;
+    if (!shown) hint.textContent = describe(err);
     hint.classList.add('refused');
     if (err.code !== 'not_allowed') reportError(err);
   } finally {
@@ -186,7 +186,7 @@ async function attach(form, file) {
   } catch (err) {
     chip.remove();
     const hint = form.querySelector('.mode-hint');
-    hint.textContent = err.message;
+    hint.textContent = describe(err);
     hint.classList.add('refused');
   }
 }

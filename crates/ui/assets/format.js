@@ -130,8 +130,20 @@ export function elementsOf(html) {
   return template.content;
 }
 
+/**
+ * An error in the viewer's language: the API's stable code picks the
+ * sentence, and where the server's words carry the specifics (the field at
+ * fault, a network's refusal) they follow it. A code without a sentence
+ * shows the server's words alone.
+ */
+export function describe(err) {
+  if (!(err instanceof ApiError)) return err && err.message ? err.message : String(err);
+  const key = `api-error-${err.code}`;
+  return key in boot.strings ? t(key, { message: err.message }) : err.message;
+}
+
 export function reportError(err) {
-  toast(t('error', { message: err && err.message ? err.message : String(err) }), 'error');
+  toast(t('error', { message: describe(err) }), 'error');
 }
 
 /** Whether a keyboard event happens while typing in a field. */

@@ -98,3 +98,61 @@ impl IntoResponse for ApiError {
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every `code` an answer to people's requests can carry (the list above);
+    /// the interface has a sentence in each language for each.
+    const ERROR_CODES: &[&str] = &[
+        "unauthenticated",
+        "forbidden",
+        "csrf",
+        "not_found",
+        "invalid_input",
+        "invalid_json",
+        "payload_too_large",
+        "unsupported_media_type",
+        "conflict",
+        "duplicate",
+        "bad_credentials",
+        "rate_limited",
+        "method_not_allowed",
+        "not_allowed",
+        "network_refused",
+        "unavailable",
+        "internal",
+    ];
+
+    /// The interface shows an error by its code in the agent's language, so
+    /// every code has a sentence in every language, and every application
+    /// error answers with one of them.
+    #[test]
+    fn every_error_code_reads_in_each_language() {
+        let english = hark_ui::Strings::get("en").client_messages();
+        for code in ["ru", "el", "zh"] {
+            let translated = hark_ui::Strings::get(code).client_messages();
+            for error in ERROR_CODES {
+                let key = format!("api-error-{error}");
+                let en = english.get(&key).and_then(|v| v.as_str());
+                assert!(en.is_some_and(|s| !s.is_empty()), "en lacks {key}");
+                assert_ne!(translated.get(&key).and_then(|v| v.as_str()), en, "{code} lacks {key}");
+            }
+        }
+        let errors = [
+            AppError::Unauthenticated,
+            AppError::Forbidden,
+            AppError::NotFound("conversation"),
+            AppError::invalid("text", "empty"),
+            AppError::Conflict("changed".into()),
+            AppError::Duplicate("label".into()),
+            AppError::BadCredentials,
+            AppError::Unavailable("shutting down".into()),
+        ];
+        for err in errors {
+            let code = ApiError::from(err).code;
+            assert!(ERROR_CODES.contains(&code), "{code}");
+        }
+    }
+}

@@ -120,4 +120,11 @@ async fn a_picture_goes_out_on_telegram_and_is_refused_on_x_with_the_reason() {
     let sent: Vec<_> =
         demo.published().await.into_iter().filter(|p| p["text"].as_str().is_some_and(|t| t.contains(&nonce))).collect();
     assert!(sent.is_empty(), "nothing went out on X: {sent:?}");
+
+    // An error the API answers with reads in the agent's language as well,
+    // chosen by its stable code: here a conversation that does not exist.
+    js(&page, "import('/assets/format.js').then(m => m.api('GET', '/api/v1/conversations/cnv_missing').catch(m.reportError));")
+        .await;
+    let toast = wait_text(&page, "#toasts .toast.error", "").await;
+    assert!(toast.contains("Этого больше нет") && !toast.contains("not found"), "{toast}");
 }

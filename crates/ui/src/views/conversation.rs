@@ -8,6 +8,7 @@ use super::Ctx;
 use super::components::*;
 use super::contact;
 use super::inbox::encode;
+use crate::Strings;
 use crate::text;
 
 /// Whether a reply of one visibility may go out now, and how the network
@@ -320,6 +321,21 @@ fn author_name(ctx: &Ctx<'_>, m: &Message) -> String {
         .unwrap_or_else(|| ctx.t.t("author-team"))
 }
 
+/// Hark's own sentence about a delivery in the agent's language, with the
+/// network's or reviewer's words inside it as they were; anything else as is.
+fn delivery_note(t: &Strings, stored: &str) -> String {
+    let note = DeliveryNote::parse(stored);
+    let Some((key, mut args)) = note.message() else { return stored.to_owned() };
+    for (name, value) in &mut args {
+        if *name == "network"
+            && let Ok(network) = value.parse::<Network>()
+        {
+            *value = network_names(network).1.to_owned();
+        }
+    }
+    t.t_text_args(&format!("delivery-note-{key}"), args.iter().map(|(n, v)| (*n, v.as_str())))
+}
+
 fn delivery(ctx: &Ctx<'_>, m: &Message) -> Markup {
     let t = ctx.t;
     html! {
@@ -334,14 +350,14 @@ fn delivery(ctx: &Ctx<'_>, m: &Message) -> Markup {
             },
             DeliveryStatus::Queued | DeliveryStatus::Sending => {
                 span.delivery.sending { (t.t("delivery-sending")) }
-                @if let Some(e) = &m.delivery_error { span.delivery-detail { (e) } }
+                @if let Some(e) = &m.delivery_error { span.delivery-detail { (delivery_note(ctx.t, e)) } }
             },
             DeliveryStatus::Published => span.delivery.published { (t.t("delivery-published")) },
             DeliveryStatus::Delivered => span.delivery.published { (t.t("delivery-delivered")) },
             DeliveryStatus::Read => span.delivery.published { (t.t("delivery-read")) },
             DeliveryStatus::Failed => {
                 span.delivery.failed { (t.t("delivery-failed")) }
-                @if let Some(e) = &m.delivery_error { span.delivery-detail { (e) } }
+                @if let Some(e) = &m.delivery_error { span.delivery-detail { (delivery_note(ctx.t, e)) } }
                 @if ctx.may(Action::Reply) {
                     button.small type="button" data-retry=(m.id) { (t.t("delivery-retry")) }
                 }
@@ -401,7 +417,7 @@ fn composer(ctx: &Ctx<'_>, p: &ConversationPane<'_>) -> Markup {
         _ => Visibility::Note,
     };
     // What is written to the customer is in their language when Hark knows it.
-    let customer_t = c.language.as_deref().and_then(crate::Strings::speaking).unwrap_or(t);
+    let customer_t = c.language.as_deref().and_then(Strings::speaking).unwrap_or(t);
     let snippets: Vec<serde_json::Value> =
         p.snippets.iter().map(|s| serde_json::json!({ "id": s.id, "name": s.name, "text": s.text })).collect();
     html! {
@@ -497,5 +513,39 @@ pub fn href(conversation_id: &str, list_query: &str) -> String {
         format!("/inbox/c/{}", encode(conversation_id))
     } else {
         format!("/inbox/c/{}?{list_query}", encode(conversation_id))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Hark's sentences about a delivery read in the agent's language, with
+    /// the network's and the reviewer's words kept as they were.
+    #[test]
+    fn a_delivery_note_is_read_in_the_agents_language() {
+        let russian = Strings::get("ru");
+        let gave_up = DeliveryNote::GaveUp { attempts: 8, reason: "HTTP 503 Service Unavailable".into() }.to_string();
+        let read = delivery_note(russian, &gave_up);
+        assert!(
+            read.contains("попыток") && read.contains('8') && read.contains("HTTP 503 Service Unavailable"),
+            "{read}"
+        );
+
+        let unconfirmed = DeliveryNote::Unconfirmed { network: Network::Whatsapp.to_string() }.to_string();
+        let read = delivery_note(Strings::get("el"), &unconfirmed);
+        assert!(read.contains("WhatsApp") && !read.contains("whatsapp") && !read.contains("did not"), "{read}");
+
+        let rejected = DeliveryNote::RejectedBy { reviewer: "Olga".into(), comment: "Apologise first.".into() };
+        let read = delivery_note(Strings::get("zh"), &rejected.to_string());
+        assert!(read.contains("Olga") && read.contains("Apologise first.") && read.contains("退回"), "{read}");
+
+        // The network's own words, and anything Hark did not write, as they are.
+        for words in ["(#100) The parameter message is required", "gave up after many attempts: x"] {
+            assert_eq!(delivery_note(russian, words), words);
+        }
+        // English reads as the stored sentence's meaning, not its raw text.
+        let english = delivery_note(Strings::get("en"), &DeliveryNote::ChannelDisabled.to_string());
+        assert_eq!(english, Strings::get("en").t("delivery-note-channel-disabled"));
     }
 }
