@@ -121,7 +121,8 @@ async function send(form) {
     form.dispatchEvent(new CustomEvent('hark:sent', { bubbles: true, detail: { messages: created } }));
   } catch (err) {
     const hint = form.querySelector('.mode-hint');
-    // A refusal already shown is the same reason in the agent's language; the server's is in English.
+    // A refusal already shown is the same reason; the server's reads in the
+    // agent's language too when it names its message, as the network's rules do.
     const shown = err.code === 'not_allowed' && hint.classList.contains('refused') && hint.textContent;
     if (!shown) hint.textContent = describe(err);
     hint.classList.add('refused');
@@ -165,7 +166,7 @@ async function attach(form, file) {
     const data = await response.json().catch(() => ({}));
     if (!response.ok) {
       const error = data.error || { code: 'error', message: response.statusText };
-      throw new ApiError(response.status, error.code, error.message);
+      throw ApiError.of(response.status, error);
     }
     chip.dataset.upload = data.id;
     chip.classList.remove('uploading');

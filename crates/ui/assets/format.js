@@ -86,12 +86,19 @@ export function toast(text, kind = 'info') {
   setTimeout(() => el.remove(), kind === 'error' ? 8000 : 4000);
 }
 
-/** An error from the API, with its stable code. */
+/** An error from the API, with its stable code (and a refusal's message id and arguments). */
 export class ApiError extends Error {
-  constructor(status, code, message) {
+  constructor(status, code, message, key = null, args = {}) {
     super(message);
     this.status = status;
     this.code = code;
+    this.key = key;
+    this.args = args || {};
+  }
+
+  /** From an answer's `{"error": {...}}`. */
+  static of(status, error) {
+    return new ApiError(status, error.code, error.message, error.key || null, error.args);
   }
 }
 
@@ -111,7 +118,7 @@ export async function api(method, path, body) {
   const data = type.includes('json') ? await response.json() : await response.text();
   if (!response.ok) {
     const error = data && data.error ? data.error : { code: 'error', message: String(data).slice(0, 200) };
-    throw new ApiError(response.status, error.code, error.message);
+    throw ApiError.of(response.status, error);
   }
   return data;
 }
@@ -138,6 +145,8 @@ export function elementsOf(html) {
  */
 export function describe(err) {
   if (!(err instanceof ApiError)) return err && err.message ? err.message : String(err);
+  // A network's rule reads as the interface's own message of it.
+  if (err.key && `refusal-${err.key}` in boot.strings) return t(`refusal-${err.key}`, err.args);
   const key = `api-error-${err.code}`;
   return key in boot.strings ? t(key, { message: err.message }) : err.message;
 }

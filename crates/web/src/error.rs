@@ -2,6 +2,8 @@
 //! `{"error": {"code": "...", "message": "...", "field": "..."}}`, with a
 //! stable `code` that clients and the UI can rely on.
 
+use std::collections::BTreeMap;
+
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -27,6 +29,13 @@ pub struct ErrorDetail {
     /// The request field at fault, when there is one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
+    /// For `not_allowed`: the network's rule as a message id of the
+    /// interface's locales (`js-refusal-{key}`) and its arguments, the same
+    /// as a reply option's `reason_key` and `reason_args`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key: Option<&'static str>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub args: BTreeMap<&'static str, String>,
 }
 
 #[derive(Debug)]
@@ -36,15 +45,31 @@ pub struct ApiError {
     pub message: String,
     pub field: Option<String>,
     pub retry_after_secs: Option<u64>,
+    /// A refusal's message id and arguments (see `ErrorDetail::key`); boxed,
+    /// as most errors have none and every handler's result carries the type.
+    pub refusal: Option<Box<(&'static str, BTreeMap<&'static str, String>)>>,
 }
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        ApiError { status, code, message: message.into(), field: None, retry_after_secs: None }
+        ApiError { status, code, message: message.into(), field: None, retry_after_secs: None, refusal: None }
     }
 
     pub fn invalid(field: &str, message: impl Into<String>) -> Self {
         ApiError { field: Some(field.to_owned()), ..Self::new(StatusCode::BAD_REQUEST, "invalid_input", message) }
+    }
+
+    /// What the network's rules forbid (`not_allowed`), readable in each language.
+    pub fn refused(
+        status: StatusCode,
+        key: &'static str,
+        args: impl IntoIterator<Item = (&'static str, String)>,
+        text: impl Into<String>,
+    ) -> Self {
+        ApiError {
+            refusal: Some(Box::new((key, args.into_iter().collect()))),
+            ..Self::new(status, "not_allowed", text)
+        }
     }
 
     pub fn unauthenticated() -> Self {
@@ -80,13 +105,15 @@ impl From<AppError> for ApiError {
             AppError::Invalid(v) => v.message.clone(),
             other => other.to_string(),
         };
-        ApiError { status, code: err.code(), message, field, retry_after_secs: None }
+        ApiError { status, code: err.code(), message, field, retry_after_secs: None, refusal: None }
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = ErrorBody { error: ErrorDetail { code: self.code, message: self.message, field: self.field } };
+        let (key, args) = self.refusal.map_or((None, BTreeMap::new()), |refusal| (Some(refusal.0), refusal.1));
+        let body =
+            ErrorBody { error: ErrorDetail { code: self.code, message: self.message, field: self.field, key, args } };
         let mut response = (self.status, Json(body)).into_response();
         if let Some(secs) = self.retry_after_secs
             && let Ok(v) = HeaderValue::from_str(&secs.to_string())

@@ -133,6 +133,9 @@ async fn a_file_goes_with_a_note_but_x_refuses_it_in_a_reply() {
         )
         .await;
     assert_eq!((status.as_u16(), error_code(&refused).as_str()), (422, "not_allowed"), "{refused}");
+    // The refusal carries the same message id and arguments, for the agent's language.
+    assert_eq!(refused["error"]["key"], "no-files-here", "{refused}");
+    assert_eq!(refused["error"]["args"], serde_json::json!({ "network": "X" }), "{refused}");
 
     // An id that is not an upload is refused, and nothing without text or file is accepted.
     let (status, body) = t

@@ -109,6 +109,14 @@ async fn a_picture_goes_out_on_telegram_and_is_refused_on_x_with_the_reason() {
     // The server refuses it too; the reason stays, in Russian, and the draft keeps its file.
     let refusal = wait_text(&page, ".composer .mode-hint.refused", "").await;
     assert!(refusal.contains("В X Hark отправляет"), "{refusal}");
+    // The server's answer names the same message, so its own reason reads in
+    // Russian as well (as a script that is not the composer would show it).
+    let script = "const [upload, done] = [document.querySelector('.composer [data-upload]').dataset.upload, arguments[0]];
+        const path = `/api/v1/conversations/${document.querySelector('form.composer').dataset.conversation}/messages`;
+        import('/assets/format.js').then(m => m.api('POST', path, { visibility: 'public', text: 'map', attachments: [upload] })
+            .then(() => done('sent'), err => done(m.describe(err))));";
+    let said = page.execute_async(script, vec![]).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(said.as_str(), Some(refusal.trim()), "the server's refusal in the agent's language");
     assert_eq!(
         js(&page, "return document.querySelectorAll('.composer .attachments.pending li[data-upload]').length;").await,
         json!(1)

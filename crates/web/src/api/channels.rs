@@ -93,7 +93,9 @@ pub async fn connect(
                 .await?;
             Ok(JsonOut(Connection { channel, webhook_url, detail: registration.detail }))
         }
-        Err(ConnectorError::NotAllowed(refusal)) => Err(ApiError::new(StatusCode::BAD_REQUEST, "not_allowed", refusal)),
+        Err(ConnectorError::NotAllowed(refusal)) => {
+            Err(ApiError::refused(StatusCode::BAD_REQUEST, refusal.key, refusal.args.clone(), refusal.text))
+        }
         Err(ConnectorError::Misconfigured(reason)) => {
             Err(ApiError::new(StatusCode::BAD_REQUEST, "not_allowed", reason))
         }

@@ -204,10 +204,10 @@ pub async fn post_message(
     let files = state.app.attachments_of(&auth.actor, &body.attachments).await?;
     if body.visibility != Visibility::Note {
         // Refuse now what the network would refuse, so the agent learns why at once.
-        if let ReplyOption { allowed: false, reason: Some(reason), .. } =
-            reply_option(&state, &auth, &id, body.visibility, &body.text, body.template.as_ref(), &files).await?
-        {
-            return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "not_allowed", reason));
+        let option =
+            reply_option(&state, &auth, &id, body.visibility, &body.text, body.template.as_ref(), &files).await?;
+        if let Some(refused) = option.refusal() {
+            return Err(refused);
         }
     }
     let message = NewMessage { visibility: body.visibility, text: body.text, template: body.template };
@@ -231,6 +231,19 @@ pub struct ReplyOption {
     /// The draft's length counted that way.
     pub length: usize,
     pub max: usize,
+}
+
+impl ReplyOption {
+    /// The answer to a reply this option does not allow: its reason, readable in each language.
+    fn refusal(self) -> Option<ApiError> {
+        match (self.allowed, self.reason) {
+            (false, Some(reason)) => Some(match self.reason_key {
+                Some(key) => ApiError::refused(StatusCode::UNPROCESSABLE_ENTITY, key, self.reason_args, reason),
+                None => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "not_allowed", reason),
+            }),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -407,7 +420,9 @@ pub async fn engage(
             state.app.record_engagement(&auth.actor, &message, body.action).await?;
             Ok(StatusCode::NO_CONTENT)
         }
-        Err(ConnectorError::NotAllowed(reason)) => Err(ApiError::new(StatusCode::BAD_REQUEST, "not_allowed", reason)),
+        Err(ConnectorError::NotAllowed(refusal)) => {
+            Err(ApiError::refused(StatusCode::BAD_REQUEST, refusal.key, refusal.args.clone(), refusal.text))
+        }
         Err(err @ (ConnectorError::Unauthorized(_) | ConnectorError::Misconfigured(_))) => {
             let _ = state.app.channel_failed(&channel.id, hark_domain::ChannelHealth::Failing, &err.to_string()).await;
             Err(ApiError::new(StatusCode::BAD_GATEWAY, "network_refused", err.to_string()))
@@ -477,10 +492,9 @@ pub async fn move_to_private(
         [(Visibility::Private, Some(body.text.as_str())), (Visibility::Public, body.public_reply.as_deref())]
     {
         if let Some(text) = text.filter(|t| !t.trim().is_empty())
-            && let ReplyOption { allowed: false, reason: Some(reason), .. } =
-                reply_option(&state, &auth, &id, visibility, text, None, &[]).await?
+            && let Some(refused) = reply_option(&state, &auth, &id, visibility, text, None, &[]).await?.refusal()
         {
-            return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "not_allowed", reason));
+            return Err(refused);
         }
     }
     Ok((StatusCode::CREATED, JsonOut(state.app.move_to_private(&auth.actor, &id, body).await?)))
