@@ -75,8 +75,13 @@ export async function refreshFrame() {
       const now = document.querySelector(`.conversation-wrap ${selector}`);
       const next = fresh.querySelector(selector);
       if (now && next) {
-        // A log someone opened stays open.
+        // A log or a menu someone opened stays open: the conversation
+        // changing underneath (a status, a rule run) must not snap it shut.
         if (selector === '.rule-log' && now.open) next.open = true;
+        const menus = [...next.querySelectorAll('details')];
+        now.querySelectorAll('details').forEach((menu, i) => {
+          if (menu.open && menus[i]) menus[i].open = true;
+        });
         now.replaceWith(next);
       } else if (!now && next && selector === '.linked') document.querySelector('.conv-head')?.after(next);
       else if (!now && next && selector === '.rule-log') document.querySelector('.thread')?.before(next);

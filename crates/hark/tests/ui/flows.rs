@@ -82,6 +82,21 @@ async fn an_agent_answers_a_new_mention_publicly_then_privately_and_resolves_it(
 
     // Move to private: a public answer saying so, and a direct message.
     click(&page, ".conv-head details.more summary").await;
+    // A change made meanwhile (here a colleague raising the priority)
+    // re-renders the header; the menu the agent opened stays open.
+    demo.api_send(
+        "admin@demo.hark",
+        reqwest::Method::PATCH,
+        &format!("/api/v1/conversations/{id}"),
+        json!({ "priority": "high" }),
+    )
+    .await;
+    eventually("the header shows the new priority", || async {
+        let shown = js(&page, "return document.querySelector('.conv-head select[name=priority]')?.value;").await;
+        (shown == json!("high")).then_some(())
+    })
+    .await;
+    assert_eq!(js(&page, "return document.querySelector('.conv-head details.more').open;").await, json!(true));
     click(&page, "button[data-action='move-to-private']").await;
     assert_eq!(js(&page, "return document.querySelector('.composer').dataset.mode;").await, json!("private"));
     // The public answer is offered, written for the customer.
