@@ -9,20 +9,20 @@ pub mod business_hours;
 pub mod collaboration;
 pub mod conversation;
 pub mod csat;
-pub mod delivery_note;
 pub mod enums;
 pub mod known_issues;
 pub mod metrics;
 pub mod model;
+pub mod notes;
 pub mod permissions;
 pub mod rules;
 pub mod sla;
 pub mod spikes;
 
 pub use collaboration::*;
-pub use delivery_note::DeliveryNote;
 pub use enums::*;
 pub use model::*;
+pub use notes::{ChannelNote, DeliveryNote};
 pub use permissions::{Action, permits};
 
 /// Why a value from outside (a request, a config file, a database row) was refused.

@@ -3,7 +3,7 @@
 //! and then, so a token that expires without traffic is noticed too.
 
 use hark_channels::{ConnectorError, connector};
-use hark_domain::{Channel, ChannelHealth};
+use hark_domain::{Channel, ChannelHealth, ChannelNote};
 use tokio_util::sync::CancellationToken;
 
 use crate::{Workers, pause};
@@ -54,7 +54,7 @@ pub async fn check_channel(workers: &Workers, channel: &Channel) {
     let Ok(ctx) = workers.context(channel).await else {
         let _ = workers
             .app
-            .channel_failed(&channel.id, ChannelHealth::Failing, "stored credentials cannot be opened")
+            .channel_failed(&channel.id, ChannelHealth::Failing, &ChannelNote::CredentialsUnreadable.to_string())
             .await;
         return;
     };
@@ -66,7 +66,7 @@ pub async fn check_channel(workers: &Workers, channel: &Channel) {
             Ok(None) => {
                 // Trouble with webhooks Hark itself refused is cleared by the next
                 // verified webhook, not by a token check.
-                if !channel.health_detail.starts_with("webhook requests") {
+                if ChannelNote::parse(&channel.health_detail) != ChannelNote::WebhooksFailVerification {
                     let _ = workers.app.channel_ok(&channel.id).await;
                 }
             }

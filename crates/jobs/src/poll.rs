@@ -5,7 +5,7 @@
 
 use futures_util::future::join_all;
 use hark_channels::{ChannelContext, ConnectorError, connector};
-use hark_domain::{Channel, ChannelHealth};
+use hark_domain::{Channel, ChannelHealth, ChannelNote};
 use hark_store::{NewRawEvent, Write};
 use jiff::Timestamp;
 use tokio_util::sync::CancellationToken;
@@ -48,7 +48,10 @@ async fn poll_channel(workers: &Workers, channel: Channel) -> u64 {
                 _ => None,
             };
             if let Some(health) = health {
-                let _ = workers.app.channel_failed(&channel.id, health, &format!("polling: {err}")).await;
+                let _ = workers
+                    .app
+                    .channel_failed(&channel.id, health, &ChannelNote::Polling { words: err.to_string() }.to_string())
+                    .await;
             }
             0
         }
@@ -98,7 +101,9 @@ async fn try_poll(workers: &Workers, channel: &Channel) -> Result<u64, Connector
             .await
             .map_err(|e| ConnectorError::Retryable { reason: e.to_string(), retry_after_secs: None })?;
     }
-    if channel.health != ChannelHealth::Ok && channel.health_detail.starts_with("polling") {
+    if channel.health != ChannelHealth::Ok
+        && matches!(ChannelNote::parse(&channel.health_detail), ChannelNote::Polling { .. })
+    {
         let _ = workers.app.channel_ok(&channel.id).await;
     }
     Ok(stored)

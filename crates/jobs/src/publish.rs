@@ -10,7 +10,7 @@
 
 use hark_app::OutboundJob;
 use hark_channels::{ConnectorError, OutboundAttachment, OutboundMessage, OutboundVisibility, connector};
-use hark_domain::{ChannelHealth, DeliveryNote, DeliveryStatus, Visibility};
+use hark_domain::{ChannelHealth, ChannelNote, DeliveryNote, DeliveryStatus, Visibility};
 use hark_store::OutboxItem;
 use jiff::{SignedDuration, Timestamp};
 use tokio_util::sync::CancellationToken;
@@ -135,7 +135,9 @@ async fn publish_item(workers: &Workers, item: &OutboxItem) -> hark_app::AppResu
                 "published",
             )
             .await?;
-            if job.channel.health != ChannelHealth::Ok && job.channel.health_detail.starts_with("delivery") {
+            if job.channel.health != ChannelHealth::Ok
+                && matches!(ChannelNote::parse(&job.channel.health_detail), ChannelNote::DeliveryErrors { .. })
+            {
                 app.channel_ok(&job.channel.id).await?;
             }
         }
@@ -156,7 +158,7 @@ async fn publish_item(workers: &Workers, item: &OutboxItem) -> hark_app::AppResu
                 app.channel_failed(
                     &job.channel.id,
                     ChannelHealth::Degraded,
-                    &format!("delivery errors keep happening: {reason}"),
+                    &ChannelNote::DeliveryErrors { reason: reason.clone() }.to_string(),
                 )
                 .await?;
             } else {

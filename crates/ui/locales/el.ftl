@@ -313,6 +313,12 @@ health-ok = Σε λειτουργία
 health-degraded = Με προβλήματα
 health-failing = Εκτός λειτουργίας
 health-disconnected = Αποσυνδεδεμένο
+channel-note-credentials-unreadable = Τα αποθηκευμένα διαπιστευτήρια δεν ανοίγουν: το μυστικό κλειδί του Hark άλλαξε. Συνδέστε ξανά το κανάλι.
+channel-note-webhooks-fail-verification = Τα αιτήματα webhook του δικτύου αποτυγχάνουν στον έλεγχο: ελέγξτε το μυστικό της εφαρμογής ή το μυστικό token.
+channel-note-delivery-errors = Οι απαντήσεις συνεχίζουν να αποτυγχάνουν. Απάντηση του δικτύου: { $reason }
+channel-note-polling = Η ανάγνωση νέων μηνυμάτων από το δίκτυο απέτυχε: { $words }
+channel-note-credentials-rejected = Το δίκτυο απέρριψε τα διαπιστευτήρια του καναλιού· συνδέστε ξανά το κανάλι. Απάντηση του δικτύου: { $words }
+channel-note-misconfigured = Οι ρυθμίσεις του καναλιού είναι ελλιπείς ή λανθασμένες: { $words }
 
 user-name = Όνομα
 user-email = Email

@@ -312,6 +312,12 @@ health-ok = Healthy
 health-degraded = Degraded
 health-failing = Failing
 health-disconnected = Disconnected
+channel-note-credentials-unreadable = The stored credentials cannot be opened: Hark's secret key has changed. Reconnect the channel.
+channel-note-webhooks-fail-verification = The network's webhook requests fail verification: check the app secret or secret token.
+channel-note-delivery-errors = Replies keep failing. The network said: { $reason }
+channel-note-polling = Reading new items from the network failed: { $words }
+channel-note-credentials-rejected = The network refused the channel's credentials; reconnect the channel. It said: { $words }
+channel-note-misconfigured = The channel's settings are incomplete or wrong: { $words }
 
 user-name = Name
 user-email = Email

@@ -317,6 +317,12 @@ health-ok = Работает
 health-degraded = С перебоями
 health-failing = Не работает
 health-disconnected = Отключён
+channel-note-credentials-unreadable = Сохранённые учётные данные не открываются: секретный ключ Hark изменился. Подключите канал заново.
+channel-note-webhooks-fail-verification = Запросы вебхуков от сети не проходят проверку: проверьте секрет приложения или секретный токен.
+channel-note-delivery-errors = Ответы продолжают не отправляться. Ответ сети: { $reason }
+channel-note-polling = Не удалось получить новые сообщения из сети: { $words }
+channel-note-credentials-rejected = Сеть не приняла учётные данные канала; подключите канал заново. Ответ сети: { $words }
+channel-note-misconfigured = Настройки канала неполны или неверны: { $words }
 
 user-name = Имя
 user-email = Email

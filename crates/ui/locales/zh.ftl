@@ -311,6 +311,12 @@ health-ok = 正常
 health-degraded = 不稳定
 health-failing = 故障
 health-disconnected = 已断开
+channel-note-credentials-unreadable = 无法打开已保存的凭据：Hark 的密钥已更改。请重新连接渠道。
+channel-note-webhooks-fail-verification = 平台的 webhook 请求未通过验证：请检查应用密钥或秘密令牌。
+channel-note-delivery-errors = 回复一直发送失败。平台返回：{ $reason }
+channel-note-polling = 从平台读取新消息失败：{ $words }
+channel-note-credentials-rejected = 平台拒绝了该渠道的凭据；请重新连接渠道。平台返回：{ $words }
+channel-note-misconfigured = 渠道设置不完整或有误：{ $words }
 
 user-name = 姓名
 user-email = 邮箱

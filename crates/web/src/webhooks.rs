@@ -14,7 +14,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use hark_channels::{ChannelContext, Inbound, RawRequest, WebhookError, connector};
-use hark_domain::{ChannelHealth, Network};
+use hark_domain::{ChannelHealth, ChannelNote, Network};
 use hark_store::NewRawEvent;
 use jiff::Timestamp;
 
@@ -23,7 +23,6 @@ use crate::error::ApiError;
 
 /// Consecutive refused webhook requests after which the channel is marked degraded.
 const REFUSALS_BEFORE_DEGRADED: u32 = 3;
-const WEBHOOK_TROUBLE: &str = "webhook requests are failing verification: check the app secret or secret token";
 
 /// Counts consecutive refused requests per channel (per node; a hint, not a record).
 #[derive(Default)]
@@ -136,7 +135,9 @@ async fn handle(
             metrics::counter!("hark_webhook_events_total", "network" => channel.network.as_str())
                 .increment(count as u64);
             state.refusals.accepted(&channel.id);
-            if channel.health != ChannelHealth::Ok && channel.health_detail == WEBHOOK_TROUBLE {
+            if channel.health != ChannelHealth::Ok
+                && ChannelNote::parse(&channel.health_detail) == ChannelNote::WebhooksFailVerification
+            {
                 let _ = app.channel_ok(&channel.id).await;
             }
             Ok(reply_response(&reply))
@@ -145,7 +146,13 @@ async fn handle(
             tracing::warn!(channel = channel_id, reason, "webhook refused");
             metrics::counter!("hark_webhook_refused_total", "network" => channel.network.as_str()).increment(1);
             if state.refusals.refused(&channel.id) >= REFUSALS_BEFORE_DEGRADED {
-                let _ = app.channel_failed(&channel.id, ChannelHealth::Degraded, WEBHOOK_TROUBLE).await;
+                let _ = app
+                    .channel_failed(
+                        &channel.id,
+                        ChannelHealth::Degraded,
+                        &ChannelNote::WebhooksFailVerification.to_string(),
+                    )
+                    .await;
             }
             let status = if method == Method::GET { StatusCode::FORBIDDEN } else { StatusCode::UNAUTHORIZED };
             Err(ApiError::new(status, "bad_signature", "the request's signature or secret does not verify"))

@@ -174,7 +174,7 @@ fn channels(ctx: &Ctx<'_>) -> Markup {
                         td dir="auto" { (c.handle) }
                         td {
                             span class={ "health health-" (c.health.as_str()) } { (t.t(&format!("health-{}", c.health.as_str()))) }
-                            @if !c.health_detail.is_empty() { p.health-detail { (c.health_detail) } }
+                            @if !c.health_detail.is_empty() { p.health-detail { (channel_note(t, &c.health_detail)) } }
                             @if let Some(at) = c.health_changed_at { p.muted { (time(at, "relative")) } }
                         }
                         td.actions {
@@ -478,5 +478,42 @@ fn attributes(ctx: &Ctx<'_>, list: &[AttributeDefinition]) -> Markup {
                 button.primary type="submit" { (t.t("create")) }
             }
         }
+    }
+}
+
+/// Hark's own sentence about a channel in the admin's language, with the
+/// network's words inside it as they were; anything else as is.
+fn channel_note(t: &crate::Strings, stored: &str) -> String {
+    let note = ChannelNote::parse(stored);
+    // A polling failure wraps the connector's sentence, which may be Hark's too.
+    if let ChannelNote::Polling { words } = &note {
+        return t.t_text_args("channel-note-polling", [("words", channel_note(t, words).as_str())]);
+    }
+    match note.message() {
+        Some((key, args)) => t.t_text_args(&format!("channel-note-{key}"), args.iter().map(|(n, v)| (*n, v.as_str()))),
+        None => stored.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Strings;
+
+    /// What is wrong with a channel reads in the admin's language, the
+    /// network's words inside it as they were, also inside a polling failure.
+    #[test]
+    fn a_channel_note_is_read_in_the_admins_language() {
+        let russian = Strings::get("ru");
+        let polling = ChannelNote::Polling {
+            words: ChannelNote::CredentialsRejected { words: "Invalid OAuth access token".into() }.to_string(),
+        };
+        let read = channel_note(russian, &polling.to_string());
+        assert!(read.contains("Invalid OAuth access token") && !read.contains("rejected"), "{read}");
+        let inner = russian.t_text_args("channel-note-credentials-rejected", [("words", "Invalid OAuth access token")]);
+        assert_eq!(read, russian.t_text_args("channel-note-polling", [("words", inner.as_str())]));
+        let webhooks = channel_note(Strings::get("el"), &ChannelNote::WebhooksFailVerification.to_string());
+        assert_eq!(webhooks, Strings::get("el").t("channel-note-webhooks-fail-verification"));
+        assert_eq!(channel_note(russian, "the CRC check failed"), "the CRC check failed");
     }
 }

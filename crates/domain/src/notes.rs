@@ -1,10 +1,13 @@
-//! Why a reply is still on its way or failed, as shown under it.
+//! Sentences Hark stores in English and the interface reads in the agent's
+//! language: why a reply is still on its way or failed, and what is wrong
+//! with a channel.
 //!
-//! `Message.delivery_error` holds an English sentence, which API clients read
-//! as is. Hark writes it from a [`DeliveryNote`], and the interface reads it
-//! back with [`DeliveryNote::parse`] to show the same sentence in the agent's
-//! language. What the network itself said (an error's own words, a
-//! reviewer's comment) is kept verbatim inside it, never translated.
+//! `Message.delivery_error` and `Channel.health_detail` hold English
+//! sentences, which API clients read as is. Hark writes them from a
+//! [`DeliveryNote`] or a [`ChannelNote`], and the interface reads them back
+//! with `parse` to show the same sentence in the agent's language. What the
+//! network itself said (an error's own words, a reviewer's comment) is kept
+//! verbatim inside it, never translated.
 
 use std::fmt;
 
@@ -114,6 +117,85 @@ impl fmt::Display for DeliveryNote {
     }
 }
 
+/// What is wrong with a channel, as shown beside its health.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChannelNote {
+    /// The stored credentials cannot be decrypted (the secret key changed).
+    CredentialsUnreadable,
+    /// Webhook requests keep failing signature checks.
+    WebhooksFailVerification,
+    /// Replies keep failing with passing errors.
+    DeliveryErrors { reason: String },
+    /// Reading the network's API for new items failed.
+    Polling { words: String },
+    /// The network refused the channel's token or keys.
+    CredentialsRejected { words: String },
+    /// The channel's settings are incomplete or wrong.
+    Misconfigured { words: String },
+    /// Anything else: the network's or the connector's own words.
+    Words(String),
+}
+
+const CREDENTIALS_UNREADABLE: &str = "stored credentials cannot be opened";
+const WEBHOOKS_FAIL: &str = "webhook requests are failing verification: check the app secret or secret token";
+const DELIVERY_ERRORS: &str = "delivery errors keep happening: ";
+const POLLING: &str = "polling: ";
+
+impl ChannelNote {
+    /// Reads a stored sentence back; one Hark did not write is the network's words.
+    pub fn parse(text: &str) -> ChannelNote {
+        if text == CREDENTIALS_UNREADABLE {
+            return ChannelNote::CredentialsUnreadable;
+        }
+        if text == WEBHOOKS_FAIL {
+            return ChannelNote::WebhooksFailVerification;
+        }
+        let with = |prefix: &str| text.strip_prefix(prefix).map(str::to_owned);
+        if let Some(reason) = with(DELIVERY_ERRORS) {
+            return ChannelNote::DeliveryErrors { reason };
+        }
+        if let Some(words) = with(POLLING) {
+            return ChannelNote::Polling { words };
+        }
+        if let Some(words) = with(CREDENTIALS_REJECTED) {
+            return ChannelNote::CredentialsRejected { words };
+        }
+        if let Some(words) = with(MISCONFIGURED) {
+            return ChannelNote::Misconfigured { words };
+        }
+        ChannelNote::Words(text.to_owned())
+    }
+
+    /// The interface's message for it (`channel-note-{key}`) and its
+    /// arguments; `None` for the network's words, which are shown as they are.
+    pub fn message(&self) -> Option<(&'static str, Vec<(&'static str, String)>)> {
+        Some(match self {
+            ChannelNote::CredentialsUnreadable => ("credentials-unreadable", vec![]),
+            ChannelNote::WebhooksFailVerification => ("webhooks-fail-verification", vec![]),
+            ChannelNote::DeliveryErrors { reason } => ("delivery-errors", vec![("reason", reason.clone())]),
+            ChannelNote::Polling { words } => ("polling", vec![("words", words.clone())]),
+            ChannelNote::CredentialsRejected { words } => ("credentials-rejected", vec![("words", words.clone())]),
+            ChannelNote::Misconfigured { words } => ("misconfigured", vec![("words", words.clone())]),
+            ChannelNote::Words(_) => return None,
+        })
+    }
+}
+
+/// The English sentence stored in `Channel.health_detail`.
+impl fmt::Display for ChannelNote {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ChannelNote::CredentialsUnreadable => f.write_str(CREDENTIALS_UNREADABLE),
+            ChannelNote::WebhooksFailVerification => f.write_str(WEBHOOKS_FAIL),
+            ChannelNote::DeliveryErrors { reason } => write!(f, "{DELIVERY_ERRORS}{reason}"),
+            ChannelNote::Polling { words } => write!(f, "{POLLING}{words}"),
+            ChannelNote::CredentialsRejected { words } => write!(f, "{CREDENTIALS_REJECTED}{words}"),
+            ChannelNote::Misconfigured { words } => write!(f, "{MISCONFIGURED}{words}"),
+            ChannelNote::Words(words) => f.write_str(words),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -143,5 +225,22 @@ mod tests {
         }
         let (key, args) = DeliveryNote::parse("retrying: HTTP 502").message().unwrap_or_default();
         assert_eq!((key, args), ("retrying", vec![("reason", "HTTP 502".to_owned())]));
+    }
+
+    #[test]
+    fn every_channel_note_reads_back_from_its_sentence() {
+        let notes = [
+            ChannelNote::CredentialsUnreadable,
+            ChannelNote::WebhooksFailVerification,
+            ChannelNote::DeliveryErrors { reason: "HTTP 503".into() },
+            ChannelNote::Polling { words: "temporarily unavailable: timeout".into() },
+            ChannelNote::CredentialsRejected { words: "Invalid OAuth access token".into() },
+            ChannelNote::Misconfigured { words: "no page id".into() },
+            ChannelNote::Words("the webhook subscription is missing".into()),
+        ];
+        for note in notes {
+            assert_eq!(ChannelNote::parse(&note.to_string()), note, "{note}");
+        }
+        assert_eq!(ChannelNote::parse("").message(), None);
     }
 }
