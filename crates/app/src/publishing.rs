@@ -318,6 +318,7 @@ impl App {
                     &json!({
                         "kind": "channel_unhealthy", "severity": if health == ChannelHealth::Failing { "critical" } else { "warning" },
                         "channel_id": channel_id, "channel_name": channel.name, "network": channel.network,
+                        "health": health, "detail": detail, "detail_note": note_json(&ChannelNote::parse(detail)),
                         "message": format!("{} ({}) is {}: {}", channel.name, channel.network, health, detail),
                     }),
                 );
@@ -452,5 +453,16 @@ impl App {
             .commit(self)
             .await?;
         Ok(())
+    }
+}
+
+/// A channel note as the browser reads it in the agent's language: the
+/// interface's message id and its arguments (`null` for the network's words).
+fn note_json(note: &ChannelNote) -> serde_json::Value {
+    match note.message() {
+        Some((key, args)) => {
+            json!({ "key": key, "args": args.into_iter().collect::<std::collections::BTreeMap<_, _>>() })
+        }
+        None => serde_json::Value::Null,
     }
 }

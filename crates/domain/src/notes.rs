@@ -166,7 +166,8 @@ impl ChannelNote {
         ChannelNote::Words(text.to_owned())
     }
 
-    /// The interface's message for it (`channel-note-{key}`) and its
+    /// The interface's message for it (`js-channel-note-{key}`, which the
+    /// browser's scripts have too, for live alerts) and its
     /// arguments; `None` for the network's words, which are shown as they are.
     pub fn message(&self) -> Option<(&'static str, Vec<(&'static str, String)>)> {
         Some(match self {

@@ -461,7 +461,17 @@ async fn an_expired_token_turns_the_channel_unhealthy_with_an_alert_and_it_recov
     let message = rig.app.store.message(&reply.id).await.ok().flatten().unwrap_or_else(|| panic!("message"));
     assert_eq!(message.delivery_status, DeliveryStatus::Failed);
     let events = rig.app.store.events_after(&fb.workspace_id, before, 500).await.unwrap_or_default();
-    assert!(events.iter().any(|e| e.kind == "alert.raised" && e.subject_id == fb.id), "an alert is raised");
+    let alert = events.iter().find(|e| e.kind == "alert.raised" && e.subject_id == fb.id);
+    let alert = alert.unwrap_or_else(|| panic!("an alert is raised"));
+    // The alert carries what each agent's screen needs to say it in their language.
+    assert_eq!(alert.payload["health"], "failing", "{}", alert.payload);
+    assert_eq!(alert.payload["detail_note"]["key"], "credentials-rejected", "{}", alert.payload);
+    assert_eq!(
+        message.delivery_error.as_deref().map(hark_domain::DeliveryNote::parse).and_then(|n| n.message()).map(|m| m.0),
+        Some("credentials-rejected"),
+        "the reply's reason reads as Hark's sentence: {:?}",
+        message.delivery_error
+    );
 
     rig.sandbox.set_faults(SimNetwork::Facebook, Faults::none());
     hark_jobs::health::check_once(&rig.workers, false).await;

@@ -116,6 +116,28 @@ function preferences() {
   });
 }
 
+/**
+ * An alert in the viewer's language, from its payload's facts; the English
+ * `message` only for a kind this page does not know.
+ */
+function alertText(p) {
+  if (p.kind === 'channel_unhealthy') {
+    const note = p.detail_note;
+    const detail = note && note.key ? t(`channel-note-${note.key}`, note.args || {}) : p.detail || '';
+    const key = p.health === 'failing' ? 'alert-channel-failing' : 'alert-channel-degraded';
+    return t(key, { channel: p.channel_name || '', detail });
+  }
+  if (p.kind === 'surge') {
+    return t(p.measure === 'negative_share' ? 'alert-surge-negative' : 'alert-surge-volume', {
+      scope: p.channel_name || t('alert-all-channels'),
+      count: p.window_count,
+      usual: Number(p.baseline_per_bucket || 0).toLocaleString(boot.locale || undefined, { maximumFractionDigits: 1 }),
+      terms: (p.top_terms || []).join(', ') || '—',
+    });
+  }
+  return p.message || p.kind || '';
+}
+
 function alerts() {
   const box = document.querySelector('.alerts');
   live.on('alert.raised', (event) => {
@@ -123,7 +145,7 @@ function alerts() {
     const el = document.createElement('div');
     el.className = 'alert';
     el.dataset.subject = event.subject_id;
-    el.textContent = t('alert', { message: p.message || p.kind || '' });
+    el.textContent = t('alert', { message: alertText(p) });
     const close = document.createElement('button');
     close.type = 'button';
     close.className = 'link';

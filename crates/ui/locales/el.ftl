@@ -313,12 +313,12 @@ health-ok = Σε λειτουργία
 health-degraded = Με προβλήματα
 health-failing = Εκτός λειτουργίας
 health-disconnected = Αποσυνδεδεμένο
-channel-note-credentials-unreadable = Τα αποθηκευμένα διαπιστευτήρια δεν ανοίγουν: το μυστικό κλειδί του Hark άλλαξε. Συνδέστε ξανά το κανάλι.
-channel-note-webhooks-fail-verification = Τα αιτήματα webhook του δικτύου αποτυγχάνουν στον έλεγχο: ελέγξτε το μυστικό της εφαρμογής ή το μυστικό token.
-channel-note-delivery-errors = Οι απαντήσεις συνεχίζουν να αποτυγχάνουν. Απάντηση του δικτύου: { $reason }
-channel-note-polling = Η ανάγνωση νέων μηνυμάτων από το δίκτυο απέτυχε: { $words }
-channel-note-credentials-rejected = Το δίκτυο απέρριψε τα διαπιστευτήρια του καναλιού· συνδέστε ξανά το κανάλι. Απάντηση του δικτύου: { $words }
-channel-note-misconfigured = Οι ρυθμίσεις του καναλιού είναι ελλιπείς ή λανθασμένες: { $words }
+js-channel-note-credentials-unreadable = Τα αποθηκευμένα διαπιστευτήρια δεν ανοίγουν: το μυστικό κλειδί του Hark άλλαξε. Συνδέστε ξανά το κανάλι.
+js-channel-note-webhooks-fail-verification = Τα αιτήματα webhook του δικτύου αποτυγχάνουν στον έλεγχο: ελέγξτε το μυστικό της εφαρμογής ή το μυστικό token.
+js-channel-note-delivery-errors = Οι απαντήσεις συνεχίζουν να αποτυγχάνουν. Απάντηση του δικτύου: { $reason }
+js-channel-note-polling = Η ανάγνωση νέων μηνυμάτων από το δίκτυο απέτυχε: { $words }
+js-channel-note-credentials-rejected = Το δίκτυο απέρριψε τα διαπιστευτήρια του καναλιού· συνδέστε ξανά το κανάλι. Απάντηση του δικτύου: { $words }
+js-channel-note-misconfigured = Οι ρυθμίσεις του καναλιού είναι ελλιπείς ή λανθασμένες: { $words }
 
 user-name = Όνομα
 user-email = Email
@@ -420,6 +420,11 @@ js-similar = Αυτή η απάντηση μοιάζει κατά { $percent }% 
 js-attachment-remove = Αφαίρεση { $name }
 js-attachment-uploading = Μεταφόρτωση { $name }…
 js-alert = Προσοχή: { $message }
+js-alert-channel-failing = Το { $channel } δεν λειτουργεί: { $detail }
+js-alert-channel-degraded = Το { $channel } δεν λειτουργεί σωστά: { $detail }
+js-alert-surge-volume = Αύξηση εισερχομένων σε { $scope }: μηνύματα τα τελευταία λεπτά: { $count } (συνήθως { $usual } το λεπτό)· συχνοί όροι: { $terms }
+js-alert-surge-negative = Αύξηση αρνητικών σε { $scope }: μηνύματα τα τελευταία λεπτά: { $count } (συνήθως { $usual } το λεπτό)· συχνοί όροι: { $terms }
+js-alert-all-channels = όλα τα κανάλια
 
 # Service levels, reports, dashboard, known issues
 nav-dashboard = Πίνακας

@@ -312,12 +312,12 @@ health-ok = Healthy
 health-degraded = Degraded
 health-failing = Failing
 health-disconnected = Disconnected
-channel-note-credentials-unreadable = The stored credentials cannot be opened: Hark's secret key has changed. Reconnect the channel.
-channel-note-webhooks-fail-verification = The network's webhook requests fail verification: check the app secret or secret token.
-channel-note-delivery-errors = Replies keep failing. The network said: { $reason }
-channel-note-polling = Reading new items from the network failed: { $words }
-channel-note-credentials-rejected = The network refused the channel's credentials; reconnect the channel. It said: { $words }
-channel-note-misconfigured = The channel's settings are incomplete or wrong: { $words }
+js-channel-note-credentials-unreadable = The stored credentials cannot be opened: Hark's secret key has changed. Reconnect the channel.
+js-channel-note-webhooks-fail-verification = The network's webhook requests fail verification: check the app secret or secret token.
+js-channel-note-delivery-errors = Replies keep failing. The network said: { $reason }
+js-channel-note-polling = Reading new items from the network failed: { $words }
+js-channel-note-credentials-rejected = The network refused the channel's credentials; reconnect the channel. It said: { $words }
+js-channel-note-misconfigured = The channel's settings are incomplete or wrong: { $words }
 
 user-name = Name
 user-email = Email
@@ -419,6 +419,11 @@ js-similar = This reply is { $percent }% like one sent recently. Make it persona
 js-attachment-remove = Remove { $name }
 js-attachment-uploading = Uploading { $name }…
 js-alert = Alert: { $message }
+js-alert-channel-failing = { $channel } is failing: { $detail }
+js-alert-channel-degraded = { $channel } is not working properly: { $detail }
+js-alert-surge-volume = Inbound surge on { $scope }: { $count } messages in the last minutes (usually { $usual } a minute); top terms: { $terms }
+js-alert-surge-negative = Negative surge on { $scope }: { $count } messages in the last minutes (usually { $usual } a minute); top terms: { $terms }
+js-alert-all-channels = all channels
 
 # Service levels, reports, dashboard, known issues
 nav-dashboard = Dashboard

@@ -317,12 +317,12 @@ health-ok = Работает
 health-degraded = С перебоями
 health-failing = Не работает
 health-disconnected = Отключён
-channel-note-credentials-unreadable = Сохранённые учётные данные не открываются: секретный ключ Hark изменился. Подключите канал заново.
-channel-note-webhooks-fail-verification = Запросы вебхуков от сети не проходят проверку: проверьте секрет приложения или секретный токен.
-channel-note-delivery-errors = Ответы продолжают не отправляться. Ответ сети: { $reason }
-channel-note-polling = Не удалось получить новые сообщения из сети: { $words }
-channel-note-credentials-rejected = Сеть не приняла учётные данные канала; подключите канал заново. Ответ сети: { $words }
-channel-note-misconfigured = Настройки канала неполны или неверны: { $words }
+js-channel-note-credentials-unreadable = Сохранённые учётные данные не открываются: секретный ключ Hark изменился. Подключите канал заново.
+js-channel-note-webhooks-fail-verification = Запросы вебхуков от сети не проходят проверку: проверьте секрет приложения или секретный токен.
+js-channel-note-delivery-errors = Ответы продолжают не отправляться. Ответ сети: { $reason }
+js-channel-note-polling = Не удалось получить новые сообщения из сети: { $words }
+js-channel-note-credentials-rejected = Сеть не приняла учётные данные канала; подключите канал заново. Ответ сети: { $words }
+js-channel-note-misconfigured = Настройки канала неполны или неверны: { $words }
 
 user-name = Имя
 user-email = Email
@@ -424,6 +424,11 @@ js-similar = Этот ответ на { $percent }% совпадает с нед
 js-attachment-remove = Убрать { $name }
 js-attachment-uploading = Загрузка { $name }…
 js-alert = Внимание: { $message }
+js-alert-channel-failing = { $channel } не работает: { $detail }
+js-alert-channel-degraded = { $channel } работает с перебоями: { $detail }
+js-alert-surge-volume = Всплеск входящих ({ $scope }): сообщений за последние минуты: { $count } (обычно { $usual } в минуту); частые слова: { $terms }
+js-alert-surge-negative = Всплеск негатива ({ $scope }): сообщений за последние минуты: { $count } (обычно { $usual } в минуту); частые слова: { $terms }
+js-alert-all-channels = все каналы
 
 # Service levels, reports, dashboard, known issues
 nav-dashboard = Панель

@@ -311,12 +311,12 @@ health-ok = 正常
 health-degraded = 不稳定
 health-failing = 故障
 health-disconnected = 已断开
-channel-note-credentials-unreadable = 无法打开已保存的凭据：Hark 的密钥已更改。请重新连接渠道。
-channel-note-webhooks-fail-verification = 平台的 webhook 请求未通过验证：请检查应用密钥或秘密令牌。
-channel-note-delivery-errors = 回复一直发送失败。平台返回：{ $reason }
-channel-note-polling = 从平台读取新消息失败：{ $words }
-channel-note-credentials-rejected = 平台拒绝了该渠道的凭据；请重新连接渠道。平台返回：{ $words }
-channel-note-misconfigured = 渠道设置不完整或有误：{ $words }
+js-channel-note-credentials-unreadable = 无法打开已保存的凭据：Hark 的密钥已更改。请重新连接渠道。
+js-channel-note-webhooks-fail-verification = 平台的 webhook 请求未通过验证：请检查应用密钥或秘密令牌。
+js-channel-note-delivery-errors = 回复一直发送失败。平台返回：{ $reason }
+js-channel-note-polling = 从平台读取新消息失败：{ $words }
+js-channel-note-credentials-rejected = 平台拒绝了该渠道的凭据；请重新连接渠道。平台返回：{ $words }
+js-channel-note-misconfigured = 渠道设置不完整或有误：{ $words }
 
 user-name = 姓名
 user-email = 邮箱
@@ -418,6 +418,11 @@ js-similar = 此回复与最近发送的一条相似度达 { $percent }%。要�
 js-attachment-remove = 移除 { $name }
 js-attachment-uploading = 正在上传 { $name }…
 js-alert = 警报：{ $message }
+js-alert-channel-failing = { $channel } 无法工作：{ $detail }
+js-alert-channel-degraded = { $channel } 工作不正常：{ $detail }
+js-alert-surge-volume = { $scope } 的来信激增：最近几分钟 { $count } 条消息（通常每分钟 { $usual } 条）；高频词：{ $terms }
+js-alert-surge-negative = { $scope } 的负面消息激增：最近几分钟 { $count } 条消息（通常每分钟 { $usual } 条）；高频词：{ $terms }
+js-alert-all-channels = 所有渠道
 
 # Service levels, reports, dashboard, known issues
 nav-dashboard = 看板

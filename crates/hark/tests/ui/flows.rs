@@ -250,3 +250,38 @@ fn urlencode(text: &str) -> String {
         })
         .collect()
 }
+
+/// A channel whose webhooks keep failing verification raises a live alert,
+/// which each agent reads in their own language, with Hark's explanation.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_channel_raises_an_alert_in_the_agents_language() {
+    let demo = Demo::start().await;
+    let browser = Browser::start().await;
+    let page = browser.window().await;
+    sign_in(&page, &demo, "dmitri@demo.hark").await;
+    visit(&page, &demo, "/inbox").await;
+    let channels = demo.api_get("admin@demo.hark", "/api/v1/channels").await;
+    let facebook = channels["items"]
+        .as_array()
+        .or_else(|| channels.as_array())
+        .and_then(|all| all.iter().find(|c| c["network"] == "facebook").cloned())
+        .unwrap_or_else(|| panic!("a Facebook channel in {channels}"));
+    // Requests that are not signed with the app secret, as a misconfigured app would send.
+    let http = reqwest::Client::new();
+    for _ in 0..3 {
+        let refused = http
+            .post(format!("{}/webhooks/{}", demo.base, facebook["id"].as_str().unwrap_or_default()))
+            .header("content-type", "application/json")
+            .header("x-hub-signature-256", "sha256=00")
+            .body("{}")
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(refused.status().as_u16(), 401);
+    }
+    let explanation = translation("ru", "js-channel-note-webhooks-fail-verification");
+    let alert = wait_text(&page, ".alerts .alert", &explanation).await;
+    let name = facebook["name"].as_str().unwrap_or_default();
+    assert!(alert.contains(name) && alert.contains("работает с перебоями"), "{alert}");
+    assert!(!alert.contains("failing verification"), "no English left: {alert}");
+}

@@ -487,10 +487,12 @@ fn channel_note(t: &crate::Strings, stored: &str) -> String {
     let note = ChannelNote::parse(stored);
     // A polling failure wraps the connector's sentence, which may be Hark's too.
     if let ChannelNote::Polling { words } = &note {
-        return t.t_text_args("channel-note-polling", [("words", channel_note(t, words).as_str())]);
+        return t.t_text_args("js-channel-note-polling", [("words", channel_note(t, words).as_str())]);
     }
     match note.message() {
-        Some((key, args)) => t.t_text_args(&format!("channel-note-{key}"), args.iter().map(|(n, v)| (*n, v.as_str()))),
+        Some((key, args)) => {
+            t.t_text_args(&format!("js-channel-note-{key}"), args.iter().map(|(n, v)| (*n, v.as_str())))
+        }
         None => stored.to_owned(),
     }
 }
@@ -510,10 +512,11 @@ mod tests {
         };
         let read = channel_note(russian, &polling.to_string());
         assert!(read.contains("Invalid OAuth access token") && !read.contains("rejected"), "{read}");
-        let inner = russian.t_text_args("channel-note-credentials-rejected", [("words", "Invalid OAuth access token")]);
-        assert_eq!(read, russian.t_text_args("channel-note-polling", [("words", inner.as_str())]));
+        let inner =
+            russian.t_text_args("js-channel-note-credentials-rejected", [("words", "Invalid OAuth access token")]);
+        assert_eq!(read, russian.t_text_args("js-channel-note-polling", [("words", inner.as_str())]));
         let webhooks = channel_note(Strings::get("el"), &ChannelNote::WebhooksFailVerification.to_string());
-        assert_eq!(webhooks, Strings::get("el").t("channel-note-webhooks-fail-verification"));
+        assert_eq!(webhooks, Strings::get("el").t("js-channel-note-webhooks-fail-verification"));
         assert_eq!(channel_note(russian, "the CRC check failed"), "the CRC check failed");
     }
 }
