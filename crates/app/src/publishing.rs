@@ -457,12 +457,30 @@ impl App {
 }
 
 /// A channel note as the browser reads it in the agent's language: the
-/// interface's message id and its arguments (`null` for the network's words).
+/// interface's message id and its arguments (`null` for the network's words),
+/// and for a polling failure the note it wraps (as the settings page reads it).
 fn note_json(note: &ChannelNote) -> serde_json::Value {
-    match note.message() {
-        Some((key, args)) => {
-            json!({ "key": key, "args": args.into_iter().collect::<std::collections::BTreeMap<_, _>>() })
-        }
-        None => serde_json::Value::Null,
+    let Some((key, args)) = note.message() else { return serde_json::Value::Null };
+    let mut out = json!({ "key": key, "args": args.into_iter().collect::<std::collections::BTreeMap<_, _>>() });
+    if let ChannelNote::Polling { words } = note {
+        out["inner"] = note_json(&ChannelNote::parse(words));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A polling failure's alert carries the note it wraps, so the browser
+    /// reads the credentials' trouble in the agent's language too.
+    #[test]
+    fn a_polling_note_carries_the_note_it_wraps() {
+        let inner = ChannelNote::CredentialsRejected { words: "Invalid OAuth access token".into() };
+        let polling = note_json(&ChannelNote::Polling { words: inner.to_string() });
+        assert_eq!(polling["key"], "polling");
+        assert_eq!(polling["inner"]["key"], "credentials-rejected");
+        assert_eq!(polling["inner"]["args"]["words"], "Invalid OAuth access token");
+        assert_eq!(note_json(&ChannelNote::Words("the network's words".into())), serde_json::Value::Null);
     }
 }

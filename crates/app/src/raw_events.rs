@@ -187,35 +187,27 @@ impl App {
             Some(user) => self.store.identity(&channel.workspace_id, channel.network, user).await?,
             None => None,
         };
-        let mut fitting = vec![];
-        for candidate in &same_text {
-            if self.fits_place(candidate, echo, recipient.as_ref()).await? {
-                fitting.push(*candidate);
-            }
-        }
-        match fitting.as_slice() {
-            [one] => return Ok(EchoMatch::One(one)),
-            [_, _, ..] => return Ok(EchoMatch::Ambiguous),
-            [] => {}
-        }
-        for candidate in in_flight {
-            if self.fits_place(candidate, echo, recipient.as_ref()).await? {
-                return Ok(EchoMatch::InFlight);
-            }
-        }
-        Ok(EchoMatch::None)
-    }
-
-    /// Whether an echo came back where `candidate` was sent: a public
-    /// reply's echo in its thread, a private one's naming its recipient.
-    async fn fits_place(&self, candidate: &Message, echo: &EchoItem, recipient: Option<&Identity>) -> AppResult<bool> {
-        let Some(conversation) = self.store.conversation(&candidate.conversation_id).await? else {
-            return Ok(false);
+        // The candidates' conversations, read once for all of them.
+        let mut ids: Vec<String> = same_text.iter().chain(&in_flight).map(|m| m.conversation_id.clone()).collect();
+        ids.sort();
+        ids.dedup();
+        let conversations: std::collections::HashMap<String, Conversation> =
+            self.store.conversations_by_ids(&ids).await?.into_iter().map(|c| (c.id.clone(), c)).collect();
+        // A public reply's echo comes back in its thread; a private one names its recipient.
+        let fits_place = |candidate: &Message| {
+            conversations.get(&candidate.conversation_id).is_some_and(|conversation| {
+                conversation.platform_thread_id.as_deref() == Some(echo.thread_id.as_str())
+                    || (candidate.visibility == Visibility::Private
+                        && recipient.as_ref().is_some_and(|i| i.contact_id == conversation.contact_id))
+            })
         };
-        let in_thread = conversation.platform_thread_id.as_deref() == Some(echo.thread_id.as_str());
-        let to_recipient = candidate.visibility == Visibility::Private
-            && recipient.is_some_and(|i| i.contact_id == conversation.contact_id);
-        Ok(in_thread || to_recipient)
+        let fitting: Vec<&Message> = same_text.into_iter().filter(|m| fits_place(m)).collect();
+        Ok(match fitting.as_slice() {
+            [one] => EchoMatch::One(one),
+            [_, _, ..] => EchoMatch::Ambiguous,
+            [] if in_flight.into_iter().any(fits_place) => EchoMatch::InFlight,
+            [] => EchoMatch::None,
+        })
     }
 
     async fn import_outside_reply(&self, raw_id: i64, channel: &Channel, echo: &EchoItem) -> AppResult<RawOutcome> {

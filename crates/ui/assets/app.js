@@ -116,14 +116,21 @@ function preferences() {
   });
 }
 
+/** Hark's note about a channel (see `note_json` on the server), or `fallback`. */
+function channelNote(note, fallback) {
+  if (!note || !note.key) return fallback;
+  const args = { ...(note.args || {}) };
+  if (note.inner) args.words = channelNote(note.inner, args.words);
+  return t(`channel-note-${note.key}`, args);
+}
+
 /**
  * An alert in the viewer's language, from its payload's facts; the English
  * `message` only for a kind this page does not know.
  */
 function alertText(p) {
   if (p.kind === 'channel_unhealthy') {
-    const note = p.detail_note;
-    const detail = note && note.key ? t(`channel-note-${note.key}`, note.args || {}) : p.detail || '';
+    const detail = channelNote(p.detail_note, p.detail || '');
     const key = p.health === 'failing' ? 'alert-channel-failing' : 'alert-channel-degraded';
     return t(key, { channel: p.channel_name || '', detail });
   }

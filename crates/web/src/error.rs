@@ -72,6 +72,11 @@ impl ApiError {
         }
     }
 
+    /// A connector's refusal, as [`refused`](Self::refused) answers it.
+    pub fn of_refusal(status: StatusCode, refusal: hark_channels::Refusal) -> Self {
+        Self::refused(status, refusal.key, refusal.args, refusal.text)
+    }
+
     pub fn unauthenticated() -> Self {
         Self::new(StatusCode::UNAUTHORIZED, "unauthenticated", "sign in or send an API token")
     }

@@ -93,9 +93,7 @@ pub async fn connect(
                 .await?;
             Ok(JsonOut(Connection { channel, webhook_url, detail: registration.detail }))
         }
-        Err(ConnectorError::NotAllowed(refusal)) => {
-            Err(ApiError::refused(StatusCode::BAD_REQUEST, refusal.key, refusal.args.clone(), refusal.text))
-        }
+        Err(ConnectorError::NotAllowed(refusal)) => Err(ApiError::of_refusal(StatusCode::BAD_REQUEST, refusal)),
         Err(ConnectorError::Misconfigured(reason)) => {
             Err(ApiError::new(StatusCode::BAD_REQUEST, "not_allowed", reason))
         }

@@ -420,9 +420,7 @@ pub async fn engage(
             state.app.record_engagement(&auth.actor, &message, body.action).await?;
             Ok(StatusCode::NO_CONTENT)
         }
-        Err(ConnectorError::NotAllowed(refusal)) => {
-            Err(ApiError::refused(StatusCode::BAD_REQUEST, refusal.key, refusal.args.clone(), refusal.text))
-        }
+        Err(ConnectorError::NotAllowed(refusal)) => Err(ApiError::of_refusal(StatusCode::BAD_REQUEST, refusal)),
         Err(err @ (ConnectorError::Unauthorized(_) | ConnectorError::Misconfigured(_))) => {
             let _ = state.app.channel_failed(&channel.id, hark_domain::ChannelHealth::Failing, &err.to_string()).await;
             Err(ApiError::new(StatusCode::BAD_GATEWAY, "network_refused", err.to_string()))
