@@ -117,7 +117,7 @@ impl App {
         let mut out = vec![];
         match event.kind.as_str() {
             "message.created" => {
-                let Ok(message) = Message::deserialize(&event.payload) else { return Ok(out) };
+                let Ok(message) = Message::deserialize(&*event.payload) else { return Ok(out) };
                 if message.direction != Direction::Inbound {
                     return Ok(out);
                 }
@@ -130,7 +130,7 @@ impl App {
                 out.push(on(Trigger::MessageReceived, &message.conversation_id.clone(), Some(message)));
             }
             "conversation.created" | "conversation.updated" => {
-                let Ok(c) = Conversation::deserialize(&event.payload) else { return Ok(out) };
+                let Ok(c) = Conversation::deserialize(&*event.payload) else { return Ok(out) };
                 let now_seen = RuleWatch { status: c.status, assignee_id: c.assignee_id.clone() };
                 // Read for the whole batch beforehand, and kept up to date as it goes.
                 let before = watched.get(&c.id).cloned();

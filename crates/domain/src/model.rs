@@ -273,8 +273,10 @@ pub struct Event {
     /// `conversation.updated`, `message.created`, …
     pub kind: String,
     pub subject_id: String,
+    /// Shared: every follower and live subscriber reads each event, and the
+    /// newest are handed to them from memory without copying the document.
     #[schema(value_type = Object)]
-    pub payload: serde_json::Value,
+    pub payload: std::sync::Arc<serde_json::Value>,
 }
 
 /// The post a public thread hangs from, as read from its network once and

@@ -102,7 +102,7 @@ impl EventFeed {
     async fn changes_of(&self, event: &Event, cursor: i64) -> Result<Vec<Change>, FeedError> {
         match event.kind.as_str() {
             "message.created" | "message.updated" => {
-                let message = Message::deserialize(&event.payload)?;
+                let message = Message::deserialize(&*event.payload)?;
                 Ok(vec![Change { cursor, op: op(&message) }])
             }
             // The merged conversation's messages now belong to the other one.

@@ -51,7 +51,7 @@ impl EventHandler for ThreadPostsFollower {
 async fn handle_events(workers: &Workers, events: &[Event]) -> AppResult<Vec<Write>> {
     let mut seen = HashSet::new();
     for event in events.iter().filter(|e| e.kind == "conversation.created") {
-        let Ok(conversation) = Conversation::deserialize(&event.payload) else { continue };
+        let Ok(conversation) = Conversation::deserialize(&*event.payload) else { continue };
         if conversation.kind != ConversationKind::Public {
             continue;
         }

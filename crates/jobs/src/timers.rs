@@ -149,11 +149,11 @@ enum Parsed<'a> {
 impl<'a> Parsed<'a> {
     fn of(event: &'a Event) -> Parsed<'a> {
         match event.kind.as_str() {
-            "conversation.created" | "conversation.updated" => match Conversation::deserialize(&event.payload) {
+            "conversation.created" | "conversation.updated" => match Conversation::deserialize(&*event.payload) {
                 Ok(c) => Parsed::Conversation(event, Box::new(c)),
                 Err(_) => Parsed::Other,
             },
-            "message.created" => match Message::deserialize(&event.payload) {
+            "message.created" => match Message::deserialize(&*event.payload) {
                 Ok(m) if m.direction == Direction::Inbound => Parsed::Inbound(Box::new(m)),
                 Ok(m) => Parsed::Touch(m.conversation_id),
                 Err(_) => Parsed::Other,

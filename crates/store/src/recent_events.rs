@@ -79,7 +79,7 @@ mod tests {
                 at: jiff::Timestamp::UNIX_EPOCH,
                 kind: "message.created".into(),
                 subject_id: format!("m{id}"),
-                payload: serde_json::json!({ "n": id }),
+                payload: serde_json::json!({ "n": id }).into(),
             },
         )
     }

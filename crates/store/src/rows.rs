@@ -440,7 +440,7 @@ impl EventRow {
             at: from_ms(self.at)?,
             kind: self.kind,
             subject_id: self.subject_id,
-            payload: json_value(&self.payload, "event payload")?,
+            payload: std::sync::Arc::new(json_value(&self.payload, "event payload")?),
         })
     }
 }

@@ -791,7 +791,7 @@ macro_rules! impl_repositories {
                     committed.events.extend(ids.into_iter().zip(chunk).map(|(id, e)| {
                         (id, Event {
                             id: id.to_string(), workspace_id: e.workspace_id, at: e.at, kind: e.kind,
-                            subject_id: e.subject_id, payload: e.payload,
+                            subject_id: e.subject_id, payload: std::sync::Arc::new(e.payload),
                         })
                     }));
                 }

@@ -356,7 +356,7 @@ contract!(events_are_numbered_in_order_and_the_head_follows_commits, |t| {
     let events = t.store.events_after(&f.ws, before, 100).await.unwrap_or_default();
     let subjects: Vec<String> = events.iter().map(|e| e.subject_id.clone()).collect();
     assert_eq!(subjects, vec!["s1", "s2"]);
-    assert_eq!(events[1].payload, json!({"n": 2}));
+    assert_eq!(*events[1].payload, json!({"n": 2}));
     let none = t.store.events_after("ws_other", 0, 100).await.unwrap_or_default();
     assert!(none.is_empty(), "events are per workspace");
 });
