@@ -211,6 +211,10 @@ pub struct Message {
     /// The platform id this message replies to (threading).
     pub platform_parent_id: Option<String>,
     pub delivery_status: DeliveryStatus,
+    /// Why the reply is not out yet or failed, as an English sentence (see
+    /// `notes::DeliveryNote`). A network's rule that stopped it reads
+    /// `refused (key; name=value; …): sentence`, with the key the composer's
+    /// `not_allowed` answers carry.
     pub delivery_error: Option<String>,
     pub language: Option<String>,
     pub sentiment: Option<Sentiment>,

@@ -28,6 +28,10 @@ pub enum DeliveryNote {
     CredentialsRejected { words: String },
     /// The channel's settings are incomplete or wrong.
     Misconfigured { words: String },
+    /// A rule of the network's that the reply breaks, found as it was about
+    /// to go out: the refusal's message key and arguments (the same the
+    /// composer shows before sending) and its English sentence.
+    Refused { key: String, args: Vec<(String, String)>, text: String },
     /// Anything else: the network's own words, shown as they are.
     Words(String),
 }
@@ -42,6 +46,10 @@ const REJECTED_BY: &str = "rejected by ";
 /// The connector's own wording of its errors (crates/channels' `ConnectorError`).
 const CREDENTIALS_REJECTED: &str = "channel credentials rejected: ";
 const MISCONFIGURED: &str = "channel misconfigured: ";
+/// `refused (key; name=value; …): sentence`, so that API clients read the
+/// key too and the interface can word the refusal itself.
+const REFUSED: &str = "refused (";
+const REFUSED_END: &str = "): ";
 
 impl DeliveryNote {
     /// Reads a stored sentence back; one Hark did not write is the network's words.
@@ -78,11 +86,27 @@ impl DeliveryNote {
         if let Some(rest) = text.strip_prefix(MISCONFIGURED) {
             return DeliveryNote::Misconfigured { words: rest.to_owned() };
         }
+        if let Some(rest) = text.strip_prefix(REFUSED)
+            && let Some((fields, sentence)) = rest.split_once(REFUSED_END)
+            && let Some((key, args)) = refusal_fields(fields)
+        {
+            return DeliveryNote::Refused { key, args, text: sentence.to_owned() };
+        }
         words()
     }
 
+    /// A refusal's message key and arguments: the interface words it with
+    /// its refusal messages (`js-refusal-{key}`), not the delivery notes.
+    pub fn refusal(&self) -> Option<(&str, &[(String, String)])> {
+        match self {
+            DeliveryNote::Refused { key, args, .. } => Some((key, args)),
+            _ => None,
+        }
+    }
+
     /// The interface's message for it (`delivery-note-{key}`) and its
-    /// arguments; `None` for the network's words, which are shown as they are.
+    /// arguments; `None` for the network's words, which are shown as they
+    /// are, and for a refusal (see [`DeliveryNote::refusal`]).
     pub fn message(&self) -> Option<(&'static str, Vec<(&'static str, String)>)> {
         Some(match self {
             DeliveryNote::ChannelDisabled => ("channel-disabled", vec![]),
@@ -96,7 +120,7 @@ impl DeliveryNote {
             }
             DeliveryNote::CredentialsRejected { words } => ("credentials-rejected", vec![("words", words.clone())]),
             DeliveryNote::Misconfigured { words } => ("misconfigured", vec![("words", words.clone())]),
-            DeliveryNote::Words(_) => return None,
+            DeliveryNote::Refused { .. } | DeliveryNote::Words(_) => return None,
         })
     }
 }
@@ -112,9 +136,67 @@ impl fmt::Display for DeliveryNote {
             DeliveryNote::RejectedBy { reviewer, comment } => write!(f, "{REJECTED_BY}{reviewer}: {comment}"),
             DeliveryNote::CredentialsRejected { words } => write!(f, "{CREDENTIALS_REJECTED}{words}"),
             DeliveryNote::Misconfigured { words } => write!(f, "{MISCONFIGURED}{words}"),
+            DeliveryNote::Refused { key, args, text } => {
+                f.write_str(REFUSED)?;
+                f.write_str(key)?;
+                for (name, value) in args {
+                    write!(f, "; {name}={}", escape_value(value))?;
+                }
+                write!(f, "{REFUSED_END}{text}")
+            }
             DeliveryNote::Words(words) => f.write_str(words),
         }
     }
+}
+
+/// Reads `key; name=value; …`, refusing anything that is not a key and
+/// names as Hark writes them (so a network's sentence that happens to start
+/// like one stays the network's words).
+fn refusal_fields(fields: &str) -> Option<(String, Vec<(String, String)>)> {
+    let is_key =
+        |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    let is_name = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_lowercase() || b == b'_');
+    let mut parts = fields.split("; ");
+    let key = parts.next().filter(|k| is_key(k))?;
+    let mut args = vec![];
+    for part in parts {
+        let (name, value) = part.split_once('=').filter(|(name, _)| is_name(name))?;
+        args.push((name.to_owned(), unescape_value(value)?));
+    }
+    Some((key.to_owned(), args))
+}
+
+/// An argument's value with the characters that end a field or the list
+/// (`;`, `)`) and the escape itself written as `%XX`.
+fn escape_value(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for c in value.chars() {
+        match c {
+            '%' => out.push_str("%25"),
+            ';' => out.push_str("%3B"),
+            ')' => out.push_str("%29"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn unescape_value(value: &str) -> Option<String> {
+    let mut out = String::with_capacity(value.len());
+    let mut rest = value;
+    while let Some(at) = rest.find('%') {
+        out.push_str(&rest[..at]);
+        let code = rest.get(at + 1..at + 3)?;
+        out.push(match code {
+            "25" => '%',
+            "3B" => ';',
+            "29" => ')',
+            _ => return None,
+        });
+        rest = &rest[at + 3..];
+    }
+    out.push_str(rest);
+    Some(out)
 }
 
 /// What is wrong with a channel, as shown beside its health.
@@ -211,6 +293,15 @@ mod tests {
             DeliveryNote::RejectedBy { reviewer: "Olga".into(), comment: "Tone: too curt. Apologise first.".into() },
             DeliveryNote::CredentialsRejected { words: "Error validating access token".into() },
             DeliveryNote::Misconfigured { words: "no page id".into() },
+            DeliveryNote::Refused { key: "one-attachment".into(), args: vec![], text: "one file per message".into() },
+            DeliveryNote::Refused {
+                key: "window-7-days".into(),
+                args: vec![
+                    ("product".into(), "Messenger (human agent)".into()),
+                    ("detail".into(), "a; b = 100% ): c".into()),
+                ],
+                text: "Messenger replies within 7 days: the customer wrote 8 days ago".into(),
+            },
             DeliveryNote::Words("(#100) The parameter message is required".into()),
         ];
         for note in notes {
@@ -226,6 +317,22 @@ mod tests {
         }
         let (key, args) = DeliveryNote::parse("retrying: HTTP 502").message().unwrap_or_default();
         assert_eq!((key, args), ("retrying", vec![("reason", "HTTP 502".to_owned())]));
+    }
+
+    #[test]
+    fn only_a_refusal_as_hark_writes_it_reads_as_one() {
+        let refused = DeliveryNote::parse("refused (empty): the reply is empty");
+        assert_eq!(refused.refusal(), Some(("empty", &[][..])));
+        assert_eq!(refused.message(), None);
+        for text in [
+            "refused (Not Allowed): by the page's settings",
+            "refused (empty; Name=x): y",
+            "refused (empty; limit=5%): y",
+            "refused (empty)",
+            "refused (): y",
+        ] {
+            assert_eq!(DeliveryNote::parse(text), DeliveryNote::Words(text.into()), "{text}");
+        }
     }
 
     #[test]

@@ -554,6 +554,11 @@ async fn a_facebook_comment_gets_one_private_reply() {
     let second = rig.app.store.message(&second.id).await.ok().flatten().unwrap_or_else(|| panic!("message"));
     assert_eq!(second.delivery_status, DeliveryStatus::Failed);
     assert!(second.delivery_error.as_deref().unwrap_or("").contains("private reply"), "{:?}", second.delivery_error);
+    // The stored reason names the rule, so the agent's screen words it as the composer does.
+    let note = hark_domain::DeliveryNote::parse(second.delivery_error.as_deref().unwrap_or(""));
+    let (key, args) = note.refusal().unwrap_or_else(|| panic!("a refusal: {:?}", second.delivery_error));
+    assert_eq!(key, "private-reply-used");
+    assert!(args.iter().any(|(name, value)| name == "network" && value == "Facebook"), "{args:?}");
     assert_eq!(rig.sandbox.calls().len(), calls_before, "refused before calling the network");
 }
 

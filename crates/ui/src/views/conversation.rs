@@ -325,6 +325,9 @@ fn author_name(ctx: &Ctx<'_>, m: &Message) -> String {
 /// network's or reviewer's words inside it as they were; anything else as is.
 fn delivery_note(t: &Strings, stored: &str) -> String {
     let note = DeliveryNote::parse(stored);
+    if let Some((key, args)) = note.refusal() {
+        return t.t_text_args(&format!("js-refusal-{key}"), args.iter().map(|(n, v)| (n.as_str(), v.as_str())));
+    }
     let Some((key, mut args)) = note.message() else { return stored.to_owned() };
     for (name, value) in &mut args {
         if *name == "network"
@@ -544,6 +547,18 @@ mod tests {
         for words in ["(#100) The parameter message is required", "gave up after many attempts: x"] {
             assert_eq!(delivery_note(russian, words), words);
         }
+        // A network's rule that stopped the reply on its way out, worded as
+        // the composer words it.
+        let refused = DeliveryNote::Refused {
+            key: "window-7-days".into(),
+            args: vec![("product".into(), "Messenger".into())],
+            text: "Messenger replies within 7 days".into(),
+        };
+        let read = delivery_note(russian, &refused.to_string());
+        let expected = russian.t_text_args("js-refusal-window-7-days", [("product", "Messenger")]);
+        assert_eq!(read, expected);
+        assert!(!read.contains("within"), "{read}");
+
         // English reads as the stored sentence's meaning, not its raw text.
         let english = delivery_note(Strings::get("en"), &DeliveryNote::ChannelDisabled.to_string());
         assert_eq!(english, Strings::get("en").t("delivery-note-channel-disabled"));
