@@ -998,10 +998,7 @@ pub async fn check_webhooks(http: &reqwest::Client, ctx: &ChannelContext) -> Res
         let valid_now =
             recheck.is_success() && recheck.body.pointer("/data/valid").and_then(Value::as_bool) != Some(false);
         if !valid_now {
-            return Ok(Some(format!(
-                "webhook verification failing: X marked {url} invalid (its CRC check failed) and has stopped delivering; \
-                 check that the URL is reachable and the consumer secret is right"
-            )));
+            return Ok(Some(hark_domain::ChannelNote::WebhookMarkedInvalid { url }.to_string()));
         }
     }
     Ok(None)

@@ -206,6 +206,9 @@ pub enum ChannelNote {
     CredentialsUnreadable,
     /// Webhook requests keep failing signature checks.
     WebhooksFailVerification,
+    /// X marked Hark's webhook address invalid (its CRC check failed) and
+    /// stopped delivering to it; asking X to check again did not help.
+    WebhookMarkedInvalid { url: String },
     /// Replies keep failing with passing errors.
     DeliveryErrors { reason: String },
     /// Reading the network's API for new items failed.
@@ -222,6 +225,9 @@ const CREDENTIALS_UNREADABLE: &str = "stored credentials cannot be opened";
 const WEBHOOKS_FAIL: &str = "webhook requests are failing verification: check the app secret or secret token";
 const DELIVERY_ERRORS: &str = "delivery errors keep happening: ";
 const POLLING: &str = "polling: ";
+const MARKED_INVALID: &str = "webhook verification failing: X marked ";
+const MARKED_INVALID_TAIL: &str = " invalid (its CRC check failed) and has stopped delivering; \
+                                   check that the URL is reachable and the consumer secret is right";
 
 impl ChannelNote {
     /// Reads a stored sentence back; one Hark did not write is the network's words.
@@ -231,6 +237,9 @@ impl ChannelNote {
         }
         if text == WEBHOOKS_FAIL {
             return ChannelNote::WebhooksFailVerification;
+        }
+        if let Some(url) = text.strip_prefix(MARKED_INVALID).and_then(|rest| rest.strip_suffix(MARKED_INVALID_TAIL)) {
+            return ChannelNote::WebhookMarkedInvalid { url: url.to_owned() };
         }
         let with = |prefix: &str| text.strip_prefix(prefix).map(str::to_owned);
         if let Some(reason) = with(DELIVERY_ERRORS) {
@@ -255,6 +264,7 @@ impl ChannelNote {
         Some(match self {
             ChannelNote::CredentialsUnreadable => ("credentials-unreadable", vec![]),
             ChannelNote::WebhooksFailVerification => ("webhooks-fail-verification", vec![]),
+            ChannelNote::WebhookMarkedInvalid { url } => ("webhook-marked-invalid", vec![("url", url.clone())]),
             ChannelNote::DeliveryErrors { reason } => ("delivery-errors", vec![("reason", reason.clone())]),
             ChannelNote::Polling { words } => ("polling", vec![("words", words.clone())]),
             ChannelNote::CredentialsRejected { words } => ("credentials-rejected", vec![("words", words.clone())]),
@@ -270,6 +280,7 @@ impl fmt::Display for ChannelNote {
         match self {
             ChannelNote::CredentialsUnreadable => f.write_str(CREDENTIALS_UNREADABLE),
             ChannelNote::WebhooksFailVerification => f.write_str(WEBHOOKS_FAIL),
+            ChannelNote::WebhookMarkedInvalid { url } => write!(f, "{MARKED_INVALID}{url}{MARKED_INVALID_TAIL}"),
             ChannelNote::DeliveryErrors { reason } => write!(f, "{DELIVERY_ERRORS}{reason}"),
             ChannelNote::Polling { words } => write!(f, "{POLLING}{words}"),
             ChannelNote::CredentialsRejected { words } => write!(f, "{CREDENTIALS_REJECTED}{words}"),
@@ -340,6 +351,7 @@ mod tests {
         let notes = [
             ChannelNote::CredentialsUnreadable,
             ChannelNote::WebhooksFailVerification,
+            ChannelNote::WebhookMarkedInvalid { url: "https://hark.example/webhooks/ch_1".into() },
             ChannelNote::DeliveryErrors { reason: "HTTP 503".into() },
             ChannelNote::Polling { words: "temporarily unavailable: timeout".into() },
             ChannelNote::CredentialsRejected { words: "Invalid OAuth access token".into() },

@@ -800,6 +800,11 @@ async fn an_x_webhook_that_failed_its_crc_turns_the_channel_unhealthy_until_it_p
     let channel = rig.app.store.channel(&x.id).await.ok().flatten().unwrap_or_else(|| panic!("channel"));
     assert_eq!(channel.health, ChannelHealth::Degraded, "{}", channel.health_detail);
     assert!(channel.health_detail.contains("CRC"), "{}", channel.health_detail);
+    assert!(
+        matches!(ChannelNote::parse(&channel.health_detail), ChannelNote::WebhookMarkedInvalid { ref url } if url.contains(&x.id)),
+        "the settings page words it in the admin's language: {}",
+        channel.health_detail
+    );
     // Back on: X still sends nothing until the webhook is re-validated.
     rig.app.update_channel(&system, &x.id, enable(true)).await.unwrap_or_else(|e| panic!("{e}"));
     let lost =

@@ -315,6 +315,7 @@ health-failing = Εκτός λειτουργίας
 health-disconnected = Αποσυνδεδεμένο
 js-channel-note-credentials-unreadable = Τα αποθηκευμένα διαπιστευτήρια δεν ανοίγουν: το μυστικό κλειδί του Hark άλλαξε. Συνδέστε ξανά το κανάλι.
 js-channel-note-webhooks-fail-verification = Τα αιτήματα webhook του δικτύου αποτυγχάνουν στον έλεγχο: ελέγξτε το μυστικό της εφαρμογής ή το μυστικό token.
+js-channel-note-webhook-marked-invalid = Το X σήμανε τη διεύθυνση webhook { $url } ως άκυρη (απέτυχε ο έλεγχος CRC) και σταμάτησε να στέλνει σε αυτήν: ελέγξτε ότι η διεύθυνση είναι προσβάσιμη και ότι το consumer secret είναι σωστό.
 js-channel-note-delivery-errors = Οι απαντήσεις συνεχίζουν να αποτυγχάνουν. Απάντηση του δικτύου: { $reason }
 js-channel-note-polling = Η ανάγνωση νέων μηνυμάτων από το δίκτυο απέτυχε: { $words }
 js-channel-note-credentials-rejected = Το δίκτυο απέρριψε τα διαπιστευτήρια του καναλιού· συνδέστε ξανά το κανάλι. Απάντηση του δικτύου: { $words }

@@ -314,6 +314,7 @@ health-failing = Failing
 health-disconnected = Disconnected
 js-channel-note-credentials-unreadable = The stored credentials cannot be opened: Hark's secret key has changed. Reconnect the channel.
 js-channel-note-webhooks-fail-verification = The network's webhook requests fail verification: check the app secret or secret token.
+js-channel-note-webhook-marked-invalid = X marked the webhook address { $url } invalid (its CRC check failed) and has stopped delivering to it: check that the address is reachable and the consumer secret is right.
 js-channel-note-delivery-errors = Replies keep failing. The network said: { $reason }
 js-channel-note-polling = Reading new items from the network failed: { $words }
 js-channel-note-credentials-rejected = The network refused the channel's credentials; reconnect the channel. It said: { $words }

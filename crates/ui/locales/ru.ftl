@@ -319,6 +319,7 @@ health-failing = Не работает
 health-disconnected = Отключён
 js-channel-note-credentials-unreadable = Сохранённые учётные данные не открываются: секретный ключ Hark изменился. Подключите канал заново.
 js-channel-note-webhooks-fail-verification = Запросы вебхуков от сети не проходят проверку: проверьте секрет приложения или секретный токен.
+js-channel-note-webhook-marked-invalid = X пометил адрес вебхука { $url } недействительным (не прошла проверка CRC) и перестал присылать на него события: проверьте, что адрес доступен и секрет потребителя (consumer secret) указан верно.
 js-channel-note-delivery-errors = Ответы продолжают не отправляться. Ответ сети: { $reason }
 js-channel-note-polling = Не удалось получить новые сообщения из сети: { $words }
 js-channel-note-credentials-rejected = Сеть не приняла учётные данные канала; подключите канал заново. Ответ сети: { $words }

@@ -313,6 +313,7 @@ health-failing = 故障
 health-disconnected = 已断开
 js-channel-note-credentials-unreadable = 无法打开已保存的凭据：Hark 的密钥已更改。请重新连接渠道。
 js-channel-note-webhooks-fail-verification = 平台的 webhook 请求未通过验证：请检查应用密钥或秘密令牌。
+js-channel-note-webhook-marked-invalid = X 已将 webhook 地址 { $url } 标记为无效（CRC 校验失败），并已停止向其推送：请检查该地址是否可访问、consumer secret 是否正确。
 js-channel-note-delivery-errors = 回复一直发送失败。平台返回：{ $reason }
 js-channel-note-polling = 从平台读取新消息失败：{ $words }
 js-channel-note-credentials-rejected = 平台拒绝了该渠道的凭据；请重新连接渠道。平台返回：{ $words }

@@ -518,5 +518,8 @@ mod tests {
         let webhooks = channel_note(Strings::get("el"), &ChannelNote::WebhooksFailVerification.to_string());
         assert_eq!(webhooks, Strings::get("el").t("js-channel-note-webhooks-fail-verification"));
         assert_eq!(channel_note(russian, "the CRC check failed"), "the CRC check failed");
+        let url = "https://hark.example/webhooks/ch_1";
+        let invalid = channel_note(russian, &ChannelNote::WebhookMarkedInvalid { url: url.into() }.to_string());
+        assert!(invalid.contains(url) && invalid.contains("CRC") && !invalid.contains("stopped"), "{invalid}");
     }
 }
