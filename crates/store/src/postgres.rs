@@ -131,6 +131,11 @@ impl PgStore {
         None
     }
 
+    /// Done-marks commit with what the events became (see `RAW_EVENTS_APART`).
+    fn held_done_marks(&self) -> Option<&std::sync::Mutex<Vec<(i64, jiff::Timestamp)>>> {
+        None
+    }
+
     fn after_commit(&self, committed: &crate::Committed) {
         if let Some(&last) = committed.event_ids.last() {
             advance(&self.event_head, last);

@@ -1525,17 +1525,46 @@ macro_rules! impl_repositories {
                     "state = 'pending' AND (locked_until IS NULL OR locked_until <= $2)",
                     "id, channel_id, dedup_key, received_at, payload, attempts",
                 );
-                let mut tx = self.begin_raw_write().await?;
-                let rows = sqlx::query_as::<_, RawEventRow>(sqlx::AssertSqlSafe(sql))
-                    .bind(to_ms(now) + lease_ms).bind(to_ms(now)).bind(i64::from(limit.max(1)))
-                    .fetch_all(&mut *tx).await?;
-                tx.commit().await?;
+                let marks = self.take_done_marks();
+                let claimed = async {
+                    let mut tx = self.begin_raw_write().await?;
+                    // Events handled since the last claim are done before this one looks.
+                    Self::write_done_marks(&mut tx, &marks).await?;
+                    let rows = sqlx::query_as::<_, RawEventRow>(sqlx::AssertSqlSafe(sql))
+                        .bind(to_ms(now) + lease_ms).bind(to_ms(now)).bind(i64::from(limit.max(1)))
+                        .fetch_all(&mut *tx).await?;
+                    tx.commit().await?;
+                    Ok::<_, StoreError>(rows)
+                }
+                .await;
+                let rows = match claimed {
+                    Ok(rows) => rows,
+                    Err(err) => {
+                        self.hold_done_marks(marks);
+                        return Err(err);
+                    }
+                };
                 let mut events = rows.into_iter().map(RawEventRow::into_record).collect::<StoreResult<Vec<_>>>()?;
                 events.sort_by_key(|e| e.id);
                 Ok(events)
             }
 
             async fn raw_event_counts(&self) -> StoreResult<RawEventCounts> {
+                // Counted as they are, not as the next claim would leave them.
+                let marks = self.take_done_marks();
+                if !marks.is_empty() {
+                    let written = async {
+                        let mut tx = self.begin_raw_write().await?;
+                        Self::write_done_marks(&mut tx, &marks).await?;
+                        tx.commit().await?;
+                        Ok::<_, StoreError>(())
+                    }
+                    .await;
+                    if let Err(err) = written {
+                        self.hold_done_marks(marks);
+                        return Err(err);
+                    }
+                }
                 let rows: Vec<(String, i64)> = sqlx::query_as("SELECT state, COUNT(*) FROM raw_events GROUP BY state")
                     .fetch_all(self.raw_reader()).await?;
                 let mut counts = RawEventCounts::default();
@@ -1624,11 +1653,26 @@ macro_rules! impl_repositories {
                 if writes_channels {
                     self.channels.forget_all();
                 }
-                if !raw.is_empty() {
+                let only_done_marks = raw.iter().all(|w| matches!(w, Write::FinishRawEvent { .. }));
+                let held = only_done_marks && self.held_done_marks().is_some();
+                if held {
+                    self.hold_done_marks(
+                        raw.iter()
+                            .filter_map(|w| match w { Write::FinishRawEvent { id, at } => Some((*id, *at)), _ => None })
+                            .collect(),
+                    );
+                } else if !raw.is_empty() {
+                    // Held marks go first, so that a purge or a count after
+                    // this sees those events done.
+                    let marks = self.take_done_marks();
+                    let mut all: Vec<Write> =
+                        marks.iter().map(|&(id, at)| Write::FinishRawEvent { id, at }).collect();
+                    all.extend(raw);
                     // What the events became is committed: a failure here
                     // leaves them pending, and ingesting them again only
                     // finds them stored (see the backend's comment).
-                    if let Err(err) = self.commit_raw(raw).await {
+                    if let Err(err) = self.commit_raw(all).await {
+                        self.hold_done_marks(marks);
                         tracing::warn!(%err, "could not mark inbound events handled; they will be looked at again");
                     }
                 }
@@ -1642,6 +1686,30 @@ macro_rules! impl_repositories {
         }
 
         impl $Store {
+            /// The done-marks held for the next claim (see the backend's
+            /// `held_done_marks`), taken out to be written.
+            fn take_done_marks(&self) -> Vec<(i64, jiff::Timestamp)> {
+                self.held_done_marks()
+                    .map(|m| std::mem::take(&mut *m.lock().unwrap_or_else(|p| p.into_inner())))
+                    .unwrap_or_default()
+            }
+
+            /// Holds done-marks for the next claim (or hands back ones whose
+            /// transaction failed).
+            fn hold_done_marks(&self, marks: Vec<(i64, jiff::Timestamp)>) {
+                if let Some(held) = self.held_done_marks() {
+                    held.lock().unwrap_or_else(|p| p.into_inner()).extend(marks);
+                }
+            }
+
+            /// Writes done-marks, each run of one time as one statement.
+            async fn write_done_marks(tx: &mut Tx, marks: &[(i64, jiff::Timestamp)]) -> StoreResult<()> {
+                for run in marks.chunk_by(|a, b| a.1 == b.1) {
+                    Self::finish_raw_events(tx, run.iter().map(|(id, _)| *id).collect(), run[0].1).await?;
+                }
+                Ok(())
+            }
+
             /// Marks inbound events handled in their own transaction (a backend
             /// that keeps them apart).
             async fn commit_raw(&self, writes: Vec<Write>) -> StoreResult<()> {

@@ -123,3 +123,51 @@ async fn the_logs_are_checkpointed_beside_the_writers() {
     }
     assert!(grown, "the intake file stayed at {} bytes: its log was never checkpointed", size(&intake));
 }
+
+/// The state of an event in the intake file, read from the file itself.
+async fn state_in_file(path: &std::path::Path, key: &str) -> String {
+    let mut conn = connect(path).await;
+    sqlx::query_scalar("SELECT state FROM raw_events WHERE dedup_key = $1")
+        .bind(key)
+        .fetch_one(&mut conn)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Marking an event done waits for the next claim's transaction rather
+/// than taking the intake file's writer on its own; counts and claims still
+/// see it done, and a process that stops first leaves it to be claimed again.
+#[tokio::test]
+async fn done_marks_are_written_with_the_next_claim() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let main = dir.path().join("hark.db");
+    let intake = SqliteStore::intake_path(&main);
+    let store = SqliteStore::open(&main).await.unwrap_or_else(|e| panic!("{e}"));
+    store.append_raw_events(vec![raw("a"), raw("b"), raw("c")]).await.unwrap_or_else(|e| panic!("{e}"));
+    let claimed = store.claim_raw_events(at(2), 60_000, 2).await.unwrap_or_else(|e| panic!("{e}"));
+    let ids: Vec<i64> = claimed.iter().map(|e| e.id).collect();
+    let done: Vec<Write> = ids.iter().map(|&id| Write::FinishRawEvent { id, at: at(3) }).collect();
+    store.commit(done).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(state_in_file(&intake, "a").await, "pending", "held until the next claim");
+
+    let next = store.claim_raw_events(at(4), 60_000, 10).await.unwrap_or_else(|e| panic!("{e}"));
+    let keys: Vec<&str> = next.iter().map(|e| e.dedup_key.as_str()).collect();
+    assert_eq!(keys, ["c"], "the handled events are not claimed again");
+    assert_eq!(state_in_file(&intake, "a").await, "done");
+    assert_eq!(state_in_file(&intake, "b").await, "done");
+
+    // Held marks are counted as done.
+    store.commit(vec![Write::FinishRawEvent { id: next[0].id, at: at(5) }]).await.unwrap_or_else(|e| panic!("{e}"));
+    let counts = store.raw_event_counts().await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!((counts.pending, counts.done), (0, 3));
+
+    // A mark still held when the process stops is lost with it: the event
+    // is claimed again after a restart (and ingesting it finds it stored).
+    store.append_raw_events(vec![raw("d")]).await.unwrap_or_else(|e| panic!("{e}"));
+    let d = store.claim_raw_events(at(6), 60_000, 10).await.unwrap_or_else(|e| panic!("{e}"));
+    store.commit(vec![Write::FinishRawEvent { id: d[0].id, at: at(7) }]).await.unwrap_or_else(|e| panic!("{e}"));
+    drop(store);
+    let reopened = SqliteStore::open(&main).await.unwrap_or_else(|e| panic!("{e}"));
+    let again = reopened.claim_raw_events(at(8), 60_000, 10).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(again.iter().map(|e| e.dedup_key.as_str()).collect::<Vec<_>>(), ["d"]);
+}
