@@ -358,6 +358,17 @@ impl Refusal {
     }
 }
 
+/// A refusal met as a reply was going out, as the message's delivery note.
+impl From<Refusal> for hark_domain::DeliveryNote {
+    fn from(refusal: Refusal) -> Self {
+        hark_domain::DeliveryNote::Refused {
+            key: refusal.key.to_owned(),
+            args: refusal.args.into_iter().map(|(name, value)| (name.to_owned(), value)).collect(),
+            text: refusal.text,
+        }
+    }
+}
+
 /// The English sentence, so a refusal reads (and matches) as text.
 impl std::ops::Deref for Refusal {
     type Target = str;

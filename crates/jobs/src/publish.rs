@@ -178,12 +178,7 @@ async fn publish_item(workers: &Workers, item: &OutboxItem) -> hark_app::AppResu
             app.mark_failed(item, message, &reason, "failed").await?;
         }
         Err(ConnectorError::NotAllowed(refusal)) => {
-            let note = DeliveryNote::Refused {
-                key: refusal.key.to_owned(),
-                args: refusal.args.into_iter().map(|(name, value)| (name.to_owned(), value)).collect(),
-                text: refusal.text,
-            };
-            app.mark_failed(item, message, &note.to_string(), "failed").await?;
+            app.mark_failed(item, message, &DeliveryNote::from(refusal).to_string(), "failed").await?;
         }
     }
     Ok(())

@@ -10,6 +10,7 @@
 
 pub mod automation;
 mod channel_cache;
+mod done_marks;
 mod error;
 mod filters;
 mod levels;

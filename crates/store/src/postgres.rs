@@ -132,7 +132,7 @@ impl PgStore {
     }
 
     /// Done-marks commit with what the events became (see `RAW_EVENTS_APART`).
-    fn held_done_marks(&self) -> Option<&std::sync::Mutex<Vec<(i64, jiff::Timestamp)>>> {
+    fn held_done_marks(&self) -> Option<&crate::done_marks::DoneMarks> {
         None
     }
 

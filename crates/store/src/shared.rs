@@ -1526,24 +1526,14 @@ macro_rules! impl_repositories {
                     "id, channel_id, dedup_key, received_at, payload, attempts",
                 );
                 let marks = self.take_done_marks();
-                let claimed = async {
-                    let mut tx = self.begin_raw_write().await?;
-                    // Events handled since the last claim are done before this one looks.
-                    Self::write_done_marks(&mut tx, &marks).await?;
-                    let rows = sqlx::query_as::<_, RawEventRow>(sqlx::AssertSqlSafe(sql))
-                        .bind(to_ms(now) + lease_ms).bind(to_ms(now)).bind(i64::from(limit.max(1)))
-                        .fetch_all(&mut *tx).await?;
-                    tx.commit().await?;
-                    Ok::<_, StoreError>(rows)
-                }
-                .await;
-                let rows = match claimed {
-                    Ok(rows) => rows,
-                    Err(err) => {
-                        self.hold_done_marks(marks);
-                        return Err(err);
-                    }
-                };
+                let mut tx = self.begin_raw_write().await?;
+                // Events handled since the last claim are done before this one looks.
+                Self::write_done_marks(&mut tx, &marks.marks).await?;
+                let rows = sqlx::query_as::<_, RawEventRow>(sqlx::AssertSqlSafe(sql))
+                    .bind(to_ms(now) + lease_ms).bind(to_ms(now)).bind(i64::from(limit.max(1)))
+                    .fetch_all(&mut *tx).await?;
+                tx.commit().await?;
+                marks.written();
                 let mut events = rows.into_iter().map(RawEventRow::into_record).collect::<StoreResult<Vec<_>>>()?;
                 events.sort_by_key(|e| e.id);
                 Ok(events)
@@ -1552,18 +1542,11 @@ macro_rules! impl_repositories {
             async fn raw_event_counts(&self) -> StoreResult<RawEventCounts> {
                 // Counted as they are, not as the next claim would leave them.
                 let marks = self.take_done_marks();
-                if !marks.is_empty() {
-                    let written = async {
-                        let mut tx = self.begin_raw_write().await?;
-                        Self::write_done_marks(&mut tx, &marks).await?;
-                        tx.commit().await?;
-                        Ok::<_, StoreError>(())
-                    }
-                    .await;
-                    if let Err(err) = written {
-                        self.hold_done_marks(marks);
-                        return Err(err);
-                    }
+                if !marks.marks.is_empty() {
+                    let mut tx = self.begin_raw_write().await?;
+                    Self::write_done_marks(&mut tx, &marks.marks).await?;
+                    tx.commit().await?;
+                    marks.written();
                 }
                 let rows: Vec<(String, i64)> = sqlx::query_as("SELECT state, COUNT(*) FROM raw_events GROUP BY state")
                     .fetch_all(self.raw_reader()).await?;
@@ -1654,26 +1637,27 @@ macro_rules! impl_repositories {
                     self.channels.forget_all();
                 }
                 let only_done_marks = raw.iter().all(|w| matches!(w, Write::FinishRawEvent { .. }));
-                let held = only_done_marks && self.held_done_marks().is_some();
-                if held {
-                    self.hold_done_marks(
-                        raw.iter()
-                            .filter_map(|w| match w { Write::FinishRawEvent { id, at } => Some((*id, *at)), _ => None })
-                            .collect(),
-                    );
-                } else if !raw.is_empty() {
-                    // Held marks go first, so that a purge or a count after
-                    // this sees those events done.
-                    let marks = self.take_done_marks();
-                    let mut all: Vec<Write> =
-                        marks.iter().map(|&(id, at)| Write::FinishRawEvent { id, at }).collect();
-                    all.extend(raw);
-                    // What the events became is committed: a failure here
-                    // leaves them pending, and ingesting them again only
-                    // finds them stored (see the backend's comment).
-                    if let Err(err) = self.commit_raw(all).await {
-                        self.hold_done_marks(marks);
-                        tracing::warn!(%err, "could not mark inbound events handled; they will be looked at again");
+                match self.held_done_marks() {
+                    Some(held) if only_done_marks => held.hold(raw.iter().filter_map(|w| match w {
+                        Write::FinishRawEvent { id, at } => Some((*id, *at)),
+                        _ => None,
+                    })),
+                    _ if raw.is_empty() => {}
+                    _ => {
+                        // Held marks go first, so that a purge after this sees those events done.
+                        let marks = self.take_done_marks();
+                        let mut all: Vec<Write> =
+                            marks.marks.iter().map(|&(id, at)| Write::FinishRawEvent { id, at }).collect();
+                        all.extend(raw);
+                        // What the events became is committed: a failure here
+                        // leaves them pending, and ingesting them again only
+                        // finds them stored (see the backend's comment).
+                        match self.commit_raw(all).await {
+                            Ok(()) => marks.written(),
+                            Err(err) => {
+                                tracing::warn!(%err, "could not mark inbound events handled; they will be looked at again")
+                            }
+                        }
                     }
                 }
                 Ok(committed)
@@ -1686,19 +1670,12 @@ macro_rules! impl_repositories {
         }
 
         impl $Store {
-            /// The done-marks held for the next claim (see the backend's
-            /// `held_done_marks`), taken out to be written.
-            fn take_done_marks(&self) -> Vec<(i64, jiff::Timestamp)> {
-                self.held_done_marks()
-                    .map(|m| std::mem::take(&mut *m.lock().unwrap_or_else(|p| p.into_inner())))
-                    .unwrap_or_default()
-            }
-
-            /// Holds done-marks for the next claim (or hands back ones whose
-            /// transaction failed).
-            fn hold_done_marks(&self, marks: Vec<(i64, jiff::Timestamp)>) {
-                if let Some(held) = self.held_done_marks() {
-                    held.lock().unwrap_or_else(|p| p.into_inner()).extend(marks);
+            /// The done-marks held for the intake file's next write (see
+            /// `done_marks`), taken out to be written.
+            fn take_done_marks(&self) -> crate::done_marks::Taken<'_> {
+                match self.held_done_marks() {
+                    Some(held) => held.take(),
+                    None => crate::done_marks::Taken::none(),
                 }
             }
 

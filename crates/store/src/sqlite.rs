@@ -33,7 +33,7 @@ pub struct SqliteStore {
     event_head: tokio::sync::watch::Sender<i64>,
     channels: crate::channel_cache::ChannelCache,
     recent_events: crate::recent_events::RecentEvents,
-    done_marks: std::sync::Mutex<Vec<(i64, jiff::Timestamp)>>,
+    done_marks: crate::done_marks::DoneMarks,
     _checkpoints: Checkpoints,
 }
 
@@ -228,15 +228,8 @@ impl SqliteStore {
         Some(&self.recent_events)
     }
 
-    /// Inbound events' done-marks wait for the next claim's transaction
-    /// instead of taking the intake file's writer (and a sync to disk) on
-    /// their own. That commit was a step of every ingestion round, between
-    /// one batch and the next; folded into the claim, a round is one intake
-    /// commit shorter. Held marks live only in this process: if it stops
-    /// before the next claim, those events are claimed again on restart
-    /// and ingesting them only finds them stored, as with a crash between
-    /// the two commits before.
-    fn held_done_marks(&self) -> Option<&std::sync::Mutex<Vec<(i64, jiff::Timestamp)>>> {
+    /// Done-marks wait for the intake file's next write (see `done_marks`).
+    fn held_done_marks(&self) -> Option<&crate::done_marks::DoneMarks> {
         Some(&self.done_marks)
     }
 

@@ -326,7 +326,7 @@ fn author_name(ctx: &Ctx<'_>, m: &Message) -> String {
 fn delivery_note(t: &Strings, stored: &str) -> String {
     let note = DeliveryNote::parse(stored);
     if let Some((key, args)) = note.refusal() {
-        return t.t_text_args(&format!("js-refusal-{key}"), args.iter().map(|(n, v)| (n.as_str(), v.as_str())));
+        return refusal_message(t, key, args);
     }
     let Some((key, mut args)) = note.message() else { return stored.to_owned() };
     for (name, value) in &mut args {
@@ -502,12 +502,14 @@ fn mode_tab(ctx: &Ctx<'_>, p: &ConversationPane<'_>, visibility: Visibility, ini
 /// Why a reply may not go out, in the agent's language when the reason has a message.
 fn refusal_text(ctx: &Ctx<'_>, choice: &ReplyChoice) -> Option<String> {
     match &choice.reason_key {
-        Some(key) => Some(ctx.t.t_text_args(
-            &format!("js-refusal-{key}"),
-            choice.reason_args.iter().map(|(k, v)| (k.as_str(), v.as_str())),
-        )),
+        Some(key) => Some(refusal_message(ctx.t, key, &choice.reason_args)),
         None => choice.reason.clone(),
     }
+}
+
+/// A network's rule, worded by its refusal message (`js-refusal-{key}`).
+fn refusal_message(t: &Strings, key: &str, args: &[(String, String)]) -> String {
+    t.t_text_args(&format!("js-refusal-{key}"), args.iter().map(|(name, value)| (name.as_str(), value.as_str())))
 }
 
 /// The list-preserving link to a conversation.
